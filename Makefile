@@ -1,0 +1,58 @@
+# Jangar developer commands. `make run` and `make test` are the two a new user needs; both set up the
+# virtual environment on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROTOS := $(sort $(wildcard proto/jangar/v1/*.proto))
+# Envoy needs google.rpc.Status and its details in the descriptor set, or rich errors reach REST clients as
+# empty bodies.
+DESCRIPTOR_EXTRAS := proto/google/rpc/status.proto proto/google/rpc/error_details.proto
+
+.PHONY: install run test gen gen-check lint fmt migrate bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## run: start Postgres (unless JANGAR_DATABASE_URL is set), migrate, start the server and Envoy
+run: $(STAMP)
+	$(VENV)/bin/jangar-dev
+
+## test: ruff, buf lint, the gen/ freshness check and every test against real Postgres and Envoy
+test: $(STAMP)
+	$(VENV)/bin/ruff check server migrations tests
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+## gen: regenerate gen/ (messages, gRPC stubs, .pyi stubs, Envoy's descriptor set) from proto/
+gen: $(STAMP)
+	@bash tests/tools/gen.sh gen
+
+## gen-check: fail when gen/ differs from what `make gen` would produce
+gen-check: $(STAMP)
+	@bash tests/tools/gen.sh check
+
+lint: $(STAMP)
+	$(VENV)/bin/buf lint
+	$(VENV)/bin/ruff check server migrations tests
+	$(VENV)/bin/ruff format --check server migrations tests
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format server migrations tests
+	$(VENV)/bin/ruff check --fix server migrations tests
+
+## migrate: bring the database at JANGAR_DATABASE_URL (or the local one) to the newest schema
+migrate: $(STAMP)
+	$(VENV)/bin/jangar-dev migrate
+
+## bench: print throughput and latency of the API next to this machine's ceiling
+bench: $(STAMP)
+	$(PY) -m tests.bench
+
+clean:
+	rm -rf $(VENV) .jangar

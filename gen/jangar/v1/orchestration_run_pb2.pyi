@@ -1,0 +1,204 @@
+import datetime
+
+from google.api import annotations_pb2 as _annotations_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from jangar.v1 import common_pb2 as _common_pb2
+from jangar.v1 import orchestration_pb2 as _orchestration_pb2
+from jangar.v1 import run_phase_pb2 as _run_phase_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class OrchestrationRun(_message.Message):
+    __slots__ = ("id", "name", "namespace", "labels", "annotations", "spec", "status", "generation", "etag", "create_time", "update_time", "delete_time", "delivery_id", "orchestration_id")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class AnnotationsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DELETE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
+    ORCHESTRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    namespace: str
+    labels: _containers.ScalarMap[str, str]
+    annotations: _containers.ScalarMap[str, str]
+    spec: OrchestrationRunSpec
+    status: OrchestrationRunStatus
+    generation: int
+    etag: str
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    delete_time: _timestamp_pb2.Timestamp
+    delivery_id: str
+    orchestration_id: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., namespace: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., spec: _Optional[_Union[OrchestrationRunSpec, _Mapping]] = ..., status: _Optional[_Union[OrchestrationRunStatus, _Mapping]] = ..., generation: _Optional[int] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delivery_id: _Optional[str] = ..., orchestration_id: _Optional[str] = ...) -> None: ...
+
+class OrchestrationRunSpec(_message.Message):
+    __slots__ = ("orchestration_ref", "parameters")
+    class ParametersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ORCHESTRATION_REF_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    orchestration_ref: _common_pb2.LocalObjectReference
+    parameters: _containers.ScalarMap[str, str]
+    def __init__(self, orchestration_ref: _Optional[_Union[_common_pb2.LocalObjectReference, _Mapping]] = ..., parameters: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class OrchestrationRunStatus(_message.Message):
+    __slots__ = ("phase", "reason", "message", "conditions", "start_time", "finish_time", "step_statuses", "observed_generation", "orchestration_generation")
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    FINISH_TIME_FIELD_NUMBER: _ClassVar[int]
+    STEP_STATUSES_FIELD_NUMBER: _ClassVar[int]
+    OBSERVED_GENERATION_FIELD_NUMBER: _ClassVar[int]
+    ORCHESTRATION_GENERATION_FIELD_NUMBER: _ClassVar[int]
+    phase: _run_phase_pb2.RunPhase
+    reason: str
+    message: str
+    conditions: _containers.RepeatedCompositeFieldContainer[_common_pb2.Condition]
+    start_time: _timestamp_pb2.Timestamp
+    finish_time: _timestamp_pb2.Timestamp
+    step_statuses: _containers.RepeatedCompositeFieldContainer[StepStatus]
+    observed_generation: int
+    orchestration_generation: int
+    def __init__(self, phase: _Optional[_Union[_run_phase_pb2.RunPhase, str]] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., conditions: _Optional[_Iterable[_Union[_common_pb2.Condition, _Mapping]]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_statuses: _Optional[_Iterable[_Union[StepStatus, _Mapping]]] = ..., observed_generation: _Optional[int] = ..., orchestration_generation: _Optional[int] = ...) -> None: ...
+
+class StepStatus(_message.Message):
+    __slots__ = ("name", "kind", "phase", "attempt", "start_time", "finish_time", "message", "resource_ref", "outputs")
+    class OutputsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    FINISH_TIME_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_REF_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    kind: _orchestration_pb2.OrchestrationStep.Kind
+    phase: _run_phase_pb2.RunPhase
+    attempt: int
+    start_time: _timestamp_pb2.Timestamp
+    finish_time: _timestamp_pb2.Timestamp
+    message: str
+    resource_ref: StepResourceRef
+    outputs: _containers.ScalarMap[str, str]
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[_orchestration_pb2.OrchestrationStep.Kind, str]] = ..., phase: _Optional[_Union[_run_phase_pb2.RunPhase, str]] = ..., attempt: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message: _Optional[str] = ..., resource_ref: _Optional[_Union[StepResourceRef, _Mapping]] = ..., outputs: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class StepResourceRef(_message.Message):
+    __slots__ = ("kind", "id", "name")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    id: str
+    name: str
+    def __init__(self, kind: _Optional[str] = ..., id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class CreateOrchestrationRunRequest(_message.Message):
+    __slots__ = ("orchestration_run",)
+    ORCHESTRATION_RUN_FIELD_NUMBER: _ClassVar[int]
+    orchestration_run: OrchestrationRun
+    def __init__(self, orchestration_run: _Optional[_Union[OrchestrationRun, _Mapping]] = ...) -> None: ...
+
+class CreateOrchestrationRunResponse(_message.Message):
+    __slots__ = ("orchestration_run",)
+    ORCHESTRATION_RUN_FIELD_NUMBER: _ClassVar[int]
+    orchestration_run: OrchestrationRun
+    def __init__(self, orchestration_run: _Optional[_Union[OrchestrationRun, _Mapping]] = ...) -> None: ...
+
+class GetOrchestrationRunRequest(_message.Message):
+    __slots__ = ("id", "namespace")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    namespace: str
+    def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ...) -> None: ...
+
+class GetOrchestrationRunResponse(_message.Message):
+    __slots__ = ("orchestration_run",)
+    ORCHESTRATION_RUN_FIELD_NUMBER: _ClassVar[int]
+    orchestration_run: OrchestrationRun
+    def __init__(self, orchestration_run: _Optional[_Union[OrchestrationRun, _Mapping]] = ...) -> None: ...
+
+class ListOrchestrationRunsRequest(_message.Message):
+    __slots__ = ("namespace", "page_size", "page_token", "label_selector", "phase", "orchestration_id", "orchestration_name")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    LABEL_SELECTOR_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    ORCHESTRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ORCHESTRATION_NAME_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    page_size: int
+    page_token: str
+    label_selector: str
+    phase: _containers.RepeatedScalarFieldContainer[_run_phase_pb2.RunPhase]
+    orchestration_id: str
+    orchestration_name: str
+    def __init__(self, namespace: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., label_selector: _Optional[str] = ..., phase: _Optional[_Iterable[_Union[_run_phase_pb2.RunPhase, str]]] = ..., orchestration_id: _Optional[str] = ..., orchestration_name: _Optional[str] = ...) -> None: ...
+
+class ListOrchestrationRunsResponse(_message.Message):
+    __slots__ = ("orchestration_runs", "next_page_token")
+    ORCHESTRATION_RUNS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    orchestration_runs: _containers.RepeatedCompositeFieldContainer[OrchestrationRun]
+    next_page_token: str
+    def __init__(self, orchestration_runs: _Optional[_Iterable[_Union[OrchestrationRun, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CancelOrchestrationRunRequest(_message.Message):
+    __slots__ = ("id", "namespace", "reason")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    namespace: str
+    reason: str
+    def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CancelOrchestrationRunResponse(_message.Message):
+    __slots__ = ("orchestration_run",)
+    ORCHESTRATION_RUN_FIELD_NUMBER: _ClassVar[int]
+    orchestration_run: OrchestrationRun
+    def __init__(self, orchestration_run: _Optional[_Union[OrchestrationRun, _Mapping]] = ...) -> None: ...

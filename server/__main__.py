@@ -1,0 +1,44 @@
+"""`python -m jangar.server` (console script `jangar-server`): serve, or `migrate` the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from jangar.server import logging_setup
+from jangar.server.config import ConfigError, Settings
+from jangar.server.migrations_runner import SchemaBehindError, upgrade_to_head
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="jangar-server", description="The Jangar control-plane API server.")
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"jangar-server: {error}", file=sys.stderr)
+        return 2
+    logging_setup.configure(settings.log_level)
+    if args.command == "migrate":
+        upgrade_to_head(settings.database_url)
+        return 0
+    try:
+        asyncio.run(_serve(settings))
+    except SchemaBehindError as error:
+        logging.getLogger("jangar.server").error(str(error))
+        print(f"jangar-server: {error}", file=sys.stderr)
+        return 3
+    return 0
+
+
+async def _serve(settings: Settings) -> None:
+    from jangar.server.app import serve  # after logging is configured
+
+    await serve(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""The Jangar gRPC server: wiring, health, reflection, background upkeep and graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import start_http_server
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from jangar.server.api.servicers import SERVICE_NAMES, build_handlers
+from jangar.server.config import Settings
+from jangar.server.domain.catalog import build_services
+from jangar.server.migrations_runner import require_current_schema
+from jangar.server.repository import idempotency
+from jangar.server.repository.database import create_engine, session_factory
+
+log = logging.getLogger("jangar.server")
+
+HEALTH_PROBE_SECONDS = 5.0
+PURGE_INTERVAL_SECONDS = 600.0
+
+
+class JangarServer:
+    """Owns the engine, the gRPC server and the background tasks; `start`, then `stop`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine: AsyncEngine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+        self.health = health.aio.HealthServicer()
+        self.port = 0
+        self._server: grpc.aio.Server | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        await require_current_schema(self.engine)
+        services = build_services(session_factory(self.engine))
+        server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", self.settings.max_request_bytes),
+                ("grpc.so_reuseport", 0),
+            ]
+        )
+        server.add_generic_rpc_handlers(build_handlers(services))
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection(
+            [
+                *SERVICE_NAMES,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ],
+            server,
+        )
+        self.port = server.add_insecure_port(self.settings.grpc_address)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {self.settings.grpc_address}")
+        await server.start()
+        self._server = server
+        await self._set_health(serving=True)
+        if self.settings.metrics_address:
+            host, _, port = self.settings.metrics_address.rpartition(":")
+            start_http_server(int(port), addr=host or "127.0.0.1")
+        self._tasks = [
+            asyncio.create_task(self._probe_database(), name="probe-database"),
+            asyncio.create_task(self._purge_idempotency_keys(), name="purge-idempotency-keys"),
+        ]
+        log.info("serving", extra={"grpc": self.settings.grpc_address, "port": self.port})
+
+    async def _set_health(self, *, serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for service in ("", *SERVICE_NAMES):
+            await self.health.set(service, status)
+
+    async def _probe_database(self) -> None:
+        """Health follows the database, so Envoy's /healthz and load balancers stop sending traffic to a
+        replica that cannot reach it."""
+        serving = True
+        while True:
+            await asyncio.sleep(HEALTH_PROBE_SECONDS)
+            try:
+                async with self.engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+                healthy = True
+            except Exception as error:
+                healthy = False
+                if serving:
+                    log.warning("database unreachable; health is NOT_SERVING", extra={"error": repr(error)})
+            if healthy != serving:
+                serving = healthy
+                await self._set_health(serving=serving)
+
+    async def _purge_idempotency_keys(self) -> None:
+        while True:
+            try:
+                async with session_factory(self.engine)() as session, session.begin():
+                    removed = await idempotency.purge_older_than(session, self.settings.idempotency_retention)
+                if removed:
+                    log.info("purged idempotency keys", extra={"removed": removed})
+            except Exception as error:
+                log.warning("idempotency key purge failed", extra={"error": repr(error)})
+            await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+
+    async def wait(self) -> None:
+        assert self._server is not None
+        await self._server.wait_for_termination()
+
+    async def stop(self) -> None:
+        """Stops taking calls, lets in-flight calls finish (up to the grace period), then closes the pool."""
+        await self.health.enter_graceful_shutdown()
+        if self._server is not None:
+            await self._server.stop(self.settings.shutdown_grace_seconds)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.engine.dispose()
+        log.info("stopped")
+
+
+async def serve(settings: Settings) -> None:
+    """Runs until SIGTERM or SIGINT, then shuts down gracefully."""
+    server = JangarServer(settings)
+    try:
+        await server.start()
+    except BaseException:
+        await server.engine.dispose()
+        raise
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
+    await server.stop()

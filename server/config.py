@@ -1,0 +1,61 @@
+"""Server settings, read from the environment (JANGAR_*)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+from jangar.server.domain.idempotency import RETENTION_HOURS_MINIMUM
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed."""
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    grpc_address: str = "127.0.0.1:50051"
+    # Prometheus metrics over HTTP; empty disables them.
+    metrics_address: str = ""
+    db_pool_size: int = 20
+    shutdown_grace_seconds: int = 20
+    idempotency_retention: timedelta = timedelta(hours=RETENTION_HOURS_MINIMUM)
+    # Largest request a client may send over gRPC; Envoy applies its own limit to REST bodies.
+    max_request_bytes: int = 1024 * 1024
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        url = os.environ.get("JANGAR_DATABASE_URL", "")
+        if not url:
+            raise ConfigError(
+                "JANGAR_DATABASE_URL is not set (for example postgresql://user@127.0.0.1:5432/jangar)"
+            )
+        retention_hours = _int(
+            "JANGAR_IDEMPOTENCY_RETENTION_HOURS", RETENTION_HOURS_MINIMUM, RETENTION_HOURS_MINIMUM
+        )
+        return cls(
+            database_url=url,
+            grpc_address=os.environ.get("JANGAR_GRPC_ADDRESS", cls.grpc_address),
+            metrics_address=os.environ.get("JANGAR_METRICS_ADDRESS", cls.metrics_address),
+            db_pool_size=_int("JANGAR_DB_POOL_SIZE", cls.db_pool_size, 1),
+            shutdown_grace_seconds=_int("JANGAR_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds),
+            idempotency_retention=timedelta(hours=retention_hours),
+            max_request_bytes=_int("JANGAR_MAX_REQUEST_BYTES", cls.max_request_bytes, 1024),
+            log_level=os.environ.get("JANGAR_LOG_LEVEL", cls.log_level).upper(),
+        )

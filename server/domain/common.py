@@ -1,0 +1,85 @@
+"""Pieces every use case shares: addressing by id or name, selector parsing, conditions, audit rows."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jangar.server.domain.context import RequestContext
+from jangar.server.domain.errors import FieldViolation, invalid_argument
+from jangar.server.domain.labels import Selector, SelectorSyntaxError, dns1123_label_problems, parse_selector
+from jangar.server.domain.validation import DEFAULT_NAMESPACE
+from jangar.server.repository import audit
+from jangar.server.repository.resources import Ref
+from jangar.v1 import common_pb2
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def resolve_ref(id_or_name: str, namespace: str) -> Ref:
+    """`{id}` in a path is the UUID, or the name together with `?namespace=` (default `default`)."""
+    try:
+        return Ref(id=uuid.UUID(id_or_name))
+    except ValueError:
+        pass
+    problems = dns1123_label_problems(id_or_name) if id_or_name else ["is required"]
+    namespace = namespace or DEFAULT_NAMESPACE
+    problems_ns = dns1123_label_problems(namespace)
+    violations = [FieldViolation("id", f"must be a UUID or a name: {p}") for p in problems]
+    violations += [FieldViolation("namespace", p) for p in problems_ns]
+    if violations:
+        raise invalid_argument(violations)
+    return Ref(namespace=namespace, name=id_or_name)
+
+
+def namespace_filter(namespace: str) -> str | None:
+    """Lists cover every namespace unless one is named."""
+    if not namespace:
+        return None
+    problems = dns1123_label_problems(namespace)
+    if problems:
+        raise invalid_argument([FieldViolation("namespace", p) for p in problems])
+    return namespace
+
+
+def selector(text: str) -> Selector:
+    try:
+        return parse_selector(text)
+    except SelectorSyntaxError as error:
+        raise invalid_argument([FieldViolation("labelSelector", str(error))]) from None
+
+
+def condition(type_: str, status: str, reason: str, message: str, generation: int) -> common_pb2.Condition:
+    result = common_pb2.Condition(
+        type=type_, status=status, reason=reason, message=message, observed_generation=generation
+    )
+    result.last_transition_time.FromDatetime(utcnow())
+    return result
+
+
+async def record_audit(
+    session: AsyncSession,
+    context: RequestContext,
+    *,
+    kind: str,
+    entity_id: uuid.UUID,
+    event: str,
+    namespace: str,
+    payload: dict[str, Any],
+) -> None:
+    await audit.record(
+        session,
+        entity_type=kind,
+        entity_id=entity_id,
+        event_type=event,
+        payload=payload,
+        actor=context.principal,
+        request_id=context.request_id,
+        delivery_id=context.idempotency_key,
+        namespace=namespace,
+    )

@@ -1,0 +1,152 @@
+"""Validation of what users send: collects every problem with its JSON field path, then raises once, so a
+client sees all its mistakes in one BadRequest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, MutableMapping
+from typing import Protocol
+
+from google.protobuf.message import Message
+
+from jangar.server.domain.errors import FieldViolation, invalid_argument
+from jangar.server.domain.labels import (
+    dns1123_label_problems,
+    label_value_problems,
+    qualified_name_problems,
+)
+
+DEFAULT_NAMESPACE = "default"
+
+# Bounds (Kubernetes' own where it has one) so that no single request can grow rows without limit.
+MAX_LABELS = 64
+MAX_ANNOTATIONS_BYTES = 256 * 1024  # Kubernetes' total annotation size limit
+MAX_MAP_ENTRIES = 64
+MAX_MAP_VALUE_BYTES = 16 * 1024
+MAX_LIST_ITEMS = 64
+MAX_STRUCT_BYTES = 64 * 1024
+MAX_TEXT_BYTES = 64 * 1024
+MAX_SECONDS = 7 * 24 * 3600
+MAX_RETRIES = 100
+
+
+class Named(Protocol):
+    """Anything with a name: LocalObjectReference, SecretKeySelector."""
+
+    name: str
+
+
+class Envelope(Protocol):
+    """The envelope fields every resource message has (design.md section 4)."""
+
+    name: str
+    namespace: str
+
+    @property
+    def labels(self) -> MutableMapping[str, str]: ...
+
+    @property
+    def annotations(self) -> MutableMapping[str, str]: ...
+
+
+class Violations:
+    """Collects field violations for one request."""
+
+    def __init__(self) -> None:
+        self.items: list[FieldViolation] = []
+
+    def add(self, field: str, description: str) -> None:
+        self.items.append(FieldViolation(field, description))
+
+    def extend(self, field: str, problems: Iterable[str]) -> None:
+        for problem in problems:
+            self.add(field, problem)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise invalid_argument(self.items)
+
+    # Rules shared by every kind.
+
+    def required(self, field: str, value: str) -> bool:
+        if not value:
+            self.add(field, "is required")
+            return False
+        return True
+
+    def dns_label(self, field: str, value: str, *, required: bool = True) -> None:
+        if value or required:
+            self.extend(field, dns1123_label_problems(value) if value else ["is required"])
+
+    def reference(self, field: str, ref: Named, *, required: bool) -> None:
+        """A LocalObjectReference: its name is a DNS-1123 label."""
+        if ref.name or required:
+            self.dns_label(f"{field}.name", ref.name)
+
+    def bounded_text(self, field: str, value: str, limit: int = MAX_TEXT_BYTES) -> None:
+        if len(value.encode()) > limit:
+            self.add(field, f"must be at most {limit} bytes")
+
+    def seconds(self, field: str, value: int) -> None:
+        if not 0 <= value <= MAX_SECONDS:
+            self.add(field, f"must be between 0 and {MAX_SECONDS}")
+
+    def retries(self, field: str, value: int) -> None:
+        if not 0 <= value <= MAX_RETRIES:
+            self.add(field, f"must be between 0 and {MAX_RETRIES}")
+
+    def list_size(self, field: str, items: Iterable[object], limit: int = MAX_LIST_ITEMS) -> bool:
+        if sum(1 for _ in items) > limit:
+            self.add(field, f"must have at most {limit} items")
+            return False
+        return True
+
+    def unique(self, field: str, values: list[str]) -> None:
+        seen: set[str] = set()
+        for index, value in enumerate(values):
+            if value in seen:
+                self.add(f"{field}[{index}]", f"duplicate value {value!r}")
+            seen.add(value)
+
+    def string_map(self, field: str, values: Mapping[str, str]) -> None:
+        """Free-form string maps (parameters, `with`): bounded, non-empty keys."""
+        if len(values) > MAX_MAP_ENTRIES:
+            self.add(field, f"must have at most {MAX_MAP_ENTRIES} entries")
+            return
+        for key, value in values.items():
+            if not key or len(key) > 253:
+                self.add(f"{field}[{key!r}]", "keys must be 1 to 253 characters")
+            if len(value.encode()) > MAX_MAP_VALUE_BYTES:
+                self.add(f"{field}[{key!r}]", f"must be at most {MAX_MAP_VALUE_BYTES} bytes")
+
+    def struct(self, field: str, value: Message) -> None:
+        if value.ByteSize() > MAX_STRUCT_BYTES:
+            self.add(field, f"must be at most {MAX_STRUCT_BYTES} bytes when encoded")
+
+    def metadata(self, labels: Mapping[str, str], annotations: Mapping[str, str]) -> None:
+        if len(labels) > MAX_LABELS:
+            self.add("labels", f"must have at most {MAX_LABELS} entries")
+        for key, value in labels.items():
+            self.extend(f"labels[{key!r}]", qualified_name_problems(key))
+            self.extend(f"labels[{key!r}]", (f"value {p}" for p in label_value_problems(value)))
+        size = 0
+        for key, value in annotations.items():
+            self.extend(f"annotations[{key!r}]", qualified_name_problems(key))
+            size += len(key.encode()) + len(value.encode())
+        if size > MAX_ANNOTATIONS_BYTES:
+            self.add("annotations", f"must be at most {MAX_ANNOTATIONS_BYTES} bytes in total")
+
+
+def normalize_envelope(resource: Message, *, output_only: Iterable[str]) -> None:
+    """Applies the envelope's defaults and drops output-only fields a client may have sent, in place, so that
+    two requests that mean the same thing are the same message (and have the same idempotency fingerprint)."""
+    if not resource.namespace:  # type: ignore[attr-defined]
+        resource.namespace = DEFAULT_NAMESPACE  # type: ignore[attr-defined]
+    for name in output_only:
+        resource.ClearField(name)
+    resource.DiscardUnknownFields()
+
+
+def validate_envelope(resource: Envelope, violations: Violations, *, name_required: bool = True) -> None:
+    violations.dns_label("name", resource.name, required=name_required)
+    violations.dns_label("namespace", resource.namespace)
+    violations.metadata(resource.labels, resource.annotations)

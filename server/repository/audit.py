@@ -1,0 +1,37 @@
+"""Audit rows: one per decision or change, written in the transaction of the change itself."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jangar.server.repository.tables import audit_events
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    entity_type: str,
+    entity_id: uuid.UUID,
+    event_type: str,
+    payload: dict[str, Any],
+    actor: str,
+    request_id: str,
+    delivery_id: str | None,
+    namespace: str | None,
+) -> None:
+    await session.execute(
+        insert(audit_events).values(
+            entity_type=entity_type,
+            entity_id=entity_id,
+            event_type=event_type,
+            payload=payload,
+            actor=actor,
+            request_id=request_id,
+            delivery_id=delivery_id,
+            namespace=namespace,
+        )
+    )

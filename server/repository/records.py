@@ -1,0 +1,199 @@
+"""Conversion between table rows and API messages. Specs and statuses are stored as the proto3 JSON of their
+messages (lowerCamelCase, defaults omitted), which is also the spec of the matching custom resource."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from sqlalchemy import Row, Table
+
+from jangar.server.repository import tables
+from jangar.v1 import agent_pb2, agent_run_pb2, memory_pb2, orchestration_pb2, orchestration_run_pb2
+from jangar.v1.run_phase_pb2 import RunPhase
+
+RUN_PROVIDER_NATIVE = "native"
+
+
+def to_json(message: Message) -> dict[str, Any]:
+    return json_format.MessageToDict(message)
+
+
+def from_json(data: dict[str, Any] | None, message: Message) -> None:
+    if data:
+        # Rows written by a newer server may carry fields this one does not know: keep reading them.
+        json_format.ParseDict(data, message, ignore_unknown_fields=True)
+
+
+def etag(resource_version: int) -> str:
+    return str(resource_version)
+
+
+def _set_time(target: Any, value: datetime | None) -> None:
+    if value is not None:
+        target.FromDatetime(value)
+
+
+def _envelope_from_row(message: Any, row: Row, name: str) -> None:
+    message.id = str(row.id)
+    message.name = name
+    message.namespace = row.namespace
+    message.labels.update(row.labels)
+    message.annotations.update(row.annotations)
+    message.generation = row.generation
+    message.etag = etag(row.resource_version)
+    message.create_time.FromDatetime(row.created_at)
+    message.update_time.FromDatetime(row.updated_at)
+
+
+def _envelope_to_row(message: Any) -> dict[str, Any]:
+    return {
+        "namespace": message.namespace,
+        "labels": dict(message.labels),
+        "annotations": dict(message.annotations),
+    }
+
+
+@dataclass(frozen=True)
+class ResourceTable:
+    """How one kind is stored: its table, the column that holds its name, and the row mappings."""
+
+    kind: str
+    table: Table
+    name_column: str
+    to_row: Callable[[Any], dict[str, Any]]
+    from_row: Callable[[Row], Any]
+
+    @property
+    def name(self) -> Any:
+        return self.table.c[self.name_column]
+
+
+# Agent and Orchestration: spec and status as JSON.
+
+
+def _definition_mappers(
+    message_class: type[Any],
+) -> tuple[Callable[[Any], dict[str, Any]], Callable[[Row], Any]]:
+    def to_row(message: Any) -> dict[str, Any]:
+        return {
+            **_envelope_to_row(message),
+            "name": message.name,
+            "spec": to_json(message.spec),
+            "status": to_json(message.status),
+        }
+
+    def from_row(row: Row) -> Any:
+        message = message_class()
+        _envelope_from_row(message, row, row.name)
+        from_json(row.spec, message.spec)
+        from_json(row.status, message.status)
+        return message
+
+    return to_row, from_row
+
+
+AGENTS = ResourceTable("Agent", tables.agents, "name", *_definition_mappers(agent_pb2.Agent))
+ORCHESTRATIONS = ResourceTable(
+    "Orchestration", tables.orchestrations, "name", *_definition_mappers(orchestration_pb2.Orchestration)
+)
+
+
+# Memory: the seed's columns carry the store type (provider), the phase (status) and the Secret reference.
+
+
+def _memory_to_row(memory: memory_pb2.Memory) -> dict[str, Any]:
+    status = memory_pb2.MemoryStatus()
+    status.CopyFrom(memory.status)
+    status.ClearField("phase")
+    secret = memory.spec.connection.secret_ref
+    return {
+        **_envelope_to_row(memory),
+        "memory_name": memory.name,
+        "provider": memory_pb2.MemorySpec.Type.Name(memory.spec.type),
+        "status": memory_pb2.MemoryStatus.Phase.Name(memory.status.phase),
+        "connection_secret": to_json(secret) if secret.name else None,
+        "spec": to_json(memory.spec),
+        "status_detail": to_json(status),
+    }
+
+
+def _memory_from_row(row: Row) -> memory_pb2.Memory:
+    memory = memory_pb2.Memory()
+    _envelope_from_row(memory, row, row.memory_name)
+    from_json(row.spec, memory.spec)
+    from_json(row.status_detail, memory.status)
+    memory.status.phase = memory_pb2.MemoryStatus.Phase.Value(row.status)
+    return memory
+
+
+MEMORIES = ResourceTable("Memory", tables.memory_resources, "memory_name", _memory_to_row, _memory_from_row)
+
+
+# Runs: phase, reason, message and times are columns (filtered, sorted, shown by the Run view); the rest of
+# the status is JSON in status_detail; the spec is the seed's `payload`.
+
+_RUN_STATUS_COLUMNS = ("phase", "reason", "message", "start_time", "finish_time")
+
+
+def _run_mappers(
+    message_class: type[Any], parent: str, ref_field: str, parent_id_field: str
+) -> tuple[Callable[[Any], dict[str, Any]], Callable[[Row], Any]]:
+    def to_row(run: Any) -> dict[str, Any]:
+        detail = type(run.status)()
+        detail.CopyFrom(run.status)
+        for field in _RUN_STATUS_COLUMNS:
+            detail.ClearField(field)
+        return {
+            **_envelope_to_row(run),
+            "name": run.name,
+            f"{parent}_name": getattr(run.spec, ref_field).name,
+            f"{parent}_id": uuid.UUID(getattr(run, parent_id_field)),
+            "delivery_id": run.delivery_id,
+            "status": RunPhase.Name(run.status.phase),
+            "reason": run.status.reason,
+            "message": run.status.message,
+            "start_time": run.status.start_time.ToDatetime() if run.status.HasField("start_time") else None,
+            "finish_time": run.status.finish_time.ToDatetime()
+            if run.status.HasField("finish_time")
+            else None,
+            "payload": to_json(run.spec),
+            "status_detail": to_json(detail),
+        }
+
+    def from_row(row: Row) -> Any:
+        run = message_class()
+        _envelope_from_row(run, row, row.name)
+        run.delivery_id = row.delivery_id
+        setattr(run, parent_id_field, str(getattr(row, f"{parent}_id")))
+        from_json(row.payload, run.spec)
+        from_json(row.status_detail, run.status)
+        run.status.phase = RunPhase.Value(row.status)
+        run.status.reason = row.reason
+        run.status.message = row.message
+        _set_time(run.status.start_time, row.start_time)
+        _set_time(run.status.finish_time, row.finish_time)
+        return run
+
+    return to_row, from_row
+
+
+AGENT_RUNS = ResourceTable(
+    "AgentRun",
+    tables.agent_runs,
+    "name",
+    *_run_mappers(agent_run_pb2.AgentRun, "agent", "agent_ref", "agent_id"),
+)
+ORCHESTRATION_RUNS = ResourceTable(
+    "OrchestrationRun",
+    tables.orchestration_runs,
+    "name",
+    *_run_mappers(
+        orchestration_run_pb2.OrchestrationRun, "orchestration", "orchestration_ref", "orchestration_id"
+    ),
+)

@@ -1,0 +1,134 @@
+"""SQLAlchemy Core table definitions for the repository layer.
+
+The four seed tables (agent_runs, memory_resources, orchestration_runs, audit_events) keep exactly the seed's
+columns, types, defaults and unique indexes; Jangar's own columns are added after them. The migrations in
+migrations/versions are the source of truth for the schema; these definitions mirror them for queries, and
+tests/test_schema.py checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+metadata = MetaData()
+
+
+def _id() -> Column:
+    return Column("id", UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()"))
+
+
+def _timestamps() -> list[Column]:
+    return [
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    ]
+
+
+def _envelope() -> list[Column]:
+    """Columns every Jangar resource has beyond the seed's."""
+    return [
+        Column("namespace", Text, nullable=False),
+        Column("labels", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+        Column("annotations", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+        Column("generation", BigInteger, nullable=False, server_default=text("1")),
+        Column("resource_version", BigInteger, nullable=False, server_default=text("1")),
+    ]
+
+
+def _definition_table(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        _id(),
+        Column("name", Text, nullable=False),
+        Column("spec", JSONB, nullable=False),
+        Column("status", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+        *_timestamps(),
+        *_envelope(),
+    )
+
+
+agents = _definition_table("agents")
+orchestrations = _definition_table("orchestrations")
+
+memory_resources = Table(
+    "memory_resources",
+    metadata,
+    _id(),
+    Column("memory_name", Text, nullable=False),
+    Column("provider", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    # Only the Secret reference ({"name", "key"}) is ever stored here, never a secret value.
+    Column("connection_secret", JSONB),
+    *_timestamps(),
+    *_envelope(),
+    Column("spec", JSONB, nullable=False),
+    Column("status_detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+)
+
+
+def _run_columns(parent: str) -> list[Column]:
+    return [
+        _id(),
+        Column(f"{parent}_name", Text, nullable=False),
+        Column("delivery_id", Text, nullable=False),
+        Column("provider", Text, nullable=False),
+        Column("status", Text, nullable=False),
+        Column("external_run_id", Text),
+        Column("payload", JSONB, nullable=False),
+        *_timestamps(),
+        *_envelope(),
+        Column("name", Text, nullable=False),
+        Column(f"{parent}_id", UUID(as_uuid=True), nullable=False),
+        Column("reason", Text, nullable=False, server_default=text("''")),
+        Column("message", Text, nullable=False, server_default=text("''")),
+        Column("start_time", DateTime(timezone=True)),
+        Column("finish_time", DateTime(timezone=True)),
+        Column("status_detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    ]
+
+
+agent_runs = Table("agent_runs", metadata, *_run_columns("agent"))
+orchestration_runs = Table("orchestration_runs", metadata, *_run_columns("orchestration"))
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    _id(),
+    Column("entity_type", Text, nullable=False),
+    Column("entity_id", UUID(as_uuid=True), nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("actor", Text, nullable=False, server_default=text("''")),
+    Column("request_id", Text, nullable=False, server_default=text("''")),
+    Column("delivery_id", Text),
+    Column("namespace", Text),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("principal", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("method", Text, nullable=False),
+    Column("fingerprint", LargeBinary, nullable=False),
+    # The serialized response message, returned byte for byte on a replay. NULL only inside the transaction
+    # that claimed the key, so no other transaction ever sees it NULL.
+    Column("response", LargeBinary),
+    Column("resource_id", UUID(as_uuid=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("response_code", Integer, nullable=False, server_default=text("0")),
+)

@@ -1,0 +1,117 @@
+"""Test helpers: the server as a real child process, unique names, and error-detail decoding."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def unique(prefix: str = "t") -> str:
+    """A DNS-1123 name no other test uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+class ServerProcess:
+    """`python -m jangar.server` against a database, on a loopback port, with its log in a file."""
+
+    def __init__(self, database_url: str, port: int, log_path: Path, **env: str) -> None:
+        self.database_url = database_url
+        self.port = port
+        self.address = f"127.0.0.1:{port}"
+        self.log_path = log_path
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, *, wait: bool = True) -> None:
+        env = {
+            **os.environ,
+            "JANGAR_DATABASE_URL": self.database_url,
+            "JANGAR_GRPC_ADDRESS": self.address,
+            "JANGAR_SHUTDOWN_GRACE_SECONDS": "10",
+            **self.env,
+        }
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "jangar.server"], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        if wait:
+            self.wait_serving()
+
+    def wait_serving(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                with grpc.insecure_channel(self.address) as channel:
+                    reply = health_pb2_grpc.HealthStub(channel).Check(
+                        health_pb2.HealthCheckRequest(), timeout=1
+                    )
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"server did not become SERVING within {timeout}s:\n{self.log_tail()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+
+def error_details(error: grpc.aio.AioRpcError) -> dict[str, object]:
+    """The google.rpc details of a failed call, by type name."""
+    status = rpc_status.from_call(error)
+    assert status is not None, "the error carries no google.rpc.Status"
+    found: dict[str, object] = {}
+    for detail in status.details:
+        for cls in (
+            error_details_pb2.ErrorInfo,
+            error_details_pb2.BadRequest,
+            error_details_pb2.PreconditionFailure,
+            error_details_pb2.RequestInfo,
+        ):
+            if detail.Is(cls.DESCRIPTOR):
+                message = cls()
+                detail.Unpack(message)
+                found[cls.DESCRIPTOR.name] = message
+    return found
+
+
+def reason_of(error: grpc.aio.AioRpcError) -> str:
+    info = error_details(error)["ErrorInfo"]
+    assert isinstance(info, error_details_pb2.ErrorInfo)
+    assert info.domain == "jangar.proompteng.ai"
+    return info.reason
+
+
+def violated_fields(error: grpc.aio.AioRpcError) -> list[str]:
+    bad = error_details(error).get("BadRequest")
+    assert isinstance(bad, error_details_pb2.BadRequest), f"no BadRequest in {error}"
+    return [v.field for v in bad.field_violations]
