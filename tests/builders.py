@@ -108,7 +108,7 @@ def orchestration_run(
 
 async def create_agent(stub: Any, resource: agent_pb2.Agent | None = None) -> agent_pb2.Agent:
     reply = await stub.CreateAgent(agent_pb2.CreateAgentRequest(agent=resource or agent()), metadata=key())
-    return reply.agent
+    return reply
 
 
 async def create_orchestration(
@@ -117,12 +117,12 @@ async def create_orchestration(
     reply = await stub.CreateOrchestration(
         orchestration_pb2.CreateOrchestrationRequest(orchestration=resource), metadata=key()
     )
-    return reply.orchestration
+    return reply
 
 
 async def create_agent_run(stub: Any, resource: agent_run_pb2.AgentRun) -> agent_run_pb2.AgentRun:
     reply = await stub.CreateAgentRun(agent_run_pb2.CreateAgentRunRequest(agent_run=resource), metadata=key())
-    return reply.agent_run
+    return reply
 
 
 async def create_orchestration_run(
@@ -131,4 +131,4 @@ async def create_orchestration_run(
     reply = await stub.CreateOrchestrationRun(
         orchestration_run_pb2.CreateOrchestrationRunRequest(orchestration_run=resource), metadata=key()
     )
-    return reply.orchestration_run
+    return reply

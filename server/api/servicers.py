@@ -42,18 +42,12 @@ class DefinitionApi:
             f"Delete{kind}": self.delete,
         }
 
-    def _wrap(self, method: str, resource: Any) -> Any:
-        return self._respond[method](**{self._field: resource})
-
     async def create(self, request: Any, context: RequestContext) -> Reply:
-        method = f"Create{self._kind}"
-        outcome = await self._service.create(
-            context, context.method, request, getattr(request, self._field), lambda r: self._wrap(method, r)
-        )
+        outcome = await self._service.create(context, context.method, request, getattr(request, self._field))
         return Reply(outcome.response, outcome.replayed)
 
     async def get(self, request: Any, context: RequestContext) -> Any:
-        return self._wrap(f"Get{self._kind}", await self._service.get(request.id, request.namespace))
+        return await self._service.get(request.id, request.namespace)
 
     async def list(self, request: Any, context: RequestContext) -> Any:
         items, token = await self._service.list(
@@ -65,7 +59,7 @@ class DefinitionApi:
         return response
 
     async def update(self, request: Any, context: RequestContext) -> Any:
-        resource = await self._service.update(
+        return await self._service.update(
             context,
             request.id,
             request.namespace,
@@ -73,11 +67,9 @@ class DefinitionApi:
             request.update_mask,
             request.etag,
         )
-        return self._wrap(f"Update{self._kind}", resource)
 
     async def delete(self, request: Any, context: RequestContext) -> Any:
-        resource = await self._service.delete(context, request.id, request.namespace, request.etag)
-        return self._wrap(f"Delete{self._kind}", resource)
+        return await self._service.delete(context, request.id, request.namespace, request.etag)
 
 
 class RunApi:
@@ -100,17 +92,12 @@ class RunApi:
             f"Cancel{kind}": self.cancel,
         }
 
-    def _wrap(self, method: str, run: Any) -> Any:
-        return self._respond[f"{method}{self._kind}"](**{self._field: run})
-
     async def create(self, request: Any, context: RequestContext) -> Reply:
-        outcome = await self._service.create(
-            context, context.method, request, getattr(request, self._field), lambda r: self._wrap("Create", r)
-        )
+        outcome = await self._service.create(context, context.method, request, getattr(request, self._field))
         return Reply(outcome.response, outcome.replayed)
 
     async def get(self, request: Any, context: RequestContext) -> Any:
-        return self._wrap("Get", await self._service.get(request.id, request.namespace))
+        return await self._service.get(request.id, request.namespace)
 
     async def list(self, request: Any, context: RequestContext) -> Any:
         items, token = await self._service.list(
@@ -135,7 +122,6 @@ class RunApi:
             request.id,
             request.namespace,
             request.reason,
-            lambda r: self._wrap("Cancel", r),
         )
         return Reply(outcome.response, outcome.replayed)
 
@@ -148,8 +134,8 @@ class RunViewApi:
     def handlers(self) -> dict[str, Handler]:
         return {"GetRun": self.get, "ListRuns": self.list}
 
-    async def get(self, request: run_pb2.GetRunRequest, context: RequestContext) -> run_pb2.GetRunResponse:
-        return run_pb2.GetRunResponse(run=await self._runs.get(request.id, request.namespace))
+    async def get(self, request: run_pb2.GetRunRequest, context: RequestContext) -> run_pb2.Run:
+        return await self._runs.get(request.id, request.namespace)
 
     async def list(
         self, request: run_pb2.ListRunsRequest, context: RequestContext

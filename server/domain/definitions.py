@@ -123,7 +123,6 @@ class DefinitionService:
         method: str,
         request: Message,
         resource: Any,
-        respond: Callable[[Any], Message],
     ) -> Outcome:
         normalize_envelope(resource, output_only=OUTPUT_ONLY)
         self._validate(resource)
@@ -149,7 +148,7 @@ class DefinitionService:
                 namespace=row.namespace,
                 payload={"name": resource.name, "generation": 1},
             )
-            return respond(self._resource.from_row(row)), row.id
+            return self._resource.from_row(row), row.id
 
         return await self._store.idempotent(context, method, request, work)
 

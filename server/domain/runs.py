@@ -83,7 +83,6 @@ class RunService:
         method: str,
         request: Message,
         run: Any,
-        respond: Callable[[Any], Message],
     ) -> Outcome:
         normalize_envelope(run, output_only=(*self._kind.output_only, self._kind.parent_id_field))
         violations = Violations()
@@ -119,7 +118,7 @@ class RunService:
                     "phase": row.status,
                 },
             )
-            return respond(self._resource.from_row(row)), row.id
+            return self._resource.from_row(row), row.id
 
         return await self._store.idempotent(context, method, request, work)
 
@@ -210,7 +209,6 @@ class RunService:
         id_or_name: str,
         namespace: str,
         reason: str,
-        respond: Callable[[Any], Message],
     ) -> Outcome:
         if len(reason) > 1024:
             raise invalid_argument([FieldViolation("reason", "must be at most 1024 characters")])
@@ -239,7 +237,7 @@ class RunService:
                 namespace=row.namespace,
                 payload={"name": run.name, "previousPhase": previous, "reason": reason},
             )
-            return respond(self._resource.from_row(saved)), row.id
+            return self._resource.from_row(saved), row.id
 
         return await self._store.idempotent(context, method, request, work)
 

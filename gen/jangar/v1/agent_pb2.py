@@ -29,7 +29,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from jangar.v1 import common_pb2 as jangar_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15jangar/v1/agent.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\"\xfe\x03\n\x05\x41gent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12,\n\x06labels\x18\x04 \x03(\x0b\x32\x1c.jangar.v1.Agent.LabelsEntry\x12\x36\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32!.jangar.v1.Agent.AnnotationsEntry\x12\"\n\x04spec\x18\x06 \x01(\x0b\x32\x14.jangar.v1.AgentSpec\x12&\n\x06status\x18\x07 \x01(\x0b\x32\x16.jangar.v1.AgentStatus\x12\x12\n\ngeneration\x18\x08 \x01(\x03\x12\x0c\n\x04\x65tag\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x98\x02\n\tAgentSpec\x12\x35\n\x0cprovider_ref\x18\x01 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x1e\n\x03\x65nv\x18\x03 \x03(\x0b\x32\x11.jangar.v1.EnvVar\x12*\n\x08security\x18\x04 \x01(\x0b\x32\x18.jangar.v1.AgentSecurity\x12\x33\n\nmemory_ref\x18\x05 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12*\n\x08\x64\x65\x66\x61ults\x18\x06 \x01(\x0b\x32\x18.jangar.v1.AgentDefaults\"J\n\rAgentSecurity\x12 \n\x18\x61llowed_service_accounts\x18\x01 \x03(\t\x12\x17\n\x0f\x61llowed_secrets\x18\x02 \x03(\t\"T\n\rAgentDefaults\x12\x17\n\x0ftimeout_seconds\x18\x01 \x01(\x05\x12\x13\n\x0bretry_limit\x18\x02 \x01(\x05\x12\x15\n\rsystem_prompt\x18\x03 \x01(\t\"T\n\x0b\x41gentStatus\x12(\n\nconditions\x18\x01 \x03(\x0b\x32\x14.jangar.v1.Condition\x12\x1b\n\x13observed_generation\x18\x02 \x01(\x03\"5\n\x12\x43reateAgentRequest\x12\x1f\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x10.jangar.v1.Agent\"6\n\x13\x43reateAgentResponse\x12\x1f\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x10.jangar.v1.Agent\"0\n\x0fGetAgentRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"3\n\x10GetAgentResponse\x12\x1f\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x10.jangar.v1.Agent\"e\n\x11ListAgentsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\"O\n\x12ListAgentsResponse\x12 \n\x06\x61gents\x18\x01 \x03(\x0b\x32\x10.jangar.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x93\x01\n\x12UpdateAgentRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x1f\n\x05\x61gent\x18\x03 \x01(\x0b\x32\x10.jangar.v1.Agent\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x05 \x01(\t\"6\n\x13UpdateAgentResponse\x12\x1f\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x10.jangar.v1.Agent\"A\n\x12\x44\x65leteAgentRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"6\n\x13\x44\x65leteAgentResponse\x12\x1f\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x10.jangar.v1.Agent2\xa5\x04\n\x0c\x41gentService\x12n\n\x0b\x43reateAgent\x12\x1d.jangar.v1.CreateAgentRequest\x1a\x1e.jangar.v1.CreateAgentResponse\" \x82\xd3\xe4\x93\x02\x1a\"\n/v1/agents:\x05\x61gentb\x05\x61gent\x12\x63\n\x08GetAgent\x12\x1a.jangar.v1.GetAgentRequest\x1a\x1b.jangar.v1.GetAgentResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x0f/v1/agents/{id}b\x05\x61gent\x12]\n\nListAgents\x12\x1c.jangar.v1.ListAgentsRequest\x1a\x1d.jangar.v1.ListAgentsResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/agents\x12s\n\x0bUpdateAgent\x12\x1d.jangar.v1.UpdateAgentRequest\x1a\x1e.jangar.v1.UpdateAgentResponse\"%\x82\xd3\xe4\x93\x02\x1f\x32\x0f/v1/agents/{id}:\x05\x61gentb\x05\x61gent\x12l\n\x0b\x44\x65leteAgent\x12\x1d.jangar.v1.DeleteAgentRequest\x1a\x1e.jangar.v1.DeleteAgentResponse\"\x1e\x82\xd3\xe4\x93\x02\x18*\x0f/v1/agents/{id}b\x05\x61gentb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15jangar/v1/agent.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\"\xfe\x03\n\x05\x41gent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12,\n\x06labels\x18\x04 \x03(\x0b\x32\x1c.jangar.v1.Agent.LabelsEntry\x12\x36\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32!.jangar.v1.Agent.AnnotationsEntry\x12\"\n\x04spec\x18\x06 \x01(\x0b\x32\x14.jangar.v1.AgentSpec\x12&\n\x06status\x18\x07 \x01(\x0b\x32\x16.jangar.v1.AgentStatus\x12\x12\n\ngeneration\x18\x08 \x01(\x03\x12\x0c\n\x04\x65tag\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x98\x02\n\tAgentSpec\x12\x35\n\x0cprovider_ref\x18\x01 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x1e\n\x03\x65nv\x18\x03 \x03(\x0b\x32\x11.jangar.v1.EnvVar\x12*\n\x08security\x18\x04 \x01(\x0b\x32\x18.jangar.v1.AgentSecurity\x12\x33\n\nmemory_ref\x18\x05 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12*\n\x08\x64\x65\x66\x61ults\x18\x06 \x01(\x0b\x32\x18.jangar.v1.AgentDefaults\"J\n\rAgentSecurity\x12 \n\x18\x61llowed_service_accounts\x18\x01 \x03(\t\x12\x17\n\x0f\x61llowed_secrets\x18\x02 \x03(\t\"T\n\rAgentDefaults\x12\x17\n\x0ftimeout_seconds\x18\x01 \x01(\x05\x12\x13\n\x0bretry_limit\x18\x02 \x01(\x05\x12\x15\n\rsystem_prompt\x18\x03 \x01(\t\"T\n\x0b\x41gentStatus\x12(\n\nconditions\x18\x01 \x03(\x0b\x32\x14.jangar.v1.Condition\x12\x1b\n\x13observed_generation\x18\x02 \x01(\x03\"5\n\x12\x43reateAgentRequest\x12\x1f\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x10.jangar.v1.Agent\"0\n\x0fGetAgentRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"e\n\x11ListAgentsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\"O\n\x12ListAgentsResponse\x12 \n\x06\x61gents\x18\x01 \x03(\x0b\x32\x10.jangar.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x93\x01\n\x12UpdateAgentRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x1f\n\x05\x61gent\x18\x03 \x01(\x0b\x32\x10.jangar.v1.Agent\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x05 \x01(\t\"A\n\x12\x44\x65leteAgentRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t2\xd4\x03\n\x0c\x41gentService\x12Y\n\x0b\x43reateAgent\x12\x1d.jangar.v1.CreateAgentRequest\x1a\x10.jangar.v1.Agent\"\x19\x82\xd3\xe4\x93\x02\x13\"\n/v1/agents:\x05\x61gent\x12Q\n\x08GetAgent\x12\x1a.jangar.v1.GetAgentRequest\x1a\x10.jangar.v1.Agent\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/agents/{id}\x12]\n\nListAgents\x12\x1c.jangar.v1.ListAgentsRequest\x1a\x1d.jangar.v1.ListAgentsResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/agents\x12^\n\x0bUpdateAgent\x12\x1d.jangar.v1.UpdateAgentRequest\x1a\x10.jangar.v1.Agent\"\x1e\x82\xd3\xe4\x93\x02\x18\x32\x0f/v1/agents/{id}:\x05\x61gent\x12W\n\x0b\x44\x65leteAgent\x12\x1d.jangar.v1.DeleteAgentRequest\x1a\x10.jangar.v1.Agent\"\x17\x82\xd3\xe4\x93\x02\x11*\x0f/v1/agents/{id}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,15 +41,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AGENT_ANNOTATIONSENTRY']._loaded_options = None
   _globals['_AGENT_ANNOTATIONSENTRY']._serialized_options = b'8\001'
   _globals['_AGENTSERVICE'].methods_by_name['CreateAgent']._loaded_options = None
-  _globals['_AGENTSERVICE'].methods_by_name['CreateAgent']._serialized_options = b'\202\323\344\223\002\032\"\n/v1/agents:\005agentb\005agent'
+  _globals['_AGENTSERVICE'].methods_by_name['CreateAgent']._serialized_options = b'\202\323\344\223\002\023\"\n/v1/agents:\005agent'
   _globals['_AGENTSERVICE'].methods_by_name['GetAgent']._loaded_options = None
-  _globals['_AGENTSERVICE'].methods_by_name['GetAgent']._serialized_options = b'\202\323\344\223\002\030\022\017/v1/agents/{id}b\005agent'
+  _globals['_AGENTSERVICE'].methods_by_name['GetAgent']._serialized_options = b'\202\323\344\223\002\021\022\017/v1/agents/{id}'
   _globals['_AGENTSERVICE'].methods_by_name['ListAgents']._loaded_options = None
   _globals['_AGENTSERVICE'].methods_by_name['ListAgents']._serialized_options = b'\202\323\344\223\002\014\022\n/v1/agents'
   _globals['_AGENTSERVICE'].methods_by_name['UpdateAgent']._loaded_options = None
-  _globals['_AGENTSERVICE'].methods_by_name['UpdateAgent']._serialized_options = b'\202\323\344\223\002\0372\017/v1/agents/{id}:\005agentb\005agent'
+  _globals['_AGENTSERVICE'].methods_by_name['UpdateAgent']._serialized_options = b'\202\323\344\223\002\0302\017/v1/agents/{id}:\005agent'
   _globals['_AGENTSERVICE'].methods_by_name['DeleteAgent']._loaded_options = None
-  _globals['_AGENTSERVICE'].methods_by_name['DeleteAgent']._serialized_options = b'\202\323\344\223\002\030*\017/v1/agents/{id}b\005agent'
+  _globals['_AGENTSERVICE'].methods_by_name['DeleteAgent']._serialized_options = b'\202\323\344\223\002\021*\017/v1/agents/{id}'
   _globals['_AGENT']._serialized_start=188
   _globals['_AGENT']._serialized_end=698
   _globals['_AGENT_LABELSENTRY']._serialized_start=601
@@ -66,24 +66,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AGENTSTATUS']._serialized_end=1229
   _globals['_CREATEAGENTREQUEST']._serialized_start=1231
   _globals['_CREATEAGENTREQUEST']._serialized_end=1284
-  _globals['_CREATEAGENTRESPONSE']._serialized_start=1286
-  _globals['_CREATEAGENTRESPONSE']._serialized_end=1340
-  _globals['_GETAGENTREQUEST']._serialized_start=1342
-  _globals['_GETAGENTREQUEST']._serialized_end=1390
-  _globals['_GETAGENTRESPONSE']._serialized_start=1392
-  _globals['_GETAGENTRESPONSE']._serialized_end=1443
-  _globals['_LISTAGENTSREQUEST']._serialized_start=1445
-  _globals['_LISTAGENTSREQUEST']._serialized_end=1546
-  _globals['_LISTAGENTSRESPONSE']._serialized_start=1548
-  _globals['_LISTAGENTSRESPONSE']._serialized_end=1627
-  _globals['_UPDATEAGENTREQUEST']._serialized_start=1630
-  _globals['_UPDATEAGENTREQUEST']._serialized_end=1777
-  _globals['_UPDATEAGENTRESPONSE']._serialized_start=1779
-  _globals['_UPDATEAGENTRESPONSE']._serialized_end=1833
-  _globals['_DELETEAGENTREQUEST']._serialized_start=1835
-  _globals['_DELETEAGENTREQUEST']._serialized_end=1900
-  _globals['_DELETEAGENTRESPONSE']._serialized_start=1902
-  _globals['_DELETEAGENTRESPONSE']._serialized_end=1956
-  _globals['_AGENTSERVICE']._serialized_start=1959
-  _globals['_AGENTSERVICE']._serialized_end=2508
+  _globals['_GETAGENTREQUEST']._serialized_start=1286
+  _globals['_GETAGENTREQUEST']._serialized_end=1334
+  _globals['_LISTAGENTSREQUEST']._serialized_start=1336
+  _globals['_LISTAGENTSREQUEST']._serialized_end=1437
+  _globals['_LISTAGENTSRESPONSE']._serialized_start=1439
+  _globals['_LISTAGENTSRESPONSE']._serialized_end=1518
+  _globals['_UPDATEAGENTREQUEST']._serialized_start=1521
+  _globals['_UPDATEAGENTREQUEST']._serialized_end=1668
+  _globals['_DELETEAGENTREQUEST']._serialized_start=1670
+  _globals['_DELETEAGENTREQUEST']._serialized_end=1735
+  _globals['_AGENTSERVICE']._serialized_start=1738
+  _globals['_AGENTSERVICE']._serialized_end=2206
 # @@protoc_insertion_point(module_scope)

@@ -103,12 +103,6 @@ class CreateAgentRequest(_message.Message):
     agent: Agent
     def __init__(self, agent: _Optional[_Union[Agent, _Mapping]] = ...) -> None: ...
 
-class CreateAgentResponse(_message.Message):
-    __slots__ = ("agent",)
-    AGENT_FIELD_NUMBER: _ClassVar[int]
-    agent: Agent
-    def __init__(self, agent: _Optional[_Union[Agent, _Mapping]] = ...) -> None: ...
-
 class GetAgentRequest(_message.Message):
     __slots__ = ("id", "namespace")
     ID_FIELD_NUMBER: _ClassVar[int]
@@ -116,12 +110,6 @@ class GetAgentRequest(_message.Message):
     id: str
     namespace: str
     def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ...) -> None: ...
-
-class GetAgentResponse(_message.Message):
-    __slots__ = ("agent",)
-    AGENT_FIELD_NUMBER: _ClassVar[int]
-    agent: Agent
-    def __init__(self, agent: _Optional[_Union[Agent, _Mapping]] = ...) -> None: ...
 
 class ListAgentsRequest(_message.Message):
     __slots__ = ("namespace", "page_size", "page_token", "label_selector")
@@ -157,12 +145,6 @@ class UpdateAgentRequest(_message.Message):
     etag: str
     def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ..., agent: _Optional[_Union[Agent, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
 
-class UpdateAgentResponse(_message.Message):
-    __slots__ = ("agent",)
-    AGENT_FIELD_NUMBER: _ClassVar[int]
-    agent: Agent
-    def __init__(self, agent: _Optional[_Union[Agent, _Mapping]] = ...) -> None: ...
-
 class DeleteAgentRequest(_message.Message):
     __slots__ = ("id", "namespace", "etag")
     ID_FIELD_NUMBER: _ClassVar[int]
@@ -172,9 +154,3 @@ class DeleteAgentRequest(_message.Message):
     namespace: str
     etag: str
     def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
-
-class DeleteAgentResponse(_message.Message):
-    __slots__ = ("agent",)
-    AGENT_FIELD_NUMBER: _ClassVar[int]
-    agent: Agent
-    def __init__(self, agent: _Optional[_Union[Agent, _Mapping]] = ...) -> None: ...

@@ -38,12 +38,12 @@ class AgentServiceStub:
         self.CreateAgent = channel.unary_unary(
                 '/jangar.v1.AgentService/CreateAgent',
                 request_serializer=jangar_dot_v1_dot_agent__pb2.CreateAgentRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_agent__pb2.CreateAgentResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_agent__pb2.Agent.FromString,
                 _registered_method=True)
         self.GetAgent = channel.unary_unary(
                 '/jangar.v1.AgentService/GetAgent',
                 request_serializer=jangar_dot_v1_dot_agent__pb2.GetAgentRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_agent__pb2.GetAgentResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_agent__pb2.Agent.FromString,
                 _registered_method=True)
         self.ListAgents = channel.unary_unary(
                 '/jangar.v1.AgentService/ListAgents',
@@ -53,12 +53,12 @@ class AgentServiceStub:
         self.UpdateAgent = channel.unary_unary(
                 '/jangar.v1.AgentService/UpdateAgent',
                 request_serializer=jangar_dot_v1_dot_agent__pb2.UpdateAgentRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_agent__pb2.UpdateAgentResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_agent__pb2.Agent.FromString,
                 _registered_method=True)
         self.DeleteAgent = channel.unary_unary(
                 '/jangar.v1.AgentService/DeleteAgent',
                 request_serializer=jangar_dot_v1_dot_agent__pb2.DeleteAgentRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_agent__pb2.DeleteAgentResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_agent__pb2.Agent.FromString,
                 _registered_method=True)
 
 
@@ -107,12 +107,12 @@ def add_AgentServiceServicer_to_server(servicer, server):
             'CreateAgent': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateAgent,
                     request_deserializer=jangar_dot_v1_dot_agent__pb2.CreateAgentRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_agent__pb2.CreateAgentResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_agent__pb2.Agent.SerializeToString,
             ),
             'GetAgent': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAgent,
                     request_deserializer=jangar_dot_v1_dot_agent__pb2.GetAgentRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_agent__pb2.GetAgentResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_agent__pb2.Agent.SerializeToString,
             ),
             'ListAgents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAgents,
@@ -122,12 +122,12 @@ def add_AgentServiceServicer_to_server(servicer, server):
             'UpdateAgent': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateAgent,
                     request_deserializer=jangar_dot_v1_dot_agent__pb2.UpdateAgentRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_agent__pb2.UpdateAgentResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_agent__pb2.Agent.SerializeToString,
             ),
             'DeleteAgent': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteAgent,
                     request_deserializer=jangar_dot_v1_dot_agent__pb2.DeleteAgentRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_agent__pb2.DeleteAgentResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_agent__pb2.Agent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -157,7 +157,7 @@ class AgentService:
             target,
             '/jangar.v1.AgentService/CreateAgent',
             jangar_dot_v1_dot_agent__pb2.CreateAgentRequest.SerializeToString,
-            jangar_dot_v1_dot_agent__pb2.CreateAgentResponse.FromString,
+            jangar_dot_v1_dot_agent__pb2.Agent.FromString,
             options,
             channel_credentials,
             insecure,
@@ -184,7 +184,7 @@ class AgentService:
             target,
             '/jangar.v1.AgentService/GetAgent',
             jangar_dot_v1_dot_agent__pb2.GetAgentRequest.SerializeToString,
-            jangar_dot_v1_dot_agent__pb2.GetAgentResponse.FromString,
+            jangar_dot_v1_dot_agent__pb2.Agent.FromString,
             options,
             channel_credentials,
             insecure,
@@ -238,7 +238,7 @@ class AgentService:
             target,
             '/jangar.v1.AgentService/UpdateAgent',
             jangar_dot_v1_dot_agent__pb2.UpdateAgentRequest.SerializeToString,
-            jangar_dot_v1_dot_agent__pb2.UpdateAgentResponse.FromString,
+            jangar_dot_v1_dot_agent__pb2.Agent.FromString,
             options,
             channel_credentials,
             insecure,
@@ -265,7 +265,7 @@ class AgentService:
             target,
             '/jangar.v1.AgentService/DeleteAgent',
             jangar_dot_v1_dot_agent__pb2.DeleteAgentRequest.SerializeToString,
-            jangar_dot_v1_dot_agent__pb2.DeleteAgentResponse.FromString,
+            jangar_dot_v1_dot_agent__pb2.Agent.FromString,
             options,
             channel_credentials,
             insecure,

@@ -140,12 +140,6 @@ class CreateAgentRunRequest(_message.Message):
     agent_run: AgentRun
     def __init__(self, agent_run: _Optional[_Union[AgentRun, _Mapping]] = ...) -> None: ...
 
-class CreateAgentRunResponse(_message.Message):
-    __slots__ = ("agent_run",)
-    AGENT_RUN_FIELD_NUMBER: _ClassVar[int]
-    agent_run: AgentRun
-    def __init__(self, agent_run: _Optional[_Union[AgentRun, _Mapping]] = ...) -> None: ...
-
 class GetAgentRunRequest(_message.Message):
     __slots__ = ("id", "namespace")
     ID_FIELD_NUMBER: _ClassVar[int]
@@ -153,12 +147,6 @@ class GetAgentRunRequest(_message.Message):
     id: str
     namespace: str
     def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ...) -> None: ...
-
-class GetAgentRunResponse(_message.Message):
-    __slots__ = ("agent_run",)
-    AGENT_RUN_FIELD_NUMBER: _ClassVar[int]
-    agent_run: AgentRun
-    def __init__(self, agent_run: _Optional[_Union[AgentRun, _Mapping]] = ...) -> None: ...
 
 class ListAgentRunsRequest(_message.Message):
     __slots__ = ("namespace", "page_size", "page_token", "label_selector", "phase", "agent_id", "agent_name")
@@ -195,9 +183,3 @@ class CancelAgentRunRequest(_message.Message):
     namespace: str
     reason: str
     def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
-
-class CancelAgentRunResponse(_message.Message):
-    __slots__ = ("agent_run",)
-    AGENT_RUN_FIELD_NUMBER: _ClassVar[int]
-    agent_run: AgentRun
-    def __init__(self, agent_run: _Optional[_Union[AgentRun, _Mapping]] = ...) -> None: ...

@@ -39,12 +39,12 @@ class AgentRunServiceStub:
         self.CreateAgentRun = channel.unary_unary(
                 '/jangar.v1.AgentRunService/CreateAgentRun',
                 request_serializer=jangar_dot_v1_dot_agent__run__pb2.CreateAgentRunRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_agent__run__pb2.CreateAgentRunResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_agent__run__pb2.AgentRun.FromString,
                 _registered_method=True)
         self.GetAgentRun = channel.unary_unary(
                 '/jangar.v1.AgentRunService/GetAgentRun',
                 request_serializer=jangar_dot_v1_dot_agent__run__pb2.GetAgentRunRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_agent__run__pb2.GetAgentRunResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_agent__run__pb2.AgentRun.FromString,
                 _registered_method=True)
         self.ListAgentRuns = channel.unary_unary(
                 '/jangar.v1.AgentRunService/ListAgentRuns',
@@ -54,7 +54,7 @@ class AgentRunServiceStub:
         self.CancelAgentRun = channel.unary_unary(
                 '/jangar.v1.AgentRunService/CancelAgentRun',
                 request_serializer=jangar_dot_v1_dot_agent__run__pb2.CancelAgentRunRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_agent__run__pb2.CancelAgentRunResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_agent__run__pb2.AgentRun.FromString,
                 _registered_method=True)
 
 
@@ -97,12 +97,12 @@ def add_AgentRunServiceServicer_to_server(servicer, server):
             'CreateAgentRun': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateAgentRun,
                     request_deserializer=jangar_dot_v1_dot_agent__run__pb2.CreateAgentRunRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_agent__run__pb2.CreateAgentRunResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_agent__run__pb2.AgentRun.SerializeToString,
             ),
             'GetAgentRun': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAgentRun,
                     request_deserializer=jangar_dot_v1_dot_agent__run__pb2.GetAgentRunRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_agent__run__pb2.GetAgentRunResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_agent__run__pb2.AgentRun.SerializeToString,
             ),
             'ListAgentRuns': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAgentRuns,
@@ -112,7 +112,7 @@ def add_AgentRunServiceServicer_to_server(servicer, server):
             'CancelAgentRun': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelAgentRun,
                     request_deserializer=jangar_dot_v1_dot_agent__run__pb2.CancelAgentRunRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_agent__run__pb2.CancelAgentRunResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_agent__run__pb2.AgentRun.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -143,7 +143,7 @@ class AgentRunService:
             target,
             '/jangar.v1.AgentRunService/CreateAgentRun',
             jangar_dot_v1_dot_agent__run__pb2.CreateAgentRunRequest.SerializeToString,
-            jangar_dot_v1_dot_agent__run__pb2.CreateAgentRunResponse.FromString,
+            jangar_dot_v1_dot_agent__run__pb2.AgentRun.FromString,
             options,
             channel_credentials,
             insecure,
@@ -170,7 +170,7 @@ class AgentRunService:
             target,
             '/jangar.v1.AgentRunService/GetAgentRun',
             jangar_dot_v1_dot_agent__run__pb2.GetAgentRunRequest.SerializeToString,
-            jangar_dot_v1_dot_agent__run__pb2.GetAgentRunResponse.FromString,
+            jangar_dot_v1_dot_agent__run__pb2.AgentRun.FromString,
             options,
             channel_credentials,
             insecure,
@@ -224,7 +224,7 @@ class AgentRunService:
             target,
             '/jangar.v1.AgentRunService/CancelAgentRun',
             jangar_dot_v1_dot_agent__run__pb2.CancelAgentRunRequest.SerializeToString,
-            jangar_dot_v1_dot_agent__run__pb2.CancelAgentRunResponse.FromString,
+            jangar_dot_v1_dot_agent__run__pb2.AgentRun.FromString,
             options,
             channel_credentials,
             insecure,

@@ -28,7 +28,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from jangar.v1 import common_pb2 as jangar_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16jangar/v1/memory.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\"\x83\x04\n\x06Memory\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12-\n\x06labels\x18\x04 \x03(\x0b\x32\x1d.jangar.v1.Memory.LabelsEntry\x12\x37\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32\".jangar.v1.Memory.AnnotationsEntry\x12#\n\x04spec\x18\x06 \x01(\x0b\x32\x15.jangar.v1.MemorySpec\x12\'\n\x06status\x18\x07 \x01(\x0b\x32\x17.jangar.v1.MemoryStatus\x12\x12\n\ngeneration\x18\x08 \x01(\x03\x12\x0c\n\x04\x65tag\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xd7\x02\n\nMemorySpec\x12(\n\x04type\x18\x01 \x01(\x0e\x32\x1a.jangar.v1.MemorySpec.Type\x12/\n\nconnection\x18\x02 \x01(\x0b\x32\x1b.jangar.v1.MemoryConnection\x12\x36\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0e\x32 .jangar.v1.MemorySpec.Capability\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x04 \x01(\x08\"]\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\x0c\n\x08postgres\x10\x01\x12\t\n\x05redis\x10\x02\x12\x0c\n\x08weaviate\x10\x03\x12\x0c\n\x08pinecone\x10\x04\x12\n\n\x06\x63ustom\x10\x05\"F\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\n\n\x06vector\x10\x01\x12\x06\n\x02kv\x10\x02\x12\x08\n\x04\x62lob\x10\x03\"D\n\x10MemoryConnection\x12\x30\n\nsecret_ref\x18\x01 \x01(\x0b\x32\x1c.jangar.v1.SecretKeySelector\"\xc7\x01\n\x0cMemoryStatus\x12,\n\x05phase\x18\x01 \x01(\x0e\x32\x1d.jangar.v1.MemoryStatus.Phase\x12(\n\nconditions\x18\x02 \x03(\x0b\x32\x14.jangar.v1.Condition\x12\x1b\n\x13observed_generation\x18\x03 \x01(\x03\"B\n\x05Phase\x12\x15\n\x11PHASE_UNSPECIFIED\x10\x00\x12\x0b\n\x07Pending\x10\x01\x12\t\n\x05Ready\x10\x02\x12\n\n\x06\x46\x61iled\x10\x03\"8\n\x13\x43reateMemoryRequest\x12!\n\x06memory\x18\x01 \x01(\x0b\x32\x11.jangar.v1.Memory\"9\n\x14\x43reateMemoryResponse\x12!\n\x06memory\x18\x01 \x01(\x0b\x32\x11.jangar.v1.Memory\"1\n\x10GetMemoryRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"6\n\x11GetMemoryResponse\x12!\n\x06memory\x18\x01 \x01(\x0b\x32\x11.jangar.v1.Memory\"g\n\x13ListMemoriesRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\"T\n\x14ListMemoriesResponse\x12#\n\x08memories\x18\x01 \x03(\x0b\x32\x11.jangar.v1.Memory\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x96\x01\n\x13UpdateMemoryRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12!\n\x06memory\x18\x03 \x01(\x0b\x32\x11.jangar.v1.Memory\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x05 \x01(\t\"9\n\x14UpdateMemoryResponse\x12!\n\x06memory\x18\x01 \x01(\x0b\x32\x11.jangar.v1.Memory\"B\n\x13\x44\x65leteMemoryRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"9\n\x14\x44\x65leteMemoryResponse\x12!\n\x06memory\x18\x01 \x01(\x0b\x32\x11.jangar.v1.Memory2\xc8\x04\n\rMemoryService\x12u\n\x0c\x43reateMemory\x12\x1e.jangar.v1.CreateMemoryRequest\x1a\x1f.jangar.v1.CreateMemoryResponse\"$\x82\xd3\xe4\x93\x02\x1e\"\x0c/v1/memories:\x06memoryb\x06memory\x12i\n\tGetMemory\x12\x1b.jangar.v1.GetMemoryRequest\x1a\x1c.jangar.v1.GetMemoryResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x11/v1/memories/{id}b\x06memory\x12\x65\n\x0cListMemories\x12\x1e.jangar.v1.ListMemoriesRequest\x1a\x1f.jangar.v1.ListMemoriesResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/memories\x12z\n\x0cUpdateMemory\x12\x1e.jangar.v1.UpdateMemoryRequest\x1a\x1f.jangar.v1.UpdateMemoryResponse\")\x82\xd3\xe4\x93\x02#2\x11/v1/memories/{id}:\x06memoryb\x06memory\x12r\n\x0c\x44\x65leteMemory\x12\x1e.jangar.v1.DeleteMemoryRequest\x1a\x1f.jangar.v1.DeleteMemoryResponse\"!\x82\xd3\xe4\x93\x02\x1b*\x11/v1/memories/{id}b\x06memoryb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16jangar/v1/memory.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\"\x83\x04\n\x06Memory\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12-\n\x06labels\x18\x04 \x03(\x0b\x32\x1d.jangar.v1.Memory.LabelsEntry\x12\x37\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32\".jangar.v1.Memory.AnnotationsEntry\x12#\n\x04spec\x18\x06 \x01(\x0b\x32\x15.jangar.v1.MemorySpec\x12\'\n\x06status\x18\x07 \x01(\x0b\x32\x17.jangar.v1.MemoryStatus\x12\x12\n\ngeneration\x18\x08 \x01(\x03\x12\x0c\n\x04\x65tag\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xd7\x02\n\nMemorySpec\x12(\n\x04type\x18\x01 \x01(\x0e\x32\x1a.jangar.v1.MemorySpec.Type\x12/\n\nconnection\x18\x02 \x01(\x0b\x32\x1b.jangar.v1.MemoryConnection\x12\x36\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0e\x32 .jangar.v1.MemorySpec.Capability\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x04 \x01(\x08\"]\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\x0c\n\x08postgres\x10\x01\x12\t\n\x05redis\x10\x02\x12\x0c\n\x08weaviate\x10\x03\x12\x0c\n\x08pinecone\x10\x04\x12\n\n\x06\x63ustom\x10\x05\"F\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\n\n\x06vector\x10\x01\x12\x06\n\x02kv\x10\x02\x12\x08\n\x04\x62lob\x10\x03\"D\n\x10MemoryConnection\x12\x30\n\nsecret_ref\x18\x01 \x01(\x0b\x32\x1c.jangar.v1.SecretKeySelector\"\xc7\x01\n\x0cMemoryStatus\x12,\n\x05phase\x18\x01 \x01(\x0e\x32\x1d.jangar.v1.MemoryStatus.Phase\x12(\n\nconditions\x18\x02 \x03(\x0b\x32\x14.jangar.v1.Condition\x12\x1b\n\x13observed_generation\x18\x03 \x01(\x03\"B\n\x05Phase\x12\x15\n\x11PHASE_UNSPECIFIED\x10\x00\x12\x0b\n\x07Pending\x10\x01\x12\t\n\x05Ready\x10\x02\x12\n\n\x06\x46\x61iled\x10\x03\"8\n\x13\x43reateMemoryRequest\x12!\n\x06memory\x18\x01 \x01(\x0b\x32\x11.jangar.v1.Memory\"1\n\x10GetMemoryRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"g\n\x13ListMemoriesRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\"T\n\x14ListMemoriesResponse\x12#\n\x08memories\x18\x01 \x03(\x0b\x32\x11.jangar.v1.Memory\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x96\x01\n\x13UpdateMemoryRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12!\n\x06memory\x18\x03 \x01(\x0b\x32\x11.jangar.v1.Memory\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x05 \x01(\t\"B\n\x13\x44\x65leteMemoryRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t2\xf3\x03\n\rMemoryService\x12_\n\x0c\x43reateMemory\x12\x1e.jangar.v1.CreateMemoryRequest\x1a\x11.jangar.v1.Memory\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x0c/v1/memories:\x06memory\x12V\n\tGetMemory\x12\x1b.jangar.v1.GetMemoryRequest\x1a\x11.jangar.v1.Memory\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/memories/{id}\x12\x65\n\x0cListMemories\x12\x1e.jangar.v1.ListMemoriesRequest\x1a\x1f.jangar.v1.ListMemoriesResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/memories\x12\x64\n\x0cUpdateMemory\x12\x1e.jangar.v1.UpdateMemoryRequest\x1a\x11.jangar.v1.Memory\"!\x82\xd3\xe4\x93\x02\x1b\x32\x11/v1/memories/{id}:\x06memory\x12\\\n\x0c\x44\x65leteMemory\x12\x1e.jangar.v1.DeleteMemoryRequest\x1a\x11.jangar.v1.Memory\"\x19\x82\xd3\xe4\x93\x02\x13*\x11/v1/memories/{id}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,15 +40,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MEMORY_ANNOTATIONSENTRY']._loaded_options = None
   _globals['_MEMORY_ANNOTATIONSENTRY']._serialized_options = b'8\001'
   _globals['_MEMORYSERVICE'].methods_by_name['CreateMemory']._loaded_options = None
-  _globals['_MEMORYSERVICE'].methods_by_name['CreateMemory']._serialized_options = b'\202\323\344\223\002\036\"\014/v1/memories:\006memoryb\006memory'
+  _globals['_MEMORYSERVICE'].methods_by_name['CreateMemory']._serialized_options = b'\202\323\344\223\002\026\"\014/v1/memories:\006memory'
   _globals['_MEMORYSERVICE'].methods_by_name['GetMemory']._loaded_options = None
-  _globals['_MEMORYSERVICE'].methods_by_name['GetMemory']._serialized_options = b'\202\323\344\223\002\033\022\021/v1/memories/{id}b\006memory'
+  _globals['_MEMORYSERVICE'].methods_by_name['GetMemory']._serialized_options = b'\202\323\344\223\002\023\022\021/v1/memories/{id}'
   _globals['_MEMORYSERVICE'].methods_by_name['ListMemories']._loaded_options = None
   _globals['_MEMORYSERVICE'].methods_by_name['ListMemories']._serialized_options = b'\202\323\344\223\002\016\022\014/v1/memories'
   _globals['_MEMORYSERVICE'].methods_by_name['UpdateMemory']._loaded_options = None
-  _globals['_MEMORYSERVICE'].methods_by_name['UpdateMemory']._serialized_options = b'\202\323\344\223\002#2\021/v1/memories/{id}:\006memoryb\006memory'
+  _globals['_MEMORYSERVICE'].methods_by_name['UpdateMemory']._serialized_options = b'\202\323\344\223\002\0332\021/v1/memories/{id}:\006memory'
   _globals['_MEMORYSERVICE'].methods_by_name['DeleteMemory']._loaded_options = None
-  _globals['_MEMORYSERVICE'].methods_by_name['DeleteMemory']._serialized_options = b'\202\323\344\223\002\033*\021/v1/memories/{id}b\006memory'
+  _globals['_MEMORYSERVICE'].methods_by_name['DeleteMemory']._serialized_options = b'\202\323\344\223\002\023*\021/v1/memories/{id}'
   _globals['_MEMORY']._serialized_start=159
   _globals['_MEMORY']._serialized_end=674
   _globals['_MEMORY_LABELSENTRY']._serialized_start=577
@@ -69,24 +69,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MEMORYSTATUS_PHASE']._serialized_end=1292
   _globals['_CREATEMEMORYREQUEST']._serialized_start=1294
   _globals['_CREATEMEMORYREQUEST']._serialized_end=1350
-  _globals['_CREATEMEMORYRESPONSE']._serialized_start=1352
-  _globals['_CREATEMEMORYRESPONSE']._serialized_end=1409
-  _globals['_GETMEMORYREQUEST']._serialized_start=1411
-  _globals['_GETMEMORYREQUEST']._serialized_end=1460
-  _globals['_GETMEMORYRESPONSE']._serialized_start=1462
-  _globals['_GETMEMORYRESPONSE']._serialized_end=1516
-  _globals['_LISTMEMORIESREQUEST']._serialized_start=1518
-  _globals['_LISTMEMORIESREQUEST']._serialized_end=1621
-  _globals['_LISTMEMORIESRESPONSE']._serialized_start=1623
-  _globals['_LISTMEMORIESRESPONSE']._serialized_end=1707
-  _globals['_UPDATEMEMORYREQUEST']._serialized_start=1710
-  _globals['_UPDATEMEMORYREQUEST']._serialized_end=1860
-  _globals['_UPDATEMEMORYRESPONSE']._serialized_start=1862
-  _globals['_UPDATEMEMORYRESPONSE']._serialized_end=1919
-  _globals['_DELETEMEMORYREQUEST']._serialized_start=1921
-  _globals['_DELETEMEMORYREQUEST']._serialized_end=1987
-  _globals['_DELETEMEMORYRESPONSE']._serialized_start=1989
-  _globals['_DELETEMEMORYRESPONSE']._serialized_end=2046
-  _globals['_MEMORYSERVICE']._serialized_start=2049
-  _globals['_MEMORYSERVICE']._serialized_end=2633
+  _globals['_GETMEMORYREQUEST']._serialized_start=1352
+  _globals['_GETMEMORYREQUEST']._serialized_end=1401
+  _globals['_LISTMEMORIESREQUEST']._serialized_start=1403
+  _globals['_LISTMEMORIESREQUEST']._serialized_end=1506
+  _globals['_LISTMEMORIESRESPONSE']._serialized_start=1508
+  _globals['_LISTMEMORIESRESPONSE']._serialized_end=1592
+  _globals['_UPDATEMEMORYREQUEST']._serialized_start=1595
+  _globals['_UPDATEMEMORYREQUEST']._serialized_end=1745
+  _globals['_DELETEMEMORYREQUEST']._serialized_start=1747
+  _globals['_DELETEMEMORYREQUEST']._serialized_end=1813
+  _globals['_MEMORYSERVICE']._serialized_start=1816
+  _globals['_MEMORYSERVICE']._serialized_end=2315
 # @@protoc_insertion_point(module_scope)

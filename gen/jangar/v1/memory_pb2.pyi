@@ -123,12 +123,6 @@ class CreateMemoryRequest(_message.Message):
     memory: Memory
     def __init__(self, memory: _Optional[_Union[Memory, _Mapping]] = ...) -> None: ...
 
-class CreateMemoryResponse(_message.Message):
-    __slots__ = ("memory",)
-    MEMORY_FIELD_NUMBER: _ClassVar[int]
-    memory: Memory
-    def __init__(self, memory: _Optional[_Union[Memory, _Mapping]] = ...) -> None: ...
-
 class GetMemoryRequest(_message.Message):
     __slots__ = ("id", "namespace")
     ID_FIELD_NUMBER: _ClassVar[int]
@@ -136,12 +130,6 @@ class GetMemoryRequest(_message.Message):
     id: str
     namespace: str
     def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ...) -> None: ...
-
-class GetMemoryResponse(_message.Message):
-    __slots__ = ("memory",)
-    MEMORY_FIELD_NUMBER: _ClassVar[int]
-    memory: Memory
-    def __init__(self, memory: _Optional[_Union[Memory, _Mapping]] = ...) -> None: ...
 
 class ListMemoriesRequest(_message.Message):
     __slots__ = ("namespace", "page_size", "page_token", "label_selector")
@@ -177,12 +165,6 @@ class UpdateMemoryRequest(_message.Message):
     etag: str
     def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ..., memory: _Optional[_Union[Memory, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
 
-class UpdateMemoryResponse(_message.Message):
-    __slots__ = ("memory",)
-    MEMORY_FIELD_NUMBER: _ClassVar[int]
-    memory: Memory
-    def __init__(self, memory: _Optional[_Union[Memory, _Mapping]] = ...) -> None: ...
-
 class DeleteMemoryRequest(_message.Message):
     __slots__ = ("id", "namespace", "etag")
     ID_FIELD_NUMBER: _ClassVar[int]
@@ -192,9 +174,3 @@ class DeleteMemoryRequest(_message.Message):
     namespace: str
     etag: str
     def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
-
-class DeleteMemoryResponse(_message.Message):
-    __slots__ = ("memory",)
-    MEMORY_FIELD_NUMBER: _ClassVar[int]
-    memory: Memory
-    def __init__(self, memory: _Optional[_Union[Memory, _Mapping]] = ...) -> None: ...

@@ -39,12 +39,12 @@ class MemoryServiceStub:
         self.CreateMemory = channel.unary_unary(
                 '/jangar.v1.MemoryService/CreateMemory',
                 request_serializer=jangar_dot_v1_dot_memory__pb2.CreateMemoryRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_memory__pb2.CreateMemoryResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_memory__pb2.Memory.FromString,
                 _registered_method=True)
         self.GetMemory = channel.unary_unary(
                 '/jangar.v1.MemoryService/GetMemory',
                 request_serializer=jangar_dot_v1_dot_memory__pb2.GetMemoryRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_memory__pb2.GetMemoryResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_memory__pb2.Memory.FromString,
                 _registered_method=True)
         self.ListMemories = channel.unary_unary(
                 '/jangar.v1.MemoryService/ListMemories',
@@ -54,12 +54,12 @@ class MemoryServiceStub:
         self.UpdateMemory = channel.unary_unary(
                 '/jangar.v1.MemoryService/UpdateMemory',
                 request_serializer=jangar_dot_v1_dot_memory__pb2.UpdateMemoryRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_memory__pb2.UpdateMemoryResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_memory__pb2.Memory.FromString,
                 _registered_method=True)
         self.DeleteMemory = channel.unary_unary(
                 '/jangar.v1.MemoryService/DeleteMemory',
                 request_serializer=jangar_dot_v1_dot_memory__pb2.DeleteMemoryRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_memory__pb2.DeleteMemoryResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_memory__pb2.Memory.FromString,
                 _registered_method=True)
 
 
@@ -109,12 +109,12 @@ def add_MemoryServiceServicer_to_server(servicer, server):
             'CreateMemory': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateMemory,
                     request_deserializer=jangar_dot_v1_dot_memory__pb2.CreateMemoryRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_memory__pb2.CreateMemoryResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_memory__pb2.Memory.SerializeToString,
             ),
             'GetMemory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetMemory,
                     request_deserializer=jangar_dot_v1_dot_memory__pb2.GetMemoryRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_memory__pb2.GetMemoryResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_memory__pb2.Memory.SerializeToString,
             ),
             'ListMemories': grpc.unary_unary_rpc_method_handler(
                     servicer.ListMemories,
@@ -124,12 +124,12 @@ def add_MemoryServiceServicer_to_server(servicer, server):
             'UpdateMemory': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateMemory,
                     request_deserializer=jangar_dot_v1_dot_memory__pb2.UpdateMemoryRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_memory__pb2.UpdateMemoryResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_memory__pb2.Memory.SerializeToString,
             ),
             'DeleteMemory': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteMemory,
                     request_deserializer=jangar_dot_v1_dot_memory__pb2.DeleteMemoryRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_memory__pb2.DeleteMemoryResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_memory__pb2.Memory.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -160,7 +160,7 @@ class MemoryService:
             target,
             '/jangar.v1.MemoryService/CreateMemory',
             jangar_dot_v1_dot_memory__pb2.CreateMemoryRequest.SerializeToString,
-            jangar_dot_v1_dot_memory__pb2.CreateMemoryResponse.FromString,
+            jangar_dot_v1_dot_memory__pb2.Memory.FromString,
             options,
             channel_credentials,
             insecure,
@@ -187,7 +187,7 @@ class MemoryService:
             target,
             '/jangar.v1.MemoryService/GetMemory',
             jangar_dot_v1_dot_memory__pb2.GetMemoryRequest.SerializeToString,
-            jangar_dot_v1_dot_memory__pb2.GetMemoryResponse.FromString,
+            jangar_dot_v1_dot_memory__pb2.Memory.FromString,
             options,
             channel_credentials,
             insecure,
@@ -241,7 +241,7 @@ class MemoryService:
             target,
             '/jangar.v1.MemoryService/UpdateMemory',
             jangar_dot_v1_dot_memory__pb2.UpdateMemoryRequest.SerializeToString,
-            jangar_dot_v1_dot_memory__pb2.UpdateMemoryResponse.FromString,
+            jangar_dot_v1_dot_memory__pb2.Memory.FromString,
             options,
             channel_credentials,
             insecure,
@@ -268,7 +268,7 @@ class MemoryService:
             target,
             '/jangar.v1.MemoryService/DeleteMemory',
             jangar_dot_v1_dot_memory__pb2.DeleteMemoryRequest.SerializeToString,
-            jangar_dot_v1_dot_memory__pb2.DeleteMemoryResponse.FromString,
+            jangar_dot_v1_dot_memory__pb2.Memory.FromString,
             options,
             channel_credentials,
             insecure,

@@ -154,12 +154,6 @@ class CreateOrchestrationRequest(_message.Message):
     orchestration: Orchestration
     def __init__(self, orchestration: _Optional[_Union[Orchestration, _Mapping]] = ...) -> None: ...
 
-class CreateOrchestrationResponse(_message.Message):
-    __slots__ = ("orchestration",)
-    ORCHESTRATION_FIELD_NUMBER: _ClassVar[int]
-    orchestration: Orchestration
-    def __init__(self, orchestration: _Optional[_Union[Orchestration, _Mapping]] = ...) -> None: ...
-
 class GetOrchestrationRequest(_message.Message):
     __slots__ = ("id", "namespace")
     ID_FIELD_NUMBER: _ClassVar[int]
@@ -167,12 +161,6 @@ class GetOrchestrationRequest(_message.Message):
     id: str
     namespace: str
     def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ...) -> None: ...
-
-class GetOrchestrationResponse(_message.Message):
-    __slots__ = ("orchestration",)
-    ORCHESTRATION_FIELD_NUMBER: _ClassVar[int]
-    orchestration: Orchestration
-    def __init__(self, orchestration: _Optional[_Union[Orchestration, _Mapping]] = ...) -> None: ...
 
 class ListOrchestrationsRequest(_message.Message):
     __slots__ = ("namespace", "page_size", "page_token", "label_selector")
@@ -208,12 +196,6 @@ class UpdateOrchestrationRequest(_message.Message):
     etag: str
     def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ..., orchestration: _Optional[_Union[Orchestration, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
 
-class UpdateOrchestrationResponse(_message.Message):
-    __slots__ = ("orchestration",)
-    ORCHESTRATION_FIELD_NUMBER: _ClassVar[int]
-    orchestration: Orchestration
-    def __init__(self, orchestration: _Optional[_Union[Orchestration, _Mapping]] = ...) -> None: ...
-
 class DeleteOrchestrationRequest(_message.Message):
     __slots__ = ("id", "namespace", "etag")
     ID_FIELD_NUMBER: _ClassVar[int]
@@ -223,9 +205,3 @@ class DeleteOrchestrationRequest(_message.Message):
     namespace: str
     etag: str
     def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
-
-class DeleteOrchestrationResponse(_message.Message):
-    __slots__ = ("orchestration",)
-    ORCHESTRATION_FIELD_NUMBER: _ClassVar[int]
-    orchestration: Orchestration
-    def __init__(self, orchestration: _Optional[_Union[Orchestration, _Mapping]] = ...) -> None: ...

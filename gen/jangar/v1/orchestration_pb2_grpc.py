@@ -38,12 +38,12 @@ class OrchestrationServiceStub:
         self.CreateOrchestration = channel.unary_unary(
                 '/jangar.v1.OrchestrationService/CreateOrchestration',
                 request_serializer=jangar_dot_v1_dot_orchestration__pb2.CreateOrchestrationRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_orchestration__pb2.CreateOrchestrationResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_orchestration__pb2.Orchestration.FromString,
                 _registered_method=True)
         self.GetOrchestration = channel.unary_unary(
                 '/jangar.v1.OrchestrationService/GetOrchestration',
                 request_serializer=jangar_dot_v1_dot_orchestration__pb2.GetOrchestrationRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_orchestration__pb2.GetOrchestrationResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_orchestration__pb2.Orchestration.FromString,
                 _registered_method=True)
         self.ListOrchestrations = channel.unary_unary(
                 '/jangar.v1.OrchestrationService/ListOrchestrations',
@@ -53,12 +53,12 @@ class OrchestrationServiceStub:
         self.UpdateOrchestration = channel.unary_unary(
                 '/jangar.v1.OrchestrationService/UpdateOrchestration',
                 request_serializer=jangar_dot_v1_dot_orchestration__pb2.UpdateOrchestrationRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_orchestration__pb2.UpdateOrchestrationResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_orchestration__pb2.Orchestration.FromString,
                 _registered_method=True)
         self.DeleteOrchestration = channel.unary_unary(
                 '/jangar.v1.OrchestrationService/DeleteOrchestration',
                 request_serializer=jangar_dot_v1_dot_orchestration__pb2.DeleteOrchestrationRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_orchestration__pb2.DeleteOrchestrationResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_orchestration__pb2.Orchestration.FromString,
                 _registered_method=True)
 
 
@@ -107,12 +107,12 @@ def add_OrchestrationServiceServicer_to_server(servicer, server):
             'CreateOrchestration': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateOrchestration,
                     request_deserializer=jangar_dot_v1_dot_orchestration__pb2.CreateOrchestrationRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_orchestration__pb2.CreateOrchestrationResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_orchestration__pb2.Orchestration.SerializeToString,
             ),
             'GetOrchestration': grpc.unary_unary_rpc_method_handler(
                     servicer.GetOrchestration,
                     request_deserializer=jangar_dot_v1_dot_orchestration__pb2.GetOrchestrationRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_orchestration__pb2.GetOrchestrationResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_orchestration__pb2.Orchestration.SerializeToString,
             ),
             'ListOrchestrations': grpc.unary_unary_rpc_method_handler(
                     servicer.ListOrchestrations,
@@ -122,12 +122,12 @@ def add_OrchestrationServiceServicer_to_server(servicer, server):
             'UpdateOrchestration': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateOrchestration,
                     request_deserializer=jangar_dot_v1_dot_orchestration__pb2.UpdateOrchestrationRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_orchestration__pb2.UpdateOrchestrationResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_orchestration__pb2.Orchestration.SerializeToString,
             ),
             'DeleteOrchestration': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteOrchestration,
                     request_deserializer=jangar_dot_v1_dot_orchestration__pb2.DeleteOrchestrationRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_orchestration__pb2.DeleteOrchestrationResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_orchestration__pb2.Orchestration.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -157,7 +157,7 @@ class OrchestrationService:
             target,
             '/jangar.v1.OrchestrationService/CreateOrchestration',
             jangar_dot_v1_dot_orchestration__pb2.CreateOrchestrationRequest.SerializeToString,
-            jangar_dot_v1_dot_orchestration__pb2.CreateOrchestrationResponse.FromString,
+            jangar_dot_v1_dot_orchestration__pb2.Orchestration.FromString,
             options,
             channel_credentials,
             insecure,
@@ -184,7 +184,7 @@ class OrchestrationService:
             target,
             '/jangar.v1.OrchestrationService/GetOrchestration',
             jangar_dot_v1_dot_orchestration__pb2.GetOrchestrationRequest.SerializeToString,
-            jangar_dot_v1_dot_orchestration__pb2.GetOrchestrationResponse.FromString,
+            jangar_dot_v1_dot_orchestration__pb2.Orchestration.FromString,
             options,
             channel_credentials,
             insecure,
@@ -238,7 +238,7 @@ class OrchestrationService:
             target,
             '/jangar.v1.OrchestrationService/UpdateOrchestration',
             jangar_dot_v1_dot_orchestration__pb2.UpdateOrchestrationRequest.SerializeToString,
-            jangar_dot_v1_dot_orchestration__pb2.UpdateOrchestrationResponse.FromString,
+            jangar_dot_v1_dot_orchestration__pb2.Orchestration.FromString,
             options,
             channel_credentials,
             insecure,
@@ -265,7 +265,7 @@ class OrchestrationService:
             target,
             '/jangar.v1.OrchestrationService/DeleteOrchestration',
             jangar_dot_v1_dot_orchestration__pb2.DeleteOrchestrationRequest.SerializeToString,
-            jangar_dot_v1_dot_orchestration__pb2.DeleteOrchestrationResponse.FromString,
+            jangar_dot_v1_dot_orchestration__pb2.Orchestration.FromString,
             options,
             channel_credentials,
             insecure,

@@ -141,12 +141,6 @@ class CreateOrchestrationRunRequest(_message.Message):
     orchestration_run: OrchestrationRun
     def __init__(self, orchestration_run: _Optional[_Union[OrchestrationRun, _Mapping]] = ...) -> None: ...
 
-class CreateOrchestrationRunResponse(_message.Message):
-    __slots__ = ("orchestration_run",)
-    ORCHESTRATION_RUN_FIELD_NUMBER: _ClassVar[int]
-    orchestration_run: OrchestrationRun
-    def __init__(self, orchestration_run: _Optional[_Union[OrchestrationRun, _Mapping]] = ...) -> None: ...
-
 class GetOrchestrationRunRequest(_message.Message):
     __slots__ = ("id", "namespace")
     ID_FIELD_NUMBER: _ClassVar[int]
@@ -154,12 +148,6 @@ class GetOrchestrationRunRequest(_message.Message):
     id: str
     namespace: str
     def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ...) -> None: ...
-
-class GetOrchestrationRunResponse(_message.Message):
-    __slots__ = ("orchestration_run",)
-    ORCHESTRATION_RUN_FIELD_NUMBER: _ClassVar[int]
-    orchestration_run: OrchestrationRun
-    def __init__(self, orchestration_run: _Optional[_Union[OrchestrationRun, _Mapping]] = ...) -> None: ...
 
 class ListOrchestrationRunsRequest(_message.Message):
     __slots__ = ("namespace", "page_size", "page_token", "label_selector", "phase", "orchestration_id", "orchestration_name")
@@ -196,9 +184,3 @@ class CancelOrchestrationRunRequest(_message.Message):
     namespace: str
     reason: str
     def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
-
-class CancelOrchestrationRunResponse(_message.Message):
-    __slots__ = ("orchestration_run",)
-    ORCHESTRATION_RUN_FIELD_NUMBER: _ClassVar[int]
-    orchestration_run: OrchestrationRun
-    def __init__(self, orchestration_run: _Optional[_Union[OrchestrationRun, _Mapping]] = ...) -> None: ...

@@ -39,12 +39,12 @@ class OrchestrationRunServiceStub:
         self.CreateOrchestrationRun = channel.unary_unary(
                 '/jangar.v1.OrchestrationRunService/CreateOrchestrationRun',
                 request_serializer=jangar_dot_v1_dot_orchestration__run__pb2.CreateOrchestrationRunRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_orchestration__run__pb2.CreateOrchestrationRunResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_orchestration__run__pb2.OrchestrationRun.FromString,
                 _registered_method=True)
         self.GetOrchestrationRun = channel.unary_unary(
                 '/jangar.v1.OrchestrationRunService/GetOrchestrationRun',
                 request_serializer=jangar_dot_v1_dot_orchestration__run__pb2.GetOrchestrationRunRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_orchestration__run__pb2.GetOrchestrationRunResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_orchestration__run__pb2.OrchestrationRun.FromString,
                 _registered_method=True)
         self.ListOrchestrationRuns = channel.unary_unary(
                 '/jangar.v1.OrchestrationRunService/ListOrchestrationRuns',
@@ -54,7 +54,7 @@ class OrchestrationRunServiceStub:
         self.CancelOrchestrationRun = channel.unary_unary(
                 '/jangar.v1.OrchestrationRunService/CancelOrchestrationRun',
                 request_serializer=jangar_dot_v1_dot_orchestration__run__pb2.CancelOrchestrationRunRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_orchestration__run__pb2.CancelOrchestrationRunResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_orchestration__run__pb2.OrchestrationRun.FromString,
                 _registered_method=True)
 
 
@@ -97,12 +97,12 @@ def add_OrchestrationRunServiceServicer_to_server(servicer, server):
             'CreateOrchestrationRun': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateOrchestrationRun,
                     request_deserializer=jangar_dot_v1_dot_orchestration__run__pb2.CreateOrchestrationRunRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_orchestration__run__pb2.CreateOrchestrationRunResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_orchestration__run__pb2.OrchestrationRun.SerializeToString,
             ),
             'GetOrchestrationRun': grpc.unary_unary_rpc_method_handler(
                     servicer.GetOrchestrationRun,
                     request_deserializer=jangar_dot_v1_dot_orchestration__run__pb2.GetOrchestrationRunRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_orchestration__run__pb2.GetOrchestrationRunResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_orchestration__run__pb2.OrchestrationRun.SerializeToString,
             ),
             'ListOrchestrationRuns': grpc.unary_unary_rpc_method_handler(
                     servicer.ListOrchestrationRuns,
@@ -112,7 +112,7 @@ def add_OrchestrationRunServiceServicer_to_server(servicer, server):
             'CancelOrchestrationRun': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelOrchestrationRun,
                     request_deserializer=jangar_dot_v1_dot_orchestration__run__pb2.CancelOrchestrationRunRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_orchestration__run__pb2.CancelOrchestrationRunResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_orchestration__run__pb2.OrchestrationRun.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -143,7 +143,7 @@ class OrchestrationRunService:
             target,
             '/jangar.v1.OrchestrationRunService/CreateOrchestrationRun',
             jangar_dot_v1_dot_orchestration__run__pb2.CreateOrchestrationRunRequest.SerializeToString,
-            jangar_dot_v1_dot_orchestration__run__pb2.CreateOrchestrationRunResponse.FromString,
+            jangar_dot_v1_dot_orchestration__run__pb2.OrchestrationRun.FromString,
             options,
             channel_credentials,
             insecure,
@@ -170,7 +170,7 @@ class OrchestrationRunService:
             target,
             '/jangar.v1.OrchestrationRunService/GetOrchestrationRun',
             jangar_dot_v1_dot_orchestration__run__pb2.GetOrchestrationRunRequest.SerializeToString,
-            jangar_dot_v1_dot_orchestration__run__pb2.GetOrchestrationRunResponse.FromString,
+            jangar_dot_v1_dot_orchestration__run__pb2.OrchestrationRun.FromString,
             options,
             channel_credentials,
             insecure,
@@ -224,7 +224,7 @@ class OrchestrationRunService:
             target,
             '/jangar.v1.OrchestrationRunService/CancelOrchestrationRun',
             jangar_dot_v1_dot_orchestration__run__pb2.CancelOrchestrationRunRequest.SerializeToString,
-            jangar_dot_v1_dot_orchestration__run__pb2.CancelOrchestrationRunResponse.FromString,
+            jangar_dot_v1_dot_orchestration__run__pb2.OrchestrationRun.FromString,
             options,
             channel_credentials,
             insecure,

