@@ -10,10 +10,12 @@ from jangar.server.repository.tables import metadata
 UUID_PK = ("id", "uuid", "NO", "gen_random_uuid()")
 CREATED = ("created_at", "timestamp with time zone", "NO", "now()")
 UPDATED = ("updated_at", "timestamp with time zone", "NO", "now()")
-SEED = {
-    "agent_runs": [
+
+
+def _run_table(parent: str) -> list[tuple[str, str, str, str | None]]:
+    return [
         UUID_PK,
-        ("agent_name", "text", "NO", None),
+        (f"{parent}_name", "text", "NO", None),
         ("delivery_id", "text", "NO", None),
         ("provider", "text", "NO", None),
         ("status", "text", "NO", None),
@@ -21,7 +23,11 @@ SEED = {
         ("payload", "jsonb", "NO", None),
         CREATED,
         UPDATED,
-    ],
+    ]
+
+
+SEED = {
+    "agent_runs": _run_table("agent"),
     "memory_resources": [
         UUID_PK,
         ("memory_name", "text", "NO", None),
@@ -31,17 +37,7 @@ SEED = {
         CREATED,
         UPDATED,
     ],
-    "orchestration_runs": [
-        UUID_PK,
-        ("orchestration_name", "text", "NO", None),
-        ("delivery_id", "text", "NO", None),
-        ("provider", "text", "NO", None),
-        ("status", "text", "NO", None),
-        ("external_run_id", "text", "YES", None),
-        ("payload", "jsonb", "NO", None),
-        CREATED,
-        UPDATED,
-    ],
+    "orchestration_runs": _run_table("orchestration"),
     "audit_events": [
         UUID_PK,
         ("entity_type", "text", "NO", None),

@@ -18,7 +18,6 @@ import string
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
 
 from jangar.server.devstack import processes
 
@@ -83,7 +82,7 @@ def render_config(
     return string.Template(template_path.read_text()).substitute(values)
 
 
-class LocalEnvoy:
+class LocalEnvoy(processes.ChildProcess):
     """Envoy listening on 127.0.0.1:listen_port (REST + gRPC) with its admin API on 127.0.0.1:admin_port."""
 
     def __init__(
@@ -105,10 +104,6 @@ class LocalEnvoy:
         self.access_log_path = access_log_path
         self.descriptor_path = descriptor_path or default_descriptor_path()
         self._proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
 
     def start(self) -> None:
         """Writes and validates the config, starts Envoy and waits until admin /ready answers 200."""
@@ -149,19 +144,6 @@ class LocalEnvoy:
         if drain_timeout > 0 and proc.poll() is None:
             self._drain(drain_timeout)
         processes.terminate(proc, sig=signal.SIGTERM, timeout=STOP_TIMEOUT_S)
-
-    def poll(self) -> int | None:
-        """The exit code when Envoy has exited, else None."""
-        return self._proc.poll() if self._proc is not None else None
-
-    def __enter__(self) -> LocalEnvoy:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def _command(self) -> list[str]:
         return [

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import TracebackType
 
 from jangar.server.devstack import processes
 
@@ -46,7 +45,7 @@ def pg_bin_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
-class LocalPostgres:
+class LocalPostgres(processes.ChildProcess):
     """Postgres on 127.0.0.1:port with its data in data_dir; start() returns the SQLAlchemy URL.
 
     The postmaster is a child of the calling thread (see processes.spawn): it gets SIGINT (fast shutdown)
@@ -68,10 +67,6 @@ class LocalPostgres:
     def url(self) -> str:
         """SQLAlchemy URL of the `jangar` database (no password: local connections are trusted)."""
         return f"postgresql+asyncpg://{SUPERUSER}@127.0.0.1:{self.port}/{DATABASE}"
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
 
     def start(self) -> str:
         """Initialises the data dir when needed, starts postgres, creates the database; returns url."""
@@ -107,19 +102,6 @@ class LocalPostgres:
         proc, self._proc = self._proc, None
         if proc is not None:
             processes.terminate(proc, sig=signal.SIGINT, timeout=STOP_TIMEOUT_S)
-
-    def poll(self) -> int | None:
-        """The exit code when postgres has exited, else None."""
-        return self._proc.poll() if self._proc is not None else None
-
-    def __enter__(self) -> LocalPostgres:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def _server_options(self) -> list[str]:
         settings = {

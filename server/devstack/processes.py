@@ -17,6 +17,8 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 _PR_SET_PDEATHSIG = 1
 LOOPBACK = "127.0.0.1"
@@ -146,3 +148,33 @@ def _failure(message: str, log_path: Path | None) -> str:
         return message
     tail = log_tail(log_path)
     return f"{message}; log {log_path}:\n{tail}" if tail else f"{message}; log {log_path} is empty"
+
+
+class ChildProcess:
+    """One long-running child (Postgres, Envoy): subclasses start it into `_proc` and stop it; this holds
+    what they share."""
+
+    _proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> object:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def poll(self) -> int | None:
+        """The exit code when the child has exited, else None."""
+        return self._proc.poll() if self._proc is not None else None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
