@@ -286,3 +286,64 @@ async def test_cycle_message_names_the_cycle(orchestrations):
         await builders.create_orchestration(orchestrations, resource)
     assert "cycle" in error.value.details()
     assert all(step in error.value.details() for step in "abc")
+
+
+# Get, list, update and delete behave the same for every definition kind; these run them over gRPC for the
+# two kinds the tests above do not cover in depth.
+
+KINDS = {
+    "memory": ("Memory", builders.memory, memory_pb2, "memories"),
+    "orchestration": ("Orchestration", builders.orchestration, orchestration_pb2, "orchestrations"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+async def test_definition_lifecycle_over_grpc(kind, memories, orchestrations, db):
+    name, build, module, plural = KINDS[kind]
+    stub = memories if kind == "memory" else orchestrations
+    namespace = unique("ns")
+    resource = build(namespace=namespace, team="a")
+    created = await getattr(stub, f"Create{name}")(
+        getattr(module, f"Create{name}Request")(**{kind: resource}), metadata=key()
+    )
+    by_name = await getattr(stub, f"Get{name}")(
+        getattr(module, f"Get{name}Request")(id=created.name, namespace=namespace)
+    )
+    assert by_name == created
+
+    listed = await getattr(stub, f"List{plural.title()}")(
+        getattr(module, f"List{plural.title()}Request")(namespace=namespace, label_selector="team=a")
+    )
+    assert [item.id for item in getattr(listed, plural)] == [created.id]
+
+    updated = await getattr(stub, f"Update{name}")(
+        getattr(module, f"Update{name}Request")(
+            id=created.id, etag=created.etag, update_mask={"paths": ["labels"]}, **{kind: build(team="b")}
+        )
+    )
+    assert dict(updated.labels) == {"team": "b"} and updated.generation == 1
+
+    deleted = await getattr(stub, f"Delete{name}")(
+        getattr(module, f"Delete{name}Request")(id=created.id, etag=updated.etag)
+    )
+    assert deleted.HasField("delete_time")
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await getattr(stub, f"Get{name}")(getattr(module, f"Get{name}Request")(id=created.id))
+    assert reason_of(error.value) == f"{name.upper()}_NOT_FOUND"
+    events = await db.fetch(
+        "SELECT event_type FROM audit_events WHERE entity_id = $1 ORDER BY created_at", uuid.UUID(created.id)
+    )
+    assert [e["event_type"] for e in events] == ["Created", "Updated", "Deleted"]
+
+
+async def test_orchestration_with_unfinished_runs_cannot_be_deleted(orchestrations, orchestration_runs):
+    orchestration = await builders.create_orchestration(orchestrations, builders.orchestration())
+    await builders.create_orchestration_run(
+        orchestration_runs, builders.orchestration_run(orchestration.name)
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await orchestrations.DeleteOrchestration(
+            orchestration_pb2.DeleteOrchestrationRequest(id=orchestration.id)
+        )
+    assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert reason_of(error.value) == "ORCHESTRATION_IN_USE"

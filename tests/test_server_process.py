@@ -13,6 +13,7 @@ from pathlib import Path
 
 import asyncpg
 import grpc
+import httpx
 import pytest
 
 from jangar.server.devstack.postgres import LocalPostgres
@@ -138,5 +139,30 @@ async def test_database_outage_is_retryable_and_stores_nothing(own_postgres, wor
             created = await call
             assert created.name == request.agent.name
             assert ("idempotent-replayed", "true") not in tuple(await call.initial_metadata())
+    finally:
+        server.stop()
+
+
+async def test_prometheus_metrics_count_calls_by_method_and_code(own_postgres, work_dir):
+    metrics_port = free_port()
+    server = ServerProcess(
+        own_postgres.url,
+        free_port(),
+        work_dir / f"server-{uuid.uuid4().hex[:6]}.log",
+        JANGAR_METRICS_ADDRESS=f"127.0.0.1:{metrics_port}",
+    )
+    server.start()
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            agents = agent_pb2_grpc.AgentServiceStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError):
+                await agents.GetAgent(agent_pb2.GetAgentRequest(id=unique("missing")))
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+        assert (
+            'jangar_grpc_requests_total{code="NOT_FOUND",method="jangar.v1.AgentService/GetAgent"} 1.0'
+            in text
+        )
+        assert 'jangar_grpc_request_seconds_count{method="jangar.v1.AgentService/GetAgent"} 1.0' in text
     finally:
         server.stop()
