@@ -4,6 +4,7 @@ calls on SIGTERM, and turns a database outage into a retryable error that stores
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import grpc
 import httpx
 import pytest
 
+from jangar.server.devstack.envoy import LocalEnvoy
 from jangar.server.devstack.postgres import LocalPostgres
 from jangar.server.devstack.processes import free_port
 from jangar.server.migrations_runner import upgrade_to_head
@@ -165,4 +167,45 @@ async def test_prometheus_metrics_count_calls_by_method_and_code(own_postgres, w
         )
         assert 'jangar_grpc_request_seconds_count{method="jangar.v1.AgentService/GetAgent"} 1.0' in text
     finally:
+        server.stop()
+
+
+async def _wait_for_status(
+    client: httpx.AsyncClient, url: str, status: int, deadline_s: float = 30.0
+) -> None:
+    """Polls until `url` answers `status`; the deadline only bounds a hung test, it is not a timing check."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + deadline_s
+    last = None
+    while loop.time() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            last = (await client.get(url)).status_code
+            if last == status:
+                return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{url} answered {last}, not {status}, within {deadline_s}s")
+
+
+async def test_envoy_healthz_follows_the_server(own_postgres, work_dir):
+    server = _server(own_postgres, work_dir)
+    server.start()
+    listen_port = free_port()
+    proxy = LocalEnvoy(
+        listen_port=listen_port,
+        admin_port=free_port(),
+        upstream_port=server.port,
+        config_path=work_dir / f"envoy-{listen_port}.yaml",
+        log_path=work_dir / f"envoy-{listen_port}.log",
+    )
+    proxy.start()
+    url = f"http://127.0.0.1:{listen_port}/healthz"
+    try:
+        async with httpx.AsyncClient(timeout=2) as client:
+            await _wait_for_status(client, url, 200)
+            server.stop()
+            await _wait_for_status(client, url, 503)
+            server.start()
+            await _wait_for_status(client, url, 200)
+    finally:
+        proxy.stop()
         server.stop()
