@@ -667,7 +667,7 @@ def report(rows: Sequence[Row], *, seconds: float, concurrency: int, rest_driver
         f"Jangar bench: {seconds:g} s per scenario after a {WARMUP_SECONDS:g} s warm-up, {concurrency} in "
         f"flight, DB pool {POOL_SIZE}, all on 127.0.0.1",
         f"REST driver: {rest_driver}"
-        + ("" if rest_driver == "wrk" else " (wrk is not installed; a Python client costs the server CPU)"),
+        + ("" if rest_driver == "wrk" else " (wrk not installed; this Python client competes for the cores)"),
         "",
         f"{'':{sum(w for _, w, _ in COLUMNS[:8]) + 2 * 8}}CPU µs per request",
         header,
@@ -717,21 +717,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Not under a 0700 directory: as root, Postgres runs as `nobody` and must traverse the parents.
     work_dir = Path(tempfile.mkdtemp(prefix="jangar-bench-"))
     work_dir.chmod(0o755)
+    keep = bool(os.environ.get("JANGAR_KEEP_TEST_DIR"))
     try:
         with contextlib.ExitStack() as exits:
             print("starting Postgres, the server, Envoy and the ceiling server ...", file=sys.stderr)
             stack = start_stack(work_dir, exits)
             rows = asyncio.run(run_all(Bench(stack, args.seconds, args.concurrency, rest_driver)))
     except KeyboardInterrupt:
-        print(f"interrupted; everything started was stopped; logs in {work_dir}", file=sys.stderr)
+        print("interrupted; everything started was stopped", file=sys.stderr)
         return 130
     except BaseException:
         # The logs of the server, Envoy, Postgres and the ceiling server explain most failures.
+        keep = True
         print(f"bench failed; everything started was stopped; logs in {work_dir}", file=sys.stderr)
         raise
+    finally:
+        if not keep:
+            shutil.rmtree(work_dir, ignore_errors=True)
     print(report(rows, seconds=args.seconds, concurrency=args.concurrency, rest_driver=rest_driver))
-    if not os.environ.get("JANGAR_KEEP_TEST_DIR"):
-        shutil.rmtree(work_dir, ignore_errors=True)
     return 0
 
 
