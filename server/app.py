@@ -33,6 +33,7 @@ class JangarServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine: AsyncEngine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+        self.services = build_services(session_factory(self.engine))
         self.health = health.aio.HealthServicer()
         self.port = 0
         self._server: grpc.aio.Server | None = None
@@ -40,14 +41,13 @@ class JangarServer:
 
     async def start(self) -> None:
         await require_current_schema(self.engine)
-        services = build_services(session_factory(self.engine))
         server = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", self.settings.max_request_bytes),
                 ("grpc.so_reuseport", 0),
             ]
         )
-        server.add_generic_rpc_handlers(build_handlers(services))
+        server.add_generic_rpc_handlers(build_handlers(self.services))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             [
@@ -100,8 +100,8 @@ class JangarServer:
     async def _purge_idempotency_keys(self) -> None:
         while True:
             try:
-                async with session_factory(self.engine)() as session, session.begin():
-                    removed = await idempotency.purge_older_than(session, self.settings.idempotency_retention)
+                async with self.services.store.transaction() as db:
+                    removed = await idempotency.purge_older_than(db, self.settings.idempotency_retention)
                 if removed:
                     log.info("purged idempotency keys", extra={"removed": removed})
             except Exception as error:

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jangar.server.domain.context import RequestContext
 from jangar.server.domain.errors import FieldViolation, invalid_argument
@@ -63,7 +63,7 @@ def condition(type_: str, status: str, reason: str, message: str, generation: in
 
 
 async def record_audit(
-    session: AsyncSession,
+    db: AsyncConnection,
     context: RequestContext,
     *,
     kind: str,
@@ -73,7 +73,7 @@ async def record_audit(
     payload: dict[str, Any],
 ) -> None:
     await audit.record(
-        session,
+        db,
         entity_type=kind,
         entity_id=entity_id,
         event_type=event,

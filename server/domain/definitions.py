@@ -9,7 +9,7 @@ from typing import Any
 
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jangar.server.domain import common
 from jangar.server.domain.context import RequestContext
@@ -26,7 +26,7 @@ from jangar.server.domain.idempotency import Outcome
 from jangar.server.domain.pagination import next_page_token, page_request, query_hash
 from jangar.server.domain.store import Store
 from jangar.server.domain.validation import Violations, normalize_envelope, validate_envelope
-from jangar.server.repository import resources
+from jangar.server.repository import records, resources
 from jangar.server.repository.records import ResourceTable
 from jangar.server.repository.resources import Ref
 from jangar.server.repository.selectors import selector_clause
@@ -127,41 +127,42 @@ class DefinitionService:
         normalize_envelope(resource, output_only=OUTPUT_ONLY)
         self._validate(resource)
 
-        async def work(session: AsyncSession) -> tuple[Message, uuid.UUID]:
+        async def work(db: AsyncConnection) -> tuple[Message, uuid.UUID]:
             created = type(resource)()
             created.CopyFrom(resource)
             created.generation = 1
             self._kind.initial_status(created)
-            row = await resources.insert_row(session, self._resource, self._resource.to_row(created))
+            row = await resources.insert_row(db, self._resource, self._resource.to_row(created))
             if row is None:
                 existing = await resources.find_row(
-                    session, self._resource, Ref(namespace=resource.namespace, name=resource.name)
+                    db, self._resource, Ref(namespace=resource.namespace, name=resource.name)
                 )
                 assert existing is not None, "insert conflicted on a unique index other than the name"
                 raise already_exists(self._resource.kind, resource.namespace, resource.name, existing.id)
             await common.record_audit(
-                session,
+                db,
                 context,
                 kind=self._resource.kind,
                 entity_id=row.id,
                 event="Created",
-                namespace=row.namespace,
-                payload={"name": resource.name, "generation": 1},
+                namespace=created.namespace,
+                payload={"name": created.name, "generation": 1},
             )
-            return self._resource.from_row(row), row.id
+            records.apply_stored(created, row)
+            return created, row.id
 
         return await self._store.idempotent(context, method, request, work)
 
-    async def _load(self, session: AsyncSession, id_or_name: str, namespace: str, *, for_update: bool) -> Any:
+    async def _load(self, db: AsyncConnection, id_or_name: str, namespace: str, *, for_update: bool) -> Any:
         ref = common.resolve_ref(id_or_name, namespace)
-        row = await resources.find_row(session, self._resource, ref, for_update=for_update)
+        row = await resources.find_row(db, self._resource, ref, for_update=for_update)
         if row is None:
             raise not_found(self._resource.kind, id_or_name, None if ref.id else ref.namespace)
         return row
 
     async def get(self, id_or_name: str, namespace: str) -> Any:
-        async with self._store.transaction() as session:
-            return self._resource.from_row(await self._load(session, id_or_name, namespace, for_update=False))
+        async with self._store.transaction() as db:
+            return self._resource.from_row(await self._load(db, id_or_name, namespace, for_update=False))
 
     async def list(
         self, namespace: str, page_size: int, page_token: str, label_selector: str
@@ -175,8 +176,8 @@ class DefinitionService:
         filters = [selector_clause(table.c.labels, selector)]
         if only_namespace:
             filters.append(table.c.namespace == only_namespace)
-        async with self._store.transaction() as session:
-            rows, more = await resources.list_rows(session, self._resource, filters, page)
+        async with self._store.transaction() as db:
+            rows, more = await resources.list_rows(db, self._resource, filters, page)
         token = next_page_token(page, resources.cursor_of(rows[-1]) if rows else None, more)
         return [self._resource.from_row(row) for row in rows], token
 
@@ -190,8 +191,8 @@ class DefinitionService:
         etag: str,
     ) -> Any:
         paths = self._mask_paths(patch, mask)
-        async with self._store.transaction() as session:
-            row = await self._load(session, id_or_name, namespace, for_update=True)
+        async with self._store.transaction() as db:
+            row = await self._load(db, id_or_name, namespace, for_update=True)
             current = self._resource.from_row(row)
             check_etag(self._resource.kind, current, etag, patch.etag, context.if_match)
             updated = type(current)()
@@ -207,9 +208,9 @@ class DefinitionService:
                 self._kind.initial_status(updated)
             values = self._resource.to_row(updated)
             values["generation"] = updated.generation
-            saved = await resources.update_row(session, self._resource, row.id, values)
+            saved = await resources.update_row(db, self._resource, row.id, values)
             await common.record_audit(
-                session,
+                db,
                 context,
                 kind=self._resource.kind,
                 entity_id=row.id,
@@ -251,14 +252,14 @@ class DefinitionService:
         return paths
 
     async def delete(self, context: RequestContext, id_or_name: str, namespace: str, etag: str) -> Any:
-        async with self._store.transaction() as session:
-            row = await self._load(session, id_or_name, namespace, for_update=True)
+        async with self._store.transaction() as db:
+            row = await self._load(db, id_or_name, namespace, for_update=True)
             current = self._resource.from_row(row)
             check_etag(self._resource.kind, current, etag, context.if_match)
-            await self._refuse_if_in_use(session, current, row.id)
-            await resources.delete_row(session, self._resource, row.id)
+            await self._refuse_if_in_use(db, current, row.id)
+            await resources.delete_row(db, self._resource, row.id)
             await common.record_audit(
-                session,
+                db,
                 context,
                 kind=self._resource.kind,
                 entity_id=row.id,
@@ -269,7 +270,7 @@ class DefinitionService:
         current.delete_time.FromDatetime(common.utcnow())
         return current
 
-    async def _refuse_if_in_use(self, session: AsyncSession, current: Any, row_id: uuid.UUID) -> None:
+    async def _refuse_if_in_use(self, db: AsyncConnection, current: Any, row_id: uuid.UUID) -> None:
         runs = self._kind.runs
         if runs is None:
             return
@@ -278,7 +279,7 @@ class DefinitionService:
             table.c[runs.parent_id_column] == row_id,
             resources.any_of(table.c.status, UNFINISHED_PHASES),
         ]
-        rows, _ = await resources.list_rows(session, runs.runs, filters, page_request(5, "", ""))
+        rows, _ = await resources.list_rows(db, runs.runs, filters, page_request(5, "", ""))
         if rows:
             raise DomainError(
                 Code.FAILED_PRECONDITION,

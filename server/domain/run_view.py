@@ -48,8 +48,8 @@ class RunViewService:
 
     async def get(self, id_or_name: str, namespace: str) -> run_pb2.Run:
         ref = common.resolve_ref(id_or_name, namespace)
-        async with self._store.transaction() as session:
-            rows = await run_view.find_runs(session, ref)
+        async with self._store.transaction() as db:
+            rows = await run_view.find_runs(db, ref)
         if not rows:
             raise not_found("Run", id_or_name, None if ref.id else ref.namespace)
         if len(rows) > 1:
@@ -78,7 +78,7 @@ class RunViewService:
                 conditions.append(any_of(table.c.status, phase_names))
             return conditions
 
-        async with self._store.transaction() as session:
-            rows, more = await run_view.list_runs(session, filters, page)
+        async with self._store.transaction() as db:
+            rows, more = await run_view.list_runs(db, filters, page)
         last = Cursor(rows[-1].created_at, rows[-1].id) if rows else None
         return [run_from_row(row) for row in rows], next_page_token(page, last, more)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import Message
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jangar.server.domain import common
 from jangar.server.domain.context import RequestContext
@@ -25,7 +25,7 @@ from jangar.server.domain.idempotency import Outcome
 from jangar.server.domain.pagination import next_page_token, page_request, query_hash
 from jangar.server.domain.store import Store
 from jangar.server.domain.validation import Violations, normalize_envelope, validate_envelope
-from jangar.server.repository import resources
+from jangar.server.repository import records, resources
 from jangar.server.repository.records import ResourceTable
 from jangar.server.repository.resources import Ref
 from jangar.server.repository.selectors import selector_clause
@@ -90,10 +90,10 @@ class RunService:
         self._kind.validate_spec(run.spec, violations)
         violations.raise_if_any()
 
-        async def work(session: AsyncSession) -> tuple[Message, uuid.UUID]:
+        async def work(db: AsyncConnection) -> tuple[Message, uuid.UUID]:
             parent_name = getattr(run.spec, self._kind.parent_ref_field).name
             parent_row = await resources.find_row(
-                session, self._kind.parent, Ref(namespace=run.namespace, name=parent_name)
+                db, self._kind.parent, Ref(namespace=run.namespace, name=parent_name)
             )
             if parent_row is None:
                 raise not_found(self._kind.parent.kind, parent_name, run.namespace)
@@ -104,42 +104,43 @@ class RunService:
             created.generation = 1
             setattr(created, self._kind.parent_id_field, parent.id)
             provider = self._kind.prepare(created, parent)
-            row = await self._insert(session, created, provider, parent.name)
+            row = await self._insert(db, created, provider, parent.name)
             await common.record_audit(
-                session,
+                db,
                 context,
                 kind=self._resource.kind,
                 entity_id=row.id,
                 event="Created",
-                namespace=row.namespace,
+                namespace=created.namespace,
                 payload={
-                    "name": row.name,
+                    "name": created.name,
                     "parent": {"kind": self._kind.parent.kind, "id": parent.id, "name": parent.name},
-                    "phase": row.status,
+                    "phase": RunPhase.Name(created.status.phase),
                 },
             )
-            return self._resource.from_row(row), row.id
+            records.apply_stored(created, row)
+            return created, row.id
 
         return await self._store.idempotent(context, method, request, work)
 
-    async def _insert(self, session: AsyncSession, run: Any, provider: str, parent_name: str) -> Any:
+    async def _insert(self, db: AsyncConnection, run: Any, provider: str, parent_name: str) -> Any:
         chosen_name = run.name
         for _ in range(_NAME_ATTEMPTS):
             if not chosen_name:
                 run.name = generated_name(parent_name)
             row = await resources.insert_row(
-                session, self._resource, {**self._resource.to_row(run), "provider": provider}
+                db, self._resource, {**self._resource.to_row(run), "provider": provider}
             )
             if row is not None:
                 return row
             existing = await resources.find_row(
-                session, self._resource, Ref(namespace=run.namespace, name=run.name)
+                db, self._resource, Ref(namespace=run.namespace, name=run.name)
             )
             if existing is not None and chosen_name:
                 raise already_exists(self._resource.kind, run.namespace, run.name, existing.id)
             if existing is None:
                 break  # not the name: the delivery id is taken
-        holder = await resources.find_id(session, self._resource, "delivery_id", run.delivery_id)
+        holder = await resources.find_id(db, self._resource, "delivery_id", run.delivery_id)
         if holder is None:
             raise DomainError(
                 Code.UNAVAILABLE, "NAME_GENERATION_FAILED", "could not generate a unique name; retry"
@@ -154,12 +155,12 @@ class RunService:
         )
 
     async def get(self, id_or_name: str, namespace: str) -> Any:
-        async with self._store.transaction() as session:
-            return self._resource.from_row(await self._load(session, id_or_name, namespace, for_update=False))
+        async with self._store.transaction() as db:
+            return self._resource.from_row(await self._load(db, id_or_name, namespace, for_update=False))
 
-    async def _load(self, session: AsyncSession, id_or_name: str, namespace: str, *, for_update: bool) -> Any:
+    async def _load(self, db: AsyncConnection, id_or_name: str, namespace: str, *, for_update: bool) -> Any:
         ref = common.resolve_ref(id_or_name, namespace)
-        row = await resources.find_row(session, self._resource, ref, for_update=for_update)
+        row = await resources.find_row(db, self._resource, ref, for_update=for_update)
         if row is None:
             raise not_found(self._resource.kind, id_or_name, None if ref.id else ref.namespace)
         return row
@@ -196,8 +197,8 @@ class RunService:
                 self._resource.kind, only_namespace, selector.canonical(), phase_names, parent_id, parent_name
             ),
         )
-        async with self._store.transaction() as session:
-            rows, more = await resources.list_rows(session, self._resource, filters, page)
+        async with self._store.transaction() as db:
+            rows, more = await resources.list_rows(db, self._resource, filters, page)
         token = next_page_token(page, resources.cursor_of(rows[-1]) if rows else None, more)
         return [self._resource.from_row(row) for row in rows], token
 
@@ -214,8 +215,8 @@ class RunService:
             raise invalid_argument([FieldViolation("reason", "must be at most 1024 characters")])
         common.resolve_ref(id_or_name, namespace)  # bad ids fail before a key is claimed
 
-        async def work(session: AsyncSession) -> tuple[Message, uuid.UUID]:
-            row = await self._load(session, id_or_name, namespace, for_update=True)
+        async def work(db: AsyncConnection) -> tuple[Message, uuid.UUID]:
+            row = await self._load(db, id_or_name, namespace, for_update=True)
             run = self._resource.from_row(row)
             if run.status.phase in TERMINAL_PHASES:
                 phase = RunPhase.Name(run.status.phase)
@@ -227,9 +228,9 @@ class RunService:
                 )
             previous = RunPhase.Name(run.status.phase)
             cancel_status(run, reason or f"cancelled by {context.principal}")
-            saved = await resources.update_row(session, self._resource, row.id, self._resource.to_row(run))
+            saved = await resources.update_row(db, self._resource, row.id, self._resource.to_row(run))
             await common.record_audit(
-                session,
+                db,
                 context,
                 kind=self._resource.kind,
                 entity_id=row.id,

@@ -6,13 +6,15 @@ import uuid
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jangar.server.repository.tables import audit_events
 
+_INSERT = insert(audit_events)  # built once: it runs on every write
+
 
 async def record(
-    session: AsyncSession,
+    db: AsyncConnection,
     *,
     entity_type: str,
     entity_id: uuid.UUID,
@@ -23,15 +25,16 @@ async def record(
     delivery_id: str | None,
     namespace: str | None,
 ) -> None:
-    await session.execute(
-        insert(audit_events).values(
-            entity_type=entity_type,
-            entity_id=entity_id,
-            event_type=event_type,
-            payload=payload,
-            actor=actor,
-            request_id=request_id,
-            delivery_id=delivery_id,
-            namespace=namespace,
-        )
+    await db.execute(
+        _INSERT,
+        {
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "event_type": event_type,
+            "payload": payload,
+            "actor": actor,
+            "request_id": request_id,
+            "delivery_id": delivery_id,
+            "namespace": namespace,
+        },
     )

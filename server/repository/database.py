@@ -21,7 +21,10 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         to_async_url(url),
         pool_size=pool_size,
         max_overflow=0,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip on every checkout. A dead connection fails its request with a
+        # retryable UNAVAILABLE, and SQLAlchemy then invalidates the whole pool, so the retry reconnects
+        # (tests/test_server_process.py::test_database_outage_is_retryable_and_stores_nothing).
+        pool_pre_ping=False,
         connect_args={
             "server_settings": {
                 # A request that waits this long on a row lock is blocked by another in-flight request

@@ -6,11 +6,25 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jangar.server.repository.tables import idempotency_keys
+
+_c = idempotency_keys.c
+# Built once: these run on every POST.
+_CLAIM = (
+    insert(idempotency_keys).on_conflict_do_nothing(index_elements=["principal", "key"]).returning(_c.key)
+)
+_LOAD = select(_c.method, _c.fingerprint, _c.response).where(
+    _c.principal == bindparam("p_principal"), _c.key == bindparam("p_key")
+)
+_COMPLETE = (
+    update(idempotency_keys)
+    .where(_c.principal == bindparam("p_principal"), _c.key == bindparam("p_key"))
+    .values(response=bindparam("p_response"), resource_id=bindparam("p_resource_id"))
+)
 
 
 @dataclass(frozen=True)
@@ -20,41 +34,29 @@ class StoredKey:
     response: bytes | None
 
 
-async def claim(session: AsyncSession, principal: str, key: str, method: str, fingerprint: bytes) -> bool:
+async def claim(db: AsyncConnection, principal: str, key: str, method: str, fingerprint: bytes) -> bool:
     """True when this transaction now owns the key. A concurrent owner makes this wait on the unique index
     until it commits (then False) or rolls back (then True)."""
-    statement = (
-        insert(idempotency_keys)
-        .values(principal=principal, key=key, method=method, fingerprint=fingerprint)
-        .on_conflict_do_nothing(index_elements=["principal", "key"])
-        .returning(idempotency_keys.c.key)
-    )
-    return (await session.execute(statement)).first() is not None
+    values = {"principal": principal, "key": key, "method": method, "fingerprint": fingerprint}
+    return (await db.execute(_CLAIM, values)).first() is not None
 
 
-async def load(session: AsyncSession, principal: str, key: str) -> StoredKey | None:
-    c = idempotency_keys.c
-    row = (
-        await session.execute(
-            select(c.method, c.fingerprint, c.response).where(c.principal == principal, c.key == key)
-        )
-    ).first()
+async def load(db: AsyncConnection, principal: str, key: str) -> StoredKey | None:
+    row = (await db.execute(_LOAD, {"p_principal": principal, "p_key": key})).first()
     return None if row is None else StoredKey(row.method, row.fingerprint, row.response)
 
 
 async def complete(
-    session: AsyncSession, principal: str, key: str, response: bytes, resource_id: uuid.UUID | None
+    db: AsyncConnection, principal: str, key: str, response: bytes, resource_id: uuid.UUID | None
 ) -> None:
-    c = idempotency_keys.c
-    await session.execute(
-        update(idempotency_keys)
-        .where(c.principal == principal, c.key == key)
-        .values(response=response, resource_id=resource_id)
+    await db.execute(
+        _COMPLETE,
+        {"p_principal": principal, "p_key": key, "p_response": response, "p_resource_id": resource_id},
     )
 
 
-async def purge_older_than(session: AsyncSession, retention: timedelta) -> int:
-    result = await session.execute(
+async def purge_older_than(db: AsyncConnection, retention: timedelta) -> int:
+    result = await db.execute(
         delete(idempotency_keys).where(idempotency_keys.c.created_at < func.now() - retention)
     )
     return result.rowcount or 0

@@ -51,6 +51,14 @@ def _envelope_from_row(message: Any, row: Row, name: str) -> None:
     message.update_time.FromDatetime(row.updated_at)
 
 
+def apply_stored(message: Any, row: Row) -> None:
+    """Fills in what the database assigned on insert, so a created resource needs no read back."""
+    message.id = str(row.id)
+    message.etag = etag(row.resource_version)
+    message.create_time.FromDatetime(row.created_at)
+    message.update_time.FromDatetime(row.updated_at)
+
+
 def _envelope_to_row(message: Any) -> dict[str, Any]:
     return {
         "namespace": message.namespace,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import Executable, Row, and_, bindparam, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from jangar.server.domain.pagination import Cursor, Page
@@ -25,40 +26,62 @@ class Ref:
     name: str = ""
 
 
-def _ref_clause(resource: ResourceTable, ref: Ref) -> ColumnElement[bool]:
+# The statements on the request path are built once per kind with bind parameters: building and
+# cache-keying a fresh statement on every call cost more server CPU than the database round trip itself.
+
+
+@cache
+def _insert_statement(resource: ResourceTable) -> Executable:
     table = resource.table
+    return (
+        insert(table)
+        .on_conflict_do_nothing()
+        .returning(table.c.id, table.c.created_at, table.c.updated_at, table.c.resource_version)
+    )
+
+
+@cache
+def _find_statement(resource: ResourceTable, by_id: bool, for_update: bool) -> Executable:
+    table = resource.table
+    if by_id:
+        condition = table.c.id == bindparam("ref_id")
+    else:
+        condition = and_(
+            table.c.namespace == bindparam("ref_namespace"), resource.name == bindparam("ref_name")
+        )
+    statement = select(table).where(condition)
+    return statement.with_for_update() if for_update else statement
+
+
+def ref_params(ref: Ref) -> dict[str, Any]:
     if ref.id is not None:
-        return table.c.id == ref.id
-    return and_(table.c.namespace == ref.namespace, resource.name == ref.name)
+        return {"ref_id": ref.id}
+    return {"ref_namespace": ref.namespace, "ref_name": ref.name}
 
 
-async def insert_row(session: AsyncSession, resource: ResourceTable, values: dict[str, Any]) -> Row | None:
-    """Inserts a row; None when a unique index (name, delivery id) already holds the values.
+async def insert_row(db: AsyncConnection, resource: ResourceTable, values: dict[str, Any]) -> Row | None:
+    """Inserts a row and returns what the database assigned (id, created_at, updated_at, resource_version);
+    None when a unique index (name, delivery id) already holds the values.
 
     ON CONFLICT DO NOTHING makes a concurrent twin wait for the first insert's transaction and then yield,
     instead of failing the whole transaction."""
-    statement = insert(resource.table).values(**values).on_conflict_do_nothing().returning(*resource.table.c)
-    return (await session.execute(statement)).first()
+    return (await db.execute(_insert_statement(resource), values)).first()
 
 
 async def find_row(
-    session: AsyncSession, resource: ResourceTable, ref: Ref, *, for_update: bool = False
+    db: AsyncConnection, resource: ResourceTable, ref: Ref, *, for_update: bool = False
 ) -> Row | None:
-    statement = select(resource.table).where(_ref_clause(resource, ref))
-    if for_update:
-        statement = statement.with_for_update()
-    return (await session.execute(statement)).first()
+    statement = _find_statement(resource, ref.id is not None, for_update)
+    return (await db.execute(statement, ref_params(ref))).first()
 
 
-async def find_id(
-    session: AsyncSession, resource: ResourceTable, column: str, value: Any
-) -> uuid.UUID | None:
+async def find_id(db: AsyncConnection, resource: ResourceTable, column: str, value: Any) -> uuid.UUID | None:
     table = resource.table
-    return await session.scalar(select(table.c.id).where(table.c[column] == value).limit(1))
+    return await db.scalar(select(table.c.id).where(table.c[column] == value).limit(1))
 
 
 async def list_rows(
-    session: AsyncSession,
+    db: AsyncConnection,
     resource: ResourceTable,
     filters: Sequence[ColumnElement[bool]],
     page: Page,
@@ -76,7 +99,7 @@ async def list_rows(
         .order_by(table.c.created_at.desc(), table.c.id.desc())
         .limit(page.size + 1)
     )
-    rows = list((await session.execute(statement)).all())
+    rows = list((await db.execute(statement)).all())
     return rows[: page.size], len(rows) > page.size
 
 
@@ -85,7 +108,7 @@ def cursor_of(row: Row) -> Cursor:
 
 
 async def update_row(
-    session: AsyncSession, resource: ResourceTable, row_id: uuid.UUID, values: dict[str, Any]
+    db: AsyncConnection, resource: ResourceTable, row_id: uuid.UUID, values: dict[str, Any]
 ) -> Row:
     table = resource.table
     statement = (
@@ -94,11 +117,11 @@ async def update_row(
         .values(**values, resource_version=table.c.resource_version + 1, updated_at=func.now())
         .returning(*table.c)
     )
-    return (await session.execute(statement)).one()
+    return (await db.execute(statement)).one()
 
 
-async def delete_row(session: AsyncSession, resource: ResourceTable, row_id: uuid.UUID) -> None:
-    await session.execute(delete(resource.table).where(resource.table.c.id == row_id))
+async def delete_row(db: AsyncConnection, resource: ResourceTable, row_id: uuid.UUID) -> None:
+    await db.execute(delete(resource.table).where(resource.table.c.id == row_id))
 
 
 def any_of(column: Any, values: Sequence[Any]) -> ColumnElement[bool]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import Row, Select, Table, and_, literal, select, tuple_, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, Select, Table, and_, bindparam, literal, select, tuple_, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from jangar.server.domain.pagination import Page
-from jangar.server.repository.resources import Ref
+from jangar.server.repository.resources import Ref, ref_params
 from jangar.server.repository.tables import agent_runs, orchestration_runs
 
 # (run kind, table, parent kind, parent column prefix)
@@ -44,19 +44,26 @@ def _branch(kind: str, table: Table, parent_kind: str, parent: str, filters: Fil
     ).where(and_(*filters(table)))
 
 
-async def find_runs(session: AsyncSession, ref: Ref) -> list[Row]:
+def _by_id(table: Table) -> list[ColumnElement[bool]]:
+    return [table.c.id == bindparam("ref_id")]
+
+
+def _by_name(table: Table) -> list[ColumnElement[bool]]:
+    return [table.c.namespace == bindparam("ref_namespace"), table.c.name == bindparam("ref_name")]
+
+
+# Built once: GetRun is on the hot path of every UI poll.
+_FIND_BY_ID = union_all(*(_branch(*spec, _by_id) for spec in RUN_TABLES))
+_FIND_BY_NAME = union_all(*(_branch(*spec, _by_name) for spec in RUN_TABLES))
+
+
+async def find_runs(db: AsyncConnection, ref: Ref) -> list[Row]:
     """Every run the reference matches: at most one per kind."""
-
-    def by_ref(table: Table) -> list[ColumnElement[bool]]:
-        if ref.id is not None:
-            return [table.c.id == ref.id]
-        return [table.c.namespace == ref.namespace, table.c.name == ref.name]
-
-    query = union_all(*(_branch(*spec, by_ref) for spec in RUN_TABLES))
-    return list((await session.execute(query)).all())
+    query = _FIND_BY_ID if ref.id is not None else _FIND_BY_NAME
+    return list((await db.execute(query, ref_params(ref))).all())
 
 
-async def list_runs(session: AsyncSession, filters: Filters, page: Page) -> tuple[list[Row], bool]:
+async def list_runs(db: AsyncConnection, filters: Filters, page: Page) -> tuple[list[Row], bool]:
     def with_cursor(table: Table) -> list[ColumnElement[bool]]:
         conditions = list(filters(table))
         if page.after is not None:
@@ -76,5 +83,5 @@ async def list_runs(session: AsyncSession, filters: Filters, page: Page) -> tupl
     ]
     merged = union_all(*(select(b) for b in branches)).subquery()
     query = select(merged).order_by(merged.c.created_at.desc(), merged.c.id.desc()).limit(page.size + 1)
-    rows = list((await session.execute(query)).all())
+    rows = list((await db.execute(query)).all())
     return rows[: page.size], len(rows) > page.size
