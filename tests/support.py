@@ -15,6 +15,8 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
+from jangar.server.devstack import processes
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -42,10 +44,10 @@ class ServerProcess:
             "JANGAR_SHUTDOWN_GRACE_SECONDS": "10",
             **self.env,
         }
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "jangar.server"], env=env, stdout=log, stderr=subprocess.STDOUT
-            )
+        # Own session and a parent-death signal: a killed test run or bench never leaves a server behind.
+        self.process = processes.spawn(
+            [sys.executable, "-m", "jangar.server"], log_path=self.log_path, env=env
+        )
         if wait:
             self.wait_serving()
 
