@@ -30,7 +30,7 @@ class DefinitionApi:
         self._service = service
         self._kind, self._field, self._plural = kind, field, plural
         self._list_method = f"List{plural.title()}"
-        self._respond = {m.name: response_class(descriptor, m.name) for m in descriptor.methods}
+        self._list_response = response_class(descriptor, self._list_method)
 
     def handlers(self) -> dict[str, Handler]:
         kind = self._kind
@@ -53,7 +53,7 @@ class DefinitionApi:
         items, token = await self._service.list(
             request.namespace, request.page_size, request.page_token, request.label_selector
         )
-        response = self._respond[self._list_method]()
+        response = self._list_response()
         getattr(response, self._plural).extend(items)
         response.next_page_token = token
         return response
@@ -81,7 +81,7 @@ class RunApi:
         self.descriptor = descriptor
         self._service = service
         self._kind, self._field, self._parent = kind, field, parent
-        self._respond = {m.name: response_class(descriptor, m.name) for m in descriptor.methods}
+        self._list_response = response_class(descriptor, f"List{kind}s")
 
     def handlers(self) -> dict[str, Handler]:
         kind = self._kind
@@ -109,7 +109,7 @@ class RunApi:
             parent_id=getattr(request, f"{self._parent}_id"),
             parent_name=getattr(request, f"{self._parent}_name"),
         )
-        response = self._respond[f"List{self._kind}s"]()
+        response = self._list_response()
         getattr(response, f"{self._field}s").extend(items)
         response.next_page_token = token
         return response

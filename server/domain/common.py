@@ -6,13 +6,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jangar.server.domain.context import RequestContext
-from jangar.server.domain.errors import FieldViolation, invalid_argument
+from jangar.server.domain.errors import FieldViolation, invalid_argument, not_found
 from jangar.server.domain.labels import Selector, SelectorSyntaxError, dns1123_label_problems, parse_selector
 from jangar.server.domain.validation import DEFAULT_NAMESPACE
-from jangar.server.repository import audit
+from jangar.server.repository import audit, resources
+from jangar.server.repository.records import ResourceTable
 from jangar.server.repository.resources import Ref
 from jangar.v1 import common_pb2
 
@@ -35,6 +37,17 @@ def resolve_ref(id_or_name: str, namespace: str) -> Ref:
     if violations:
         raise invalid_argument(violations)
     return Ref(namespace=namespace, name=id_or_name)
+
+
+async def load_row(
+    db: AsyncConnection, resource: ResourceTable, id_or_name: str, namespace: str, *, for_update: bool
+) -> Row:
+    """The row `{id}` (and `?namespace=`) names, or NOT_FOUND."""
+    ref = resolve_ref(id_or_name, namespace)
+    row = await resources.find_row(db, resource, ref, for_update=for_update)
+    if row is None:
+        raise not_found(resource.kind, id_or_name, None if ref.id else ref.namespace)
+    return row
 
 
 def namespace_filter(namespace: str) -> str | None:

@@ -20,7 +20,6 @@ from jangar.server.domain.errors import (
     PreconditionViolation,
     invalid_argument,
     kind_reason,
-    not_found,
 )
 from jangar.server.domain.idempotency import Outcome
 from jangar.server.domain.pagination import next_page_token, page_request, query_hash
@@ -153,16 +152,11 @@ class DefinitionService:
 
         return await self._store.idempotent(context, method, request, work)
 
-    async def _load(self, db: AsyncConnection, id_or_name: str, namespace: str, *, for_update: bool) -> Any:
-        ref = common.resolve_ref(id_or_name, namespace)
-        row = await resources.find_row(db, self._resource, ref, for_update=for_update)
-        if row is None:
-            raise not_found(self._resource.kind, id_or_name, None if ref.id else ref.namespace)
-        return row
-
     async def get(self, id_or_name: str, namespace: str) -> Any:
         async with self._store.transaction() as db:
-            return self._resource.from_row(await self._load(db, id_or_name, namespace, for_update=False))
+            return self._resource.from_row(
+                await common.load_row(db, self._resource, id_or_name, namespace, for_update=False)
+            )
 
     async def list(
         self, namespace: str, page_size: int, page_token: str, label_selector: str
@@ -192,7 +186,7 @@ class DefinitionService:
     ) -> Any:
         paths = self._mask_paths(patch, mask)
         async with self._store.transaction() as db:
-            row = await self._load(db, id_or_name, namespace, for_update=True)
+            row = await common.load_row(db, self._resource, id_or_name, namespace, for_update=True)
             current = self._resource.from_row(row)
             check_etag(self._resource.kind, current, etag, patch.etag, context.if_match)
             updated = type(current)()
@@ -253,7 +247,7 @@ class DefinitionService:
 
     async def delete(self, context: RequestContext, id_or_name: str, namespace: str, etag: str) -> Any:
         async with self._store.transaction() as db:
-            row = await self._load(db, id_or_name, namespace, for_update=True)
+            row = await common.load_row(db, self._resource, id_or_name, namespace, for_update=True)
             current = self._resource.from_row(row)
             check_etag(self._resource.kind, current, etag, context.if_match)
             await self._refuse_if_in_use(db, current, row.id)

@@ -156,14 +156,9 @@ class RunService:
 
     async def get(self, id_or_name: str, namespace: str) -> Any:
         async with self._store.transaction() as db:
-            return self._resource.from_row(await self._load(db, id_or_name, namespace, for_update=False))
-
-    async def _load(self, db: AsyncConnection, id_or_name: str, namespace: str, *, for_update: bool) -> Any:
-        ref = common.resolve_ref(id_or_name, namespace)
-        row = await resources.find_row(db, self._resource, ref, for_update=for_update)
-        if row is None:
-            raise not_found(self._resource.kind, id_or_name, None if ref.id else ref.namespace)
-        return row
+            return self._resource.from_row(
+                await common.load_row(db, self._resource, id_or_name, namespace, for_update=False)
+            )
 
     async def list(
         self,
@@ -216,7 +211,7 @@ class RunService:
         common.resolve_ref(id_or_name, namespace)  # bad ids fail before a key is claimed
 
         async def work(db: AsyncConnection) -> tuple[Message, uuid.UUID]:
-            row = await self._load(db, id_or_name, namespace, for_update=True)
+            row = await common.load_row(db, self._resource, id_or_name, namespace, for_update=True)
             run = self._resource.from_row(row)
             if run.status.phase in TERMINAL_PHASES:
                 phase = RunPhase.Name(run.status.phase)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Executable, Row, and_, bindparam, delete, func, or_, select, tuple_, update
+from sqlalchemy import Executable, Row, Table, and_, bindparam, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
@@ -40,16 +40,18 @@ def _insert_statement(resource: ResourceTable) -> Executable:
     )
 
 
+def ref_conditions(table: Table, name_column: str, *, by_id: bool) -> list[ColumnElement[bool]]:
+    """The WHERE terms that select a Ref, with the bind parameters `ref_params` fills."""
+    if by_id:
+        return [table.c.id == bindparam("ref_id")]
+    return [table.c.namespace == bindparam("ref_namespace"), table.c[name_column] == bindparam("ref_name")]
+
+
 @cache
 def _find_statement(resource: ResourceTable, by_id: bool, for_update: bool) -> Executable:
-    table = resource.table
-    if by_id:
-        condition = table.c.id == bindparam("ref_id")
-    else:
-        condition = and_(
-            table.c.namespace == bindparam("ref_namespace"), resource.name == bindparam("ref_name")
-        )
-    statement = select(table).where(condition)
+    statement = select(resource.table).where(
+        *ref_conditions(resource.table, resource.name_column, by_id=by_id)
+    )
     return statement.with_for_update() if for_update else statement
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import Row, Select, Table, and_, bindparam, literal, select, tuple_, union_all
+from sqlalchemy import Executable, Row, Select, Table, and_, literal, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from jangar.server.domain.pagination import Page
-from jangar.server.repository.resources import Ref, ref_params
+from jangar.server.repository.resources import Ref, ref_conditions, ref_params
 from jangar.server.repository.tables import agent_runs, orchestration_runs
 
 # (run kind, table, parent kind, parent column prefix)
@@ -44,17 +44,15 @@ def _branch(kind: str, table: Table, parent_kind: str, parent: str, filters: Fil
     ).where(and_(*filters(table)))
 
 
-def _by_id(table: Table) -> list[ColumnElement[bool]]:
-    return [table.c.id == bindparam("ref_id")]
-
-
-def _by_name(table: Table) -> list[ColumnElement[bool]]:
-    return [table.c.namespace == bindparam("ref_namespace"), table.c.name == bindparam("ref_name")]
+def _find_query(*, by_id: bool) -> Executable:
+    return union_all(
+        *(_branch(*spec, lambda table: ref_conditions(table, "name", by_id=by_id)) for spec in RUN_TABLES)
+    )
 
 
 # Built once: GetRun is on the hot path of every UI poll.
-_FIND_BY_ID = union_all(*(_branch(*spec, _by_id) for spec in RUN_TABLES))
-_FIND_BY_NAME = union_all(*(_branch(*spec, _by_name) for spec in RUN_TABLES))
+_FIND_BY_ID = _find_query(by_id=True)
+_FIND_BY_NAME = _find_query(by_id=False)
 
 
 async def find_runs(db: AsyncConnection, ref: Ref) -> list[Row]:
