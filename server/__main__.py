@@ -8,7 +8,7 @@ import logging
 import sys
 
 from jangar.server import logging_setup
-from jangar.server.config import ConfigError, Settings
+from jangar.server.config import ConfigError, ServerSettings
 from jangar.server.migrations_runner import SchemaBehindError, upgrade_to_head
 
 
@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
     args = parser.parse_args(argv)
     try:
-        settings = Settings.from_env()
+        settings = ServerSettings.from_env()
     except ConfigError as error:
         print(f"jangar-server: {error}", file=sys.stderr)
         return 2
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: ServerSettings) -> None:
     from jangar.server.app import serve  # after logging is configured
 
     await serve(settings)

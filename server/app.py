@@ -11,15 +11,15 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from jangar.server.api.servicers import SERVICE_NAMES, build_handlers
-from jangar.server.config import Settings
-from jangar.server.domain.catalog import build_services
+from jangar.server.api.interceptors import CallInterceptor
+from jangar.server.api.servicers import build_handlers
+from jangar.server.config import ServerSettings
+from jangar.server.core.kinds import registry
+from jangar.server.domain.catalog import build_use_cases
 from jangar.server.migrations_runner import require_current_schema
 from jangar.server.repository import idempotency
-from jangar.server.repository.database import create_engine, session_factory
+from jangar.server.repository.database import Database
 
 log = logging.getLogger("jangar.server")
 
@@ -30,28 +30,29 @@ PURGE_INTERVAL_SECONDS = 600.0
 class JangarServer:
     """Owns the engine, the gRPC server and the background tasks; `start`, then `stop`."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
-        self.engine: AsyncEngine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
-        self.services = build_services(session_factory(self.engine))
+        self.database = Database(settings.database_url, pool_size=settings.db_pool_size)
+        self.use_cases = build_use_cases(self.database)
         self.health = health.aio.HealthServicer()
         self.port = 0
         self._server: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        await require_current_schema(self.engine)
+        await require_current_schema(self.database.engine)
         server = grpc.aio.server(
+            interceptors=[CallInterceptor()],
             options=[
                 ("grpc.max_receive_message_length", self.settings.max_request_bytes),
                 ("grpc.so_reuseport", 0),
-            ]
+            ],
         )
-        server.add_generic_rpc_handlers(build_handlers(self.services))
+        server.add_generic_rpc_handlers(build_handlers(self.use_cases))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             [
-                *SERVICE_NAMES,
+                *registry().service_names,
                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                 reflection.SERVICE_NAME,
             ],
@@ -76,7 +77,7 @@ class JangarServer:
         status = (
             health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
         )
-        for service in ("", *SERVICE_NAMES):
+        for service in ("", *registry().service_names):
             await self.health.set(service, status)
 
     async def _probe_database(self) -> None:
@@ -86,8 +87,7 @@ class JangarServer:
         while True:
             await asyncio.sleep(HEALTH_PROBE_SECONDS)
             try:
-                async with self.engine.connect() as connection:
-                    await connection.execute(text("SELECT 1"))
+                await self.database.ping()
                 healthy = True
             except Exception as error:
                 healthy = False
@@ -100,7 +100,7 @@ class JangarServer:
     async def _purge_idempotency_keys(self) -> None:
         while True:
             try:
-                async with self.services.store.transaction() as db:
+                async with self.database.transaction() as db:
                     removed = await idempotency.purge_older_than(db, self.settings.idempotency_retention)
                 if removed:
                     log.info("purged idempotency keys", extra={"removed": removed})
@@ -122,17 +122,17 @@ class JangarServer:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self.engine.dispose()
+        await self.database.dispose()
         log.info("stopped")
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: ServerSettings) -> None:
     """Runs until SIGTERM or SIGINT, then shuts down gracefully."""
     server = JangarServer(settings)
     try:
         await server.start()
     except BaseException:
-        await server.engine.dispose()
+        await server.database.dispose()
         raise
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -27,7 +27,7 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
 
 
 @dataclass(frozen=True)
-class Settings:
+class ServerSettings:
     database_url: str
     grpc_address: str = "127.0.0.1:50051"
     # Prometheus metrics over HTTP; empty disables them.
@@ -40,7 +40,7 @@ class Settings:
     log_level: str = "INFO"
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls) -> ServerSettings:
         url = os.environ.get("JANGAR_DATABASE_URL", "")
         if not url:
             raise ConfigError(

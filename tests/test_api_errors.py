@@ -9,8 +9,10 @@ import grpc
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from jangar.server.api.registry import generic_handler
-from jangar.server.domain.errors import Code, DomainError
+from jangar.server.api.handlers import service_handler
+from jangar.server.api.interceptors import CallInterceptor
+from jangar.server.core.errors import Code, DomainError
+from jangar.server.repository.database import translate
 from jangar.v1 import run_pb2, run_pb2_grpc
 from tests.support import error_details, reason_of
 
@@ -26,12 +28,12 @@ async def serve() -> AsyncIterator:
     servers = []
 
     async def start(failure: BaseException) -> run_pb2_grpc.RunServiceStub:
-        server = grpc.aio.server()
+        server = grpc.aio.server(interceptors=[CallInterceptor()])
         handlers = {
             "GetRun": lambda request, context: _raise(failure),
             "ListRuns": lambda r, c: _raise(failure),
         }
-        server.add_generic_rpc_handlers([generic_handler(SERVICE, handlers)])
+        server.add_generic_rpc_handlers([service_handler(SERVICE, handlers)])
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         servers.append(server)
@@ -59,7 +61,8 @@ async def test_unexpected_exception_is_internal_without_internals(serve):
 
 
 async def test_database_failure_is_unavailable_and_retryable(serve):
-    stub = await serve(OperationalError("SELECT secret", {}, ConnectionRefusedError("10.0.0.1:5432 refused")))
+    driver_error = OperationalError("SELECT secret", {}, ConnectionRefusedError("10.0.0.1:5432 refused"))
+    stub = await serve(translate(driver_error))
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await stub.GetRun(run_pb2.GetRunRequest(id="x"))
     assert error.value.code() == grpc.StatusCode.UNAVAILABLE
@@ -81,4 +84,4 @@ async def test_domain_error_keeps_its_code_reason_and_metadata(serve):
 
 def test_every_rpc_needs_a_handler():
     with pytest.raises(ValueError, match="ListRuns"):
-        generic_handler(SERVICE, {"GetRun": lambda request, context: _raise(RuntimeError())})
+        service_handler(SERVICE, {"GetRun": lambda request, context: _raise(RuntimeError())})

@@ -5,7 +5,8 @@ Revises:
 Create Date: 2026-11-22
 """
 
-from alembic import op
+from jangar.migrations.ddl import ENVELOPE_COLUMNS, definition_table, list_indexes, run_columns
+from jangar.migrations.ddl import execute as _execute
 
 revision = "0001"
 down_revision = None
@@ -62,74 +63,14 @@ CREATE TABLE IF NOT EXISTS audit_events (
 );
 """
 
-ENVELOPE_COLUMNS = """
-  ADD COLUMN namespace text NOT NULL,
-  ADD COLUMN labels jsonb NOT NULL DEFAULT '{}'::jsonb,
-  ADD COLUMN annotations jsonb NOT NULL DEFAULT '{}'::jsonb,
-  ADD COLUMN generation bigint NOT NULL DEFAULT 1,
-  ADD COLUMN resource_version bigint NOT NULL DEFAULT 1
-"""
-
-
-def _run_columns(parent: str) -> str:
-    return f"""
-  ADD COLUMN name text NOT NULL,
-  ADD COLUMN {parent}_id uuid NOT NULL,
-  ADD COLUMN reason text NOT NULL DEFAULT '',
-  ADD COLUMN message text NOT NULL DEFAULT '',
-  ADD COLUMN start_time timestamptz,
-  ADD COLUMN finish_time timestamptz,
-  ADD COLUMN status_detail jsonb NOT NULL DEFAULT '{{}}'::jsonb
-"""
-
-
-def _definition_table(table: str) -> str:
-    return f"""
-CREATE TABLE {table} (
-  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  name text NOT NULL,
-  spec jsonb NOT NULL,
-  status jsonb NOT NULL DEFAULT '{{}}'::jsonb,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now(),
-  namespace text NOT NULL,
-  labels jsonb NOT NULL DEFAULT '{{}}'::jsonb,
-  annotations jsonb NOT NULL DEFAULT '{{}}'::jsonb,
-  generation bigint NOT NULL DEFAULT 1,
-  resource_version bigint NOT NULL DEFAULT 1
-);
-CREATE UNIQUE INDEX {table}_namespace_name_idx ON {table}(namespace, name);
-"""
-
-
-def _list_indexes(table: str, *filters: str) -> str:
-    """Indexes behind every list filter: newest first with the id tie-breaker, per filter column, and GIN
-    on labels for label selectors."""
-    statements = [
-        f"CREATE INDEX {table}_created_idx ON {table}(created_at DESC, id DESC);",
-        f"CREATE INDEX {table}_labels_idx ON {table} USING gin (labels);",
-    ]
-    for column in ("namespace", *filters):
-        statements.append(
-            f"CREATE INDEX {table}_{column}_created_idx ON {table}({column}, created_at DESC, id DESC);"
-        )
-    return "\n".join(statements)
-
-
-def _execute(script: str) -> None:
-    # asyncpg prepares each statement, and a prepared statement holds exactly one command.
-    for statement in script.split(";"):
-        if statement.strip():
-            op.execute(statement)
-
 
 def upgrade() -> None:
     _execute(SEED_TABLES)
 
-    _execute(_definition_table("agents"))
-    _execute(_list_indexes("agents"))
-    _execute(_definition_table("orchestrations"))
-    _execute(_list_indexes("orchestrations"))
+    _execute(definition_table("agents"))
+    _execute(list_indexes("agents"))
+    _execute(definition_table("orchestrations"))
+    _execute(list_indexes("orchestrations"))
 
     _execute(
         f"""ALTER TABLE memory_resources {ENVELOPE_COLUMNS},
@@ -139,13 +80,13 @@ def upgrade() -> None:
     _execute(
         "CREATE UNIQUE INDEX memory_resources_namespace_name_idx ON memory_resources(namespace, memory_name)"
     )
-    _execute(_list_indexes("memory_resources"))
+    _execute(list_indexes("memory_resources"))
 
     for table, parent in (("agent_runs", "agent"), ("orchestration_runs", "orchestration")):
-        _execute(f"ALTER TABLE {table} {ENVELOPE_COLUMNS}, {_run_columns(parent)}")
+        _execute(f"ALTER TABLE {table} {ENVELOPE_COLUMNS}, {run_columns(parent)}")
         _execute(f"CREATE UNIQUE INDEX {table}_namespace_name_idx ON {table}(namespace, name)")
         # `status` holds the phase (Pending, Running, ...).
-        _execute(_list_indexes(table, f"{parent}_id", f"{parent}_name", "status"))
+        _execute(list_indexes(table, f"{parent}_id", f"{parent}_name", "status"))
 
     _execute(
         """ALTER TABLE audit_events

@@ -10,10 +10,8 @@ from dataclasses import dataclass
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from jangar.server.domain.errors import Code, DomainError
+from jangar.server.core.errors import Code, DomainError, ServiceUnavailable
 
 DOMAIN = "jangar.proompteng.ai"
 # Envoy turns this trailing metadata into the HTTP status of a REST response (see envoy/), for the one case
@@ -21,9 +19,6 @@ DOMAIN = "jangar.proompteng.ai"
 HTTP_STATUS_METADATA = "x-jangar-http-status"
 
 log = logging.getLogger("jangar.server.api")
-
-# SQLSTATE classes that mean "try again later", not "this request is wrong".
-_TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57", "55P03", "40001", "40P01")
 
 
 @dataclass(frozen=True)
@@ -98,21 +93,15 @@ def domain_status(error: DomainError, request_id: str) -> _Status:
 
 
 def _is_transient(error: BaseException) -> bool:
-    if isinstance(error, (OperationalError, InterfaceError, PoolTimeoutError, ConnectionError, OSError)):
-        return True
-    if isinstance(error, DBAPIError):
-        if error.connection_invalidated:
-            return True
-        state = getattr(error.orig, "sqlstate", None) or ""
-        return state.startswith(_TRANSIENT_SQLSTATE_PREFIXES)
-    return False
+    # The repository turns database failures into ServiceUnavailable; a socket error may still surface raw.
+    return isinstance(error, ServiceUnavailable | ConnectionError | OSError)
 
 
 def unexpected_status(error: BaseException, request_id: str, method: str) -> _Status:
     info = error_details_pb2.RequestInfo(request_id=request_id)
     trailers = (("x-request-id", request_id),)
     if _is_transient(error):
-        log.warning("transient failure in %s (request %s): %r", method, request_id, error)
+        log.warning("transient failure in %s (request %s): %r", method, request_id, error.__cause__ or error)
         return _status(
             int(Code.UNAVAILABLE),
             "DATABASE_UNAVAILABLE",

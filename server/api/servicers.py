@@ -1,65 +1,69 @@
-"""The gRPC services: thin adapters from request messages to the domain's use cases. Definition kinds and
-run kinds each share one adapter, configured by their service descriptor and message field names."""
+"""The gRPC services: thin adapters from request messages to the domain's use cases. Every kind of the
+registry is served by one of two adapters (definitions, runs), configured by the kind's descriptors; the run
+view has its own."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import grpc
-from google.protobuf.descriptor import ServiceDescriptor
+from google.protobuf.descriptor import Descriptor
 
-from jangar.server.api.registry import Handler, Reply, generic_handler, response_class
-from jangar.server.domain.catalog import Services
-from jangar.server.domain.context import RequestContext
-from jangar.server.domain.definitions import DefinitionService
-from jangar.server.domain.runs import RunService
-from jangar.v1 import agent_pb2, agent_run_pb2, memory_pb2, orchestration_pb2, orchestration_run_pb2, run_pb2
+from jangar.server.api.handlers import Handler, Reply, service_handler
+from jangar.server.core.context import RequestContext
+from jangar.server.core.kinds import Kind, Verb, registry
+from jangar.server.domain.catalog import UseCases
+from jangar.server.domain.definitions import DefinitionUseCases
+from jangar.server.domain.run_view import RunViewUseCases
+from jangar.server.domain.runs import RunUseCases
+from jangar.v1 import run_pb2
 
 
-def _descriptor(module: Any, name: str) -> ServiceDescriptor:
-    return module.DESCRIPTOR.services_by_name[name]
+def _resource_field(request: Descriptor, kind: Kind) -> str:
+    """The field of a Create or Update request that carries the resource (`agent_run`)."""
+    fields = [f.name for f in request.fields if f.message_type is kind.descriptor]
+    if len(fields) != 1:
+        raise ValueError(f"{request.full_name} must have exactly one {kind.name} field")
+    return fields[0]
 
 
 class DefinitionApi:
-    """Create/Get/List/Update/Delete of one definition kind (kind `Agent`, field `agent`, plural `agents`)."""
+    """Create/Get/List/Update/Delete of one definition kind."""
 
-    def __init__(
-        self, descriptor: ServiceDescriptor, service: DefinitionService, kind: str, field: str, plural: str
-    ) -> None:
-        self.descriptor = descriptor
-        self._service = service
-        self._kind, self._field, self._plural = kind, field, plural
-        self._list_method = f"List{plural.title()}"
-        self._list_response = response_class(descriptor, self._list_method)
+    def __init__(self, kind: Kind, use_cases: DefinitionUseCases) -> None:
+        self.kind = kind
+        self._use_cases = use_cases
+        self._field = _resource_field(kind.method(Verb.CREATE).request_class.DESCRIPTOR, kind)
+        self._list_response = kind.method(Verb.LIST).response_class
 
     def handlers(self) -> dict[str, Handler]:
-        kind = self._kind
-        return {
-            f"Create{kind}": self.create,
-            f"Get{kind}": self.get,
-            self._list_method: self.list,
-            f"Update{kind}": self.update,
-            f"Delete{kind}": self.delete,
+        serve = {
+            Verb.CREATE: self.create,
+            Verb.GET: self.get,
+            Verb.LIST: self.list,
+            Verb.UPDATE: self.update,
+            Verb.DELETE: self.delete,
         }
+        return {method.name: serve[verb] for verb, method in self.kind.methods.items()}
 
     async def create(self, request: Any, context: RequestContext) -> Reply:
-        outcome = await self._service.create(context, context.method, request, getattr(request, self._field))
+        outcome = await self._use_cases.create(context, request, getattr(request, self._field))
         return Reply(outcome.response, outcome.replayed)
 
     async def get(self, request: Any, context: RequestContext) -> Any:
-        return await self._service.get(request.id, request.namespace)
+        return await self._use_cases.get(request.id, request.namespace)
 
     async def list(self, request: Any, context: RequestContext) -> Any:
-        items, token = await self._service.list(
+        items, token = await self._use_cases.list(
             request.namespace, request.page_size, request.page_token, request.label_selector
         )
         response = self._list_response()
-        getattr(response, self._plural).extend(items)
+        getattr(response, self.kind.plural).extend(items)
         response.next_page_token = token
         return response
 
     async def update(self, request: Any, context: RequestContext) -> Any:
-        return await self._service.update(
+        return await self._use_cases.update(
             context,
             request.id,
             request.namespace,
@@ -69,78 +73,68 @@ class DefinitionApi:
         )
 
     async def delete(self, request: Any, context: RequestContext) -> Any:
-        return await self._service.delete(context, request.id, request.namespace, request.etag)
+        return await self._use_cases.delete(context, request.id, request.namespace, request.etag)
 
 
 class RunApi:
-    """Create/Get/List/Cancel of one run kind, e.g. kind `AgentRun`, field `agent_run`, parent `agent`."""
+    """Create/Get/List/Cancel of one run kind."""
 
-    def __init__(
-        self, descriptor: ServiceDescriptor, service: RunService, kind: str, field: str, parent: str
-    ) -> None:
-        self.descriptor = descriptor
-        self._service = service
-        self._kind, self._field, self._parent = kind, field, parent
-        self._list_response = response_class(descriptor, f"List{kind}s")
+    def __init__(self, kind: Kind, use_cases: RunUseCases) -> None:
+        self.kind = kind
+        self._use_cases = use_cases
+        self._field = _resource_field(kind.method(Verb.CREATE).request_class.DESCRIPTOR, kind)
+        self._list_response = kind.method(Verb.LIST).response_class
 
     def handlers(self) -> dict[str, Handler]:
-        kind = self._kind
-        return {
-            f"Create{kind}": self.create,
-            f"Get{kind}": self.get,
-            f"List{kind}s": self.list,
-            f"Cancel{kind}": self.cancel,
-        }
+        serve = {Verb.CREATE: self.create, Verb.GET: self.get, Verb.LIST: self.list, Verb.CANCEL: self.cancel}
+        return {method.name: serve[verb] for verb, method in self.kind.methods.items()}
 
     async def create(self, request: Any, context: RequestContext) -> Reply:
-        outcome = await self._service.create(context, context.method, request, getattr(request, self._field))
+        outcome = await self._use_cases.create(context, request, getattr(request, self._field))
         return Reply(outcome.response, outcome.replayed)
 
     async def get(self, request: Any, context: RequestContext) -> Any:
-        return await self._service.get(request.id, request.namespace)
+        return await self._use_cases.get(request.id, request.namespace)
 
     async def list(self, request: Any, context: RequestContext) -> Any:
-        items, token = await self._service.list(
+        items, token = await self._use_cases.list(
             namespace=request.namespace,
             page_size=request.page_size,
             page_token=request.page_token,
             label_selector=request.label_selector,
             phases=list(request.phase),
-            parent_id=getattr(request, f"{self._parent}_id"),
-            parent_name=getattr(request, f"{self._parent}_name"),
+            filters=[(f.field, getattr(request, f.field)) for f in self.kind.list_filters],
         )
         response = self._list_response()
-        getattr(response, f"{self._field}s").extend(items)
+        getattr(response, self.kind.plural).extend(items)
         response.next_page_token = token
         return response
 
     async def cancel(self, request: Any, context: RequestContext) -> Reply:
-        outcome = await self._service.cancel(
-            context,
-            context.method,
-            request,
-            request.id,
-            request.namespace,
-            request.reason,
+        outcome = await self._use_cases.cancel(
+            context, request, request.id, request.namespace, request.reason
         )
         return Reply(outcome.response, outcome.replayed)
 
 
 class RunViewApi:
-    def __init__(self, services: Services) -> None:
-        self.descriptor = _descriptor(run_pb2, "RunService")
-        self._runs = services.runs
+    """RunService: the read-only view over every run kind."""
+
+    descriptor = run_pb2.DESCRIPTOR.services_by_name["RunService"]
+
+    def __init__(self, use_cases: RunViewUseCases) -> None:
+        self._use_cases = use_cases
 
     def handlers(self) -> dict[str, Handler]:
         return {"GetRun": self.get, "ListRuns": self.list}
 
     async def get(self, request: run_pb2.GetRunRequest, context: RequestContext) -> run_pb2.Run:
-        return await self._runs.get(request.id, request.namespace)
+        return await self._use_cases.get(request.id, request.namespace)
 
     async def list(
         self, request: run_pb2.ListRunsRequest, context: RequestContext
     ) -> run_pb2.ListRunsResponse:
-        runs, token = await self._runs.list(
+        runs, token = await self._use_cases.list(
             namespace=request.namespace,
             page_size=request.page_size,
             page_token=request.page_token,
@@ -150,46 +144,18 @@ class RunViewApi:
         return run_pb2.ListRunsResponse(runs=runs, next_page_token=token)
 
 
-def build_handlers(services: Services) -> list[grpc.GenericRpcHandler]:
-    apis: list[DefinitionApi | RunApi | RunViewApi] = [
-        DefinitionApi(_descriptor(agent_pb2, "AgentService"), services.agents, "Agent", "agent", "agents"),
-        DefinitionApi(
-            _descriptor(memory_pb2, "MemoryService"), services.memories, "Memory", "memory", "memories"
-        ),
-        DefinitionApi(
-            _descriptor(orchestration_pb2, "OrchestrationService"),
-            services.orchestrations,
-            "Orchestration",
-            "orchestration",
-            "orchestrations",
-        ),
-        RunApi(
-            _descriptor(agent_run_pb2, "AgentRunService"),
-            services.agent_runs,
-            "AgentRun",
-            "agent_run",
-            "agent",
-        ),
-        RunApi(
-            _descriptor(orchestration_run_pb2, "OrchestrationRunService"),
-            services.orchestration_runs,
-            "OrchestrationRun",
-            "orchestration_run",
-            "orchestration",
-        ),
-        RunViewApi(services),
-    ]
-    return [generic_handler(api.descriptor, api.handlers()) for api in apis]
-
-
-SERVICE_NAMES = [
-    _descriptor(module, name).full_name
-    for module, name in (
-        (agent_pb2, "AgentService"),
-        (memory_pb2, "MemoryService"),
-        (orchestration_pb2, "OrchestrationService"),
-        (agent_run_pb2, "AgentRunService"),
-        (orchestration_run_pb2, "OrchestrationRunService"),
-        (run_pb2, "RunService"),
-    )
-]
+def build_handlers(use_cases: UseCases) -> list[grpc.GenericRpcHandler]:
+    """A handler for every service of the registry; a service without an adapter fails here, at start-up."""
+    handlers = []
+    for kind in registry():
+        if kind.is_run:
+            api: DefinitionApi | RunApi = RunApi(kind, use_cases.runs[kind.name])
+        else:
+            api = DefinitionApi(kind, use_cases.definitions[kind.name])
+        handlers.append(service_handler(kind.service, api.handlers()))
+    handlers.append(service_handler(RunViewApi.descriptor, RunViewApi(use_cases.run_view).handlers()))
+    served = {h.service_name() for h in handlers}
+    unserved = set(registry().service_names) - served
+    if unserved:
+        raise ValueError(f"no adapter serves {sorted(unserved)}")
+    return handlers

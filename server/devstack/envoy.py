@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import importlib.resources
 import importlib.util
+import json
 import os
 import signal
 import string
@@ -19,6 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from jangar.server.core.kinds import registry
 from jangar.server.devstack import processes
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +79,8 @@ def render_config(
         "MAX_REQUEST_BYTES": max_request_bytes,
         "MAX_RESPONSE_BYTES": max_response_bytes,
         "REST_TIMEOUT": f"{rest_timeout_s}s",
+        # A YAML flow sequence; JSON strings are valid YAML.
+        "SERVICES": json.dumps(list(registry().service_names)),
         **{name: os.fspath(path) for name, path in paths.items()},
     }
     return string.Template(template_path.read_text()).substitute(values)

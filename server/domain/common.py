@@ -1,4 +1,4 @@
-"""Pieces every use case shares: addressing by id or name, selector parsing, conditions, audit rows."""
+"""Pieces every use case shares: addressing by id or name, list parameters, conditions, audit rows."""
 
 from __future__ import annotations
 
@@ -6,16 +6,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from jangar.server.domain.context import RequestContext
-from jangar.server.domain.errors import FieldViolation, invalid_argument, not_found
-from jangar.server.domain.labels import Selector, SelectorSyntaxError, dns1123_label_problems, parse_selector
+from jangar.server.core.context import RequestContext
+from jangar.server.core.errors import FieldViolation, invalid_argument, not_found
+from jangar.server.core.names import dns1123_label_problems
+from jangar.server.core.query import Ref
+from jangar.server.core.selectors import Selector, SelectorSyntaxError, parse_selector
 from jangar.server.domain.validation import DEFAULT_NAMESPACE
-from jangar.server.repository import audit, resources
-from jangar.server.repository.records import ResourceTable
-from jangar.server.repository.resources import Ref
+from jangar.server.repository import audit, rows
+from jangar.server.repository.database import Tx
+from jangar.server.repository.mapping import StoredKind
 from jangar.v1 import common_pb2
 
 
@@ -39,15 +38,13 @@ def resolve_ref(id_or_name: str, namespace: str) -> Ref:
     return Ref(namespace=namespace, name=id_or_name)
 
 
-async def load_row(
-    db: AsyncConnection, resource: ResourceTable, id_or_name: str, namespace: str, *, for_update: bool
-) -> Row:
-    """The row `{id}` (and `?namespace=`) names, or NOT_FOUND."""
+async def load(db: Tx, stored: StoredKind, id_or_name: str, namespace: str, *, for_update: bool) -> Any:
+    """The resource `{id}` (and `?namespace=`) names, or NOT_FOUND."""
     ref = resolve_ref(id_or_name, namespace)
-    row = await resources.find_row(db, resource, ref, for_update=for_update)
-    if row is None:
-        raise not_found(resource.kind, id_or_name, None if ref.id else ref.namespace)
-    return row
+    found = await rows.find(db, stored, ref, for_update=for_update)
+    if found is None:
+        raise not_found(stored.kind.name, id_or_name, None if ref.id else ref.namespace)
+    return found
 
 
 def namespace_filter(namespace: str) -> str | None:
@@ -75,12 +72,21 @@ def condition(type_: str, status: str, reason: str, message: str, generation: in
     return result
 
 
+def accepted_status(resource: Any) -> None:
+    """The status of a definition whose spec passed validation."""
+    del resource.status.conditions[:]
+    resource.status.conditions.append(
+        condition("Accepted", "True", "Valid", "the spec passed validation", resource.generation)
+    )
+    resource.status.observed_generation = resource.generation
+
+
 async def record_audit(
-    db: AsyncConnection,
+    db: Tx,
     context: RequestContext,
     *,
     kind: str,
-    entity_id: uuid.UUID,
+    entity_id: uuid.UUID | str,
     event: str,
     namespace: str,
     payload: dict[str, Any],
@@ -88,7 +94,7 @@ async def record_audit(
     await audit.record(
         db,
         entity_type=kind,
-        entity_id=entity_id,
+        entity_id=uuid.UUID(str(entity_id)),
         event_type=event,
         payload=payload,
         actor=context.principal,

@@ -1,19 +1,17 @@
-"""Use cases of the definition kinds (Agent, Memory, Orchestration): create, get, list, update, delete."""
+"""Use cases of every definition kind (Agent, AgentProvider, Memory, Orchestration, ...): create, get, list,
+update, delete. One class serves them all; what differs per kind comes from its Kind (the descriptors) and
+its KindRules (domain/kinds/)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from jangar.server.domain import common
-from jangar.server.domain.context import RequestContext
-from jangar.server.domain.errors import (
+from jangar.server.core.context import RequestContext
+from jangar.server.core.errors import (
     Code,
     DomainError,
     FieldViolation,
@@ -21,44 +19,21 @@ from jangar.server.domain.errors import (
     invalid_argument,
     kind_reason,
 )
-from jangar.server.domain.idempotency import Outcome
-from jangar.server.domain.pagination import next_page_token, page_request, query_hash
-from jangar.server.domain.store import Store
+from jangar.server.core.field_behavior import is_mutable_path, mutable_fields
+from jangar.server.core.kinds import Kind, registry
+from jangar.server.core.pages import Page, next_page_token, page_request, query_hash
+from jangar.server.core.query import ListQuery, Ref
+from jangar.server.domain import common, run_lifecycle
+from jangar.server.domain.idempotency import Outcome, idempotent
+from jangar.server.domain.kinds import rules_for
 from jangar.server.domain.validation import Violations, normalize_envelope, validate_envelope
-from jangar.server.repository import records, resources
-from jangar.server.repository.records import ResourceTable
-from jangar.server.repository.resources import Ref
-from jangar.server.repository.selectors import selector_clause
+from jangar.server.repository import rows
+from jangar.server.repository.database import Database, Tx
+from jangar.server.repository.mapping import STORED
 from jangar.v1.run_phase_pb2 import RunPhase
 
-OUTPUT_ONLY = ("id", "status", "generation", "etag", "create_time", "update_time", "delete_time")
-MUTABLE_ROOTS = ("labels", "annotations", "spec")
-UNFINISHED_PHASES = [RunPhase.Name(RunPhase.Pending), RunPhase.Name(RunPhase.Running)]
-
-
-@dataclass(frozen=True)
-class RunsOf:
-    """Where the runs of a definition live, so that a definition with unfinished runs is not deleted."""
-
-    runs: ResourceTable
-    parent_id_column: str
-
-
-@dataclass(frozen=True)
-class DefinitionKind:
-    resource: ResourceTable
-    validate_spec: Callable[[Any, Violations], None]
-    # Sets the status of a newly accepted or changed definition.
-    initial_status: Callable[[Any], None]
-    runs: RunsOf | None = None
-
-
-def accepted_status(resource: Any) -> None:
-    del resource.status.conditions[:]
-    resource.status.conditions.append(
-        common.condition("Accepted", "True", "Valid", "the spec passed validation", resource.generation)
-    )
-    resource.status.observed_generation = resource.generation
+# Unfinished runs shown when a delete is refused because of them.
+_IN_USE_SHOWN = 5
 
 
 def check_etag(kind: str, current: Any, *candidates: str | None) -> None:
@@ -77,12 +52,12 @@ def check_etag(kind: str, current: Any, *candidates: str | None) -> None:
         )
 
 
-def already_exists(kind: str, namespace: str, name: str, existing_id: uuid.UUID) -> DomainError:
+def already_exists(kind: str, namespace: str, name: str, existing_id: str) -> DomainError:
     return DomainError(
         Code.ALREADY_EXISTS,
         kind_reason(kind, "ALREADY_EXISTS"),
         f"{kind} {name!r} already exists in namespace {namespace!r} with id {existing_id}",
-        metadata={"existingId": str(existing_id), "namespace": namespace, "name": name},
+        metadata={"existingId": existing_id, "namespace": namespace, "name": name},
     )
 
 
@@ -104,59 +79,55 @@ def apply_path(source: Message, destination: Message, path: str) -> None:
         setattr(destination, leaf, value)
 
 
-class DefinitionService:
-    def __init__(self, store: Store, kind: DefinitionKind) -> None:
-        self._store = store
+class DefinitionUseCases:
+    def __init__(self, database: Database, kind: Kind) -> None:
+        self._database = database
         self._kind = kind
-        self._resource = kind.resource
+        self._stored = STORED[kind.name]
+        self._rules = rules_for(kind.name)
+        self._mutable = mutable_fields(kind.descriptor)
 
     def _validate(self, resource: Any) -> None:
         violations = Violations()
+        violations.required_fields(resource)
         validate_envelope(resource, violations)
-        self._kind.validate_spec(resource.spec, violations)
+        self._rules.validate_spec(resource.spec, violations)
         violations.raise_if_any()
 
-    async def create(
-        self,
-        context: RequestContext,
-        method: str,
-        request: Message,
-        resource: Any,
-    ) -> Outcome:
-        normalize_envelope(resource, output_only=OUTPUT_ONLY)
+    def _set_status(self, resource: Any) -> None:
+        (self._rules.initial_status or common.accepted_status)(resource)
+
+    async def create(self, context: RequestContext, request: Message, resource: Any) -> Outcome:
+        normalize_envelope(resource)
         self._validate(resource)
 
-        async def work(db: AsyncConnection) -> tuple[Message, uuid.UUID]:
+        async def work(db: Tx) -> tuple[Message, str]:
             created = type(resource)()
             created.CopyFrom(resource)
             created.generation = 1
-            self._kind.initial_status(created)
-            row = await resources.insert_row(db, self._resource, self._resource.to_row(created))
-            if row is None:
-                existing = await resources.find_row(
-                    db, self._resource, Ref(namespace=resource.namespace, name=resource.name)
+            self._set_status(created)
+            if not await rows.insert(db, self._stored, created):
+                existing = await rows.find(
+                    db, self._stored, Ref(namespace=created.namespace, name=created.name)
                 )
                 assert existing is not None, "insert conflicted on a unique index other than the name"
-                raise already_exists(self._resource.kind, resource.namespace, resource.name, existing.id)
+                raise already_exists(self._kind.name, created.namespace, created.name, existing.id)
             await common.record_audit(
                 db,
                 context,
-                kind=self._resource.kind,
-                entity_id=row.id,
+                kind=self._kind.name,
+                entity_id=created.id,
                 event="Created",
                 namespace=created.namespace,
                 payload={"name": created.name, "generation": 1},
             )
-            records.apply_stored(created, row)
-            return created, row.id
+            return created, created.id
 
-        return await self._store.idempotent(context, method, request, work)
+        return await idempotent(self._database, context, context.method, request, work)
 
     async def get(self, id_or_name: str, namespace: str) -> Any:
-        async with self._store.transaction() as db:
-            return self._resource.from_row(
-                await common.load_row(db, self._resource, id_or_name, namespace, for_update=False)
-            )
+        async with self._database.transaction() as db:
+            return await common.load(db, self._stored, id_or_name, namespace, for_update=False)
 
     async def list(
         self, namespace: str, page_size: int, page_token: str, label_selector: str
@@ -164,16 +135,12 @@ class DefinitionService:
         only_namespace = common.namespace_filter(namespace)
         selector = common.selector(label_selector)
         page = page_request(
-            page_size, page_token, query_hash(self._resource.kind, only_namespace, selector.canonical())
+            page_size, page_token, query_hash(self._kind.name, only_namespace, selector.canonical())
         )
-        table = self._resource.table
-        filters = [selector_clause(table.c.labels, selector)]
-        if only_namespace:
-            filters.append(table.c.namespace == only_namespace)
-        async with self._store.transaction() as db:
-            rows, more = await resources.list_rows(db, self._resource, filters, page)
-        token = next_page_token(page, resources.cursor_of(rows[-1]) if rows else None, more)
-        return [self._resource.from_row(row) for row in rows], token
+        query = ListQuery(page=page, namespace=only_namespace, selector=selector)
+        async with self._database.transaction() as db:
+            result = await rows.list_page(db, self._stored, query)
+        return result.items, next_page_token(page, result.next_cursor)
 
     async def update(
         self,
@@ -185,10 +152,9 @@ class DefinitionService:
         etag: str,
     ) -> Any:
         paths = self._mask_paths(patch, mask)
-        async with self._store.transaction() as db:
-            row = await common.load_row(db, self._resource, id_or_name, namespace, for_update=True)
-            current = self._resource.from_row(row)
-            check_etag(self._resource.kind, current, etag, patch.etag, context.if_match)
+        async with self._database.transaction() as db:
+            current = await common.load(db, self._stored, id_or_name, namespace, for_update=True)
+            check_etag(self._kind.name, current, etag, patch.etag, context.if_match)
             updated = type(current)()
             updated.CopyFrom(current)
             for path in paths:
@@ -199,90 +165,107 @@ class DefinitionService:
             spec_changed = updated.spec != current.spec
             if spec_changed:
                 updated.generation = current.generation + 1
-                self._kind.initial_status(updated)
-            values = self._resource.to_row(updated)
-            values["generation"] = updated.generation
-            saved = await resources.update_row(db, self._resource, row.id, values)
+                self._set_status(updated)
+            saved = await rows.update(
+                db, self._stored, uuid.UUID(current.id), updated, generation=updated.generation
+            )
             await common.record_audit(
                 db,
                 context,
-                kind=self._resource.kind,
-                entity_id=row.id,
+                kind=self._kind.name,
+                entity_id=current.id,
                 event="Updated",
-                namespace=row.namespace,
+                namespace=current.namespace,
                 payload={"paths": paths, "generation": updated.generation, "specChanged": spec_changed},
             )
-            return self._resource.from_row(saved)
+            return saved
 
     def _mask_paths(self, patch: Any, mask: FieldMask) -> list[str]:
         paths = list(mask.paths)
         if not paths:
             # An empty mask means "every mutable field the request sets" (AIP-134).
-            paths = [
-                p
-                for p in MUTABLE_ROOTS
-                if (p == "spec" and patch.HasField("spec")) or (p != "spec" and getattr(patch, p))
-            ]
+            paths = [name for name in self._mutable if _is_set(patch, name)]
             if not paths:
                 raise invalid_argument(
                     [FieldViolation("updateMask", "names no field and the request sets none")]
                 )
+        descriptor = self._kind.descriptor
         violations = []
         for path in paths:
             root = path.split(".", 1)[0]
-            if root not in MUTABLE_ROOTS or (root != "spec" and "." in path):
-                violations.append(
-                    FieldViolation(
-                        "updateMask",
-                        f"{path!r} cannot be changed: use labels, annotations, spec or spec.<field>",
-                    )
-                )
+            field = descriptor.fields_by_name.get(root)
+            nested_ok = field is not None and field.message_type is not None and not field.is_repeated
+            if root not in self._mutable or ("." in path and not nested_ok):
+                violations.append(FieldViolation("updateMask", f"{path!r} cannot be changed: {self._hint()}"))
         if violations:
             raise invalid_argument(violations)
-        if not FieldMask(paths=paths).IsValidForDescriptor(patch.DESCRIPTOR):
+        if not FieldMask(paths=paths).IsValidForDescriptor(descriptor):
             raise invalid_argument(
                 [FieldViolation("updateMask", f"{', '.join(paths)} names a field that does not exist")]
             )
+        frozen = [p for p in paths if not is_mutable_path(descriptor, p)]
+        if frozen:
+            raise invalid_argument(
+                [FieldViolation("updateMask", f"{p!r} is immutable: {self._hint()}") for p in frozen]
+            )
         return paths
 
+    def _hint(self) -> str:
+        nested = [f"{name}.<field>" for name in self._mutable if _is_nested(self._kind, name)]
+        names = [*self._mutable, *nested]
+        return "use " + ", ".join(names[:-1]) + " or " + names[-1]
+
     async def delete(self, context: RequestContext, id_or_name: str, namespace: str, etag: str) -> Any:
-        async with self._store.transaction() as db:
-            row = await common.load_row(db, self._resource, id_or_name, namespace, for_update=True)
-            current = self._resource.from_row(row)
-            check_etag(self._resource.kind, current, etag, context.if_match)
-            await self._refuse_if_in_use(db, current, row.id)
-            await resources.delete_row(db, self._resource, row.id)
+        async with self._database.transaction() as db:
+            current = await common.load(db, self._stored, id_or_name, namespace, for_update=True)
+            check_etag(self._kind.name, current, etag, context.if_match)
+            await self._refuse_if_in_use(db, current)
+            await rows.delete_row(db, self._stored, uuid.UUID(current.id))
             await common.record_audit(
                 db,
                 context,
-                kind=self._resource.kind,
-                entity_id=row.id,
+                kind=self._kind.name,
+                entity_id=current.id,
                 event="Deleted",
-                namespace=row.namespace,
+                namespace=current.namespace,
                 payload={"name": current.name, "generation": current.generation, "etag": current.etag},
             )
         current.delete_time.FromDatetime(common.utcnow())
         return current
 
-    async def _refuse_if_in_use(self, db: AsyncConnection, current: Any, row_id: uuid.UUID) -> None:
-        runs = self._kind.runs
-        if runs is None:
-            return
-        table = runs.runs.table
-        filters = [
-            table.c[runs.parent_id_column] == row_id,
-            resources.any_of(table.c.status, UNFINISHED_PHASES),
-        ]
-        rows, _ = await resources.list_rows(db, runs.runs, filters, page_request(5, "", ""))
-        if rows:
-            raise DomainError(
-                Code.FAILED_PRECONDITION,
-                kind_reason(self._resource.kind, "IN_USE"),
-                f"{self._resource.kind} {current.name!r} has unfinished {runs.runs.kind}s; cancel them first",
-                precondition_violations=[
-                    PreconditionViolation(
-                        "UNFINISHED_RUN", f"{runs.runs.kind}/{r.id}", f"{r.name} is {r.status}"
-                    )
-                    for r in rows
-                ],
+    async def _refuse_if_in_use(self, db: Tx, current: Any) -> None:
+        unfinished = [RunPhase.Name(p) for p in sorted(run_lifecycle.UNFINISHED_PHASES)]
+        for child in registry().children(self._kind):
+            assert child.parent is not None
+            query = ListQuery(
+                page=Page(size=_IN_USE_SHOWN, after=None, query_hash=""),
+                phases=unfinished,
+                equals=((child.parent.id_field, uuid.UUID(current.id)),),
             )
+            runs = (await rows.list_page(db, STORED[child.name], query)).items
+            if runs:
+                raise DomainError(
+                    Code.FAILED_PRECONDITION,
+                    kind_reason(self._kind.name, "IN_USE"),
+                    f"{self._kind.name} {current.name!r} has unfinished {child.name}s; cancel them first",
+                    precondition_violations=[
+                        PreconditionViolation(
+                            "UNFINISHED_RUN",
+                            f"{child.name}/{run.id}",
+                            f"{run.name} is {RunPhase.Name(run.status.phase)}",
+                        )
+                        for run in runs
+                    ],
+                )
+
+
+def _is_set(message: Message, name: str) -> bool:
+    field = message.DESCRIPTOR.fields_by_name[name]
+    if field.message_type is not None and not field.is_repeated:
+        return message.HasField(name)
+    return bool(getattr(message, name))
+
+
+def _is_nested(kind: Kind, name: str) -> bool:
+    field = kind.descriptor.fields_by_name[name]
+    return field.message_type is not None and not field.is_repeated

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from google.protobuf.message import Message
 
-from jangar.server.domain.context import RequestContext
-from jangar.server.domain.errors import Code, DomainError
+from jangar.server.core.context import RequestContext
+from jangar.server.core.errors import Code, DomainError, LockNotAvailable
+from jangar.server.repository import idempotency as keys
+from jangar.server.repository.database import Database, Tx
 
 MAX_KEY_LENGTH = 255
 # Visible ASCII without white space or commas: safe in headers, logs and as a deliveryId.
@@ -72,3 +76,32 @@ def key_in_use(key: str) -> DomainError:
         f"a request with Idempotency-Key {key!r} is still in progress; retry shortly to get its result",
         metadata={"idempotencyKey": key},
     )
+
+
+# The work of an idempotent request: returns the response and the id of the resource it created or changed.
+Work = Callable[[Tx], Awaitable[tuple[Message, str | None]]]
+
+
+async def idempotent(
+    database: Database, context: RequestContext, method: str, request: Message, work: Work
+) -> Outcome:
+    """Runs `work` once per (caller, key), in the transaction that claims the key and stores the response.
+    The request must already be normalized: its fingerprint is what tells a retry from a different request."""
+    key = require_key(context)
+    digest = fingerprint(method, request)
+    async with database.transaction() as db:
+        try:
+            claimed = await keys.claim(db, context.principal, key, method, digest)
+        except LockNotAvailable:
+            raise key_in_use(key) from None
+        if not claimed:
+            stored = await keys.load(db, context.principal, key)
+            if stored is None or stored.response is None:
+                raise key_in_use(key)
+            if stored.fingerprint != digest:
+                raise key_reused(key, stored.method, method)
+            return Outcome(stored.response, replayed=True)
+        response, resource_id = await work(db)
+        data = response.SerializeToString(deterministic=True)
+        await keys.complete(db, context.principal, key, data, uuid.UUID(resource_id) if resource_id else None)
+        return Outcome(data, replayed=False)

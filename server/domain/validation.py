@@ -8,12 +8,15 @@ from typing import Protocol
 
 from google.protobuf.message import Message
 
-from jangar.server.domain.errors import FieldViolation, invalid_argument
-from jangar.server.domain.labels import (
+from jangar.server.core.errors import FieldViolation, invalid_argument
+from jangar.server.core.field_behavior import clear_output_only, missing_required
+from jangar.server.core.names import (
     dns1123_label_problems,
+    dns1123_subdomain_problems,
     label_value_problems,
     qualified_name_problems,
 )
+from jangar.server.core.quantity import non_negative_quantity_problems
 
 DEFAULT_NAMESPACE = "default"
 
@@ -35,6 +38,26 @@ class Named(Protocol):
     name: str
 
 
+class Resources(Protocol):
+    """ResourceRequirements: quantities by resource name."""
+
+    @property
+    def limits(self) -> Mapping[str, str]: ...
+
+    @property
+    def requests(self) -> Mapping[str, str]: ...
+
+
+class Workload(Protocol):
+    """A container's settings (AgentRunWorkload, ProviderWorkload)."""
+
+    image: str
+    service_account_name: str
+
+    @property
+    def resources(self) -> Resources: ...
+
+
 class Envelope(Protocol):
     """The envelope fields every resource message has (design.md section 4)."""
 
@@ -53,9 +76,14 @@ class Violations:
 
     def __init__(self) -> None:
         self.items: list[FieldViolation] = []
+        self._seen: set[FieldViolation] = set()
 
     def add(self, field: str, description: str) -> None:
-        self.items.append(FieldViolation(field, description))
+        # A kind's own rule may find what a field_behavior annotation already reported ("is required").
+        violation = FieldViolation(field, description)
+        if violation not in self._seen:
+            self._seen.add(violation)
+            self.items.append(violation)
 
     def extend(self, field: str, problems: Iterable[str]) -> None:
         for problem in problems:
@@ -78,9 +106,16 @@ class Violations:
             self.extend(field, dns1123_label_problems(value) if value else ["is required"])
 
     def reference(self, field: str, ref: Named, *, required: bool) -> None:
-        """A LocalObjectReference: its name is a DNS-1123 label."""
+        """A LocalObjectReference: its name is a DNS-1123 label. `required` is for references whose need
+        depends on other fields (a step's kind); a reference that is always needed is REQUIRED in its
+        .proto."""
         if ref.name or required:
             self.dns_label(f"{field}.name", ref.name)
+
+    def required_fields(self, message: Message) -> None:
+        """Everything the message's REQUIRED annotations ask for."""
+        for field, problem in missing_required(message):
+            self.add(field, problem)
 
     def bounded_text(self, field: str, value: str, limit: int = MAX_TEXT_BYTES) -> None:
         if len(value.encode()) > limit:
@@ -118,6 +153,24 @@ class Violations:
             if len(value.encode()) > MAX_MAP_VALUE_BYTES:
                 self.add(f"{field}[{key!r}]", f"must be at most {MAX_MAP_VALUE_BYTES} bytes")
 
+    def workload(self, field: str, workload: Workload) -> None:
+        """A container: image reference, resource quantities and service account name."""
+        self.bounded_text(f"{field}.image", workload.image, 1024)
+        if any(c.isspace() for c in workload.image):
+            self.add(f"{field}.image", "must not contain white space")
+        for part, quantities in (
+            ("limits", workload.resources.limits),
+            ("requests", workload.resources.requests),
+        ):
+            for resource, quantity in quantities.items():
+                path = f"{field}.resources.{part}[{resource!r}]"
+                self.extend(path, dns1123_subdomain_problems(resource.split("/")[-1]))
+                self.extend(path, non_negative_quantity_problems(quantity))
+        if workload.service_account_name:
+            self.extend(
+                f"{field}.serviceAccountName", dns1123_subdomain_problems(workload.service_account_name)
+            )
+
     def struct(self, field: str, value: Message) -> None:
         if value.ByteSize() > MAX_STRUCT_BYTES:
             self.add(field, f"must be at most {MAX_STRUCT_BYTES} bytes when encoded")
@@ -136,17 +189,18 @@ class Violations:
             self.add("annotations", f"must be at most {MAX_ANNOTATIONS_BYTES} bytes in total")
 
 
-def normalize_envelope(resource: Message, *, output_only: Iterable[str]) -> None:
-    """Applies the envelope's defaults and drops output-only fields a client may have sent, in place, so that
+def normalize_envelope(resource: Message) -> None:
+    """Applies the envelope's defaults and drops OUTPUT_ONLY fields a client may have sent, in place, so that
     two requests that mean the same thing are the same message (and have the same idempotency fingerprint)."""
     if not resource.namespace:  # type: ignore[attr-defined]
         resource.namespace = DEFAULT_NAMESPACE  # type: ignore[attr-defined]
-    for name in output_only:
-        resource.ClearField(name)
+    clear_output_only(resource)
     resource.DiscardUnknownFields()
 
 
-def validate_envelope(resource: Envelope, violations: Violations, *, name_required: bool = True) -> None:
-    violations.dns_label("name", resource.name, required=name_required)
+def validate_envelope(resource: Envelope, violations: Violations) -> None:
+    """The envelope's rules: a name (when given; REQUIRED says when it must be) and a namespace that are
+    DNS-1123 labels, and labels and annotations with Kubernetes' rules."""
+    violations.dns_label("name", resource.name, required=False)
     violations.dns_label("namespace", resource.namespace)
     violations.metadata(resource.labels, resource.annotations)

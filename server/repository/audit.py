@@ -6,15 +6,15 @@ import uuid
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from jangar.server.repository.database import Tx
 from jangar.server.repository.tables import audit_events
 
 _INSERT = insert(audit_events)  # built once: it runs on every write
 
 
 async def record(
-    db: AsyncConnection,
+    db: Tx,
     *,
     entity_type: str,
     entity_id: uuid.UUID,

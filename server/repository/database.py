@@ -1,9 +1,25 @@
-"""Engine and session factory: one AsyncSession and one transaction per request."""
+"""The database: engine, one session and one transaction per request, and the translation of driver errors
+into the core errors every layer above knows (so none of them imports SQLAlchemy)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
+
+from jangar.server.core.errors import LockNotAvailable, ServiceUnavailable
+
+# The handle a use case holds for the length of its transaction and passes back to repository functions.
+Tx = AsyncConnection
+
+LOCK_NOT_AVAILABLE = "55P03"
+# SQLSTATE classes that mean "try again later", not "this request is wrong".
+_TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57", "55P03", "40001", "40P01")
 
 
 def to_async_url(url: str) -> str:
@@ -37,5 +53,51 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     )
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def sqlstate(error: DBAPIError) -> str:
+    return getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None) or ""
+
+
+def translate(error: BaseException) -> BaseException | None:
+    """The core error that stands for a driver error, or None when `error` is not one the caller can retry."""
+    if isinstance(error, DBAPIError):
+        state = sqlstate(error)
+        if state == LOCK_NOT_AVAILABLE:
+            return LockNotAvailable("a row is locked by another request")
+        if error.connection_invalidated or state.startswith(_TRANSIENT_SQLSTATE_PREFIXES):
+            return ServiceUnavailable("the database is unavailable")
+        if isinstance(error, OperationalError | InterfaceError):
+            return ServiceUnavailable("the database is unavailable")
+        return None
+    if isinstance(error, PoolTimeoutError | ConnectionError | OSError):
+        return ServiceUnavailable("the database is unavailable")
+    return None
+
+
+class Database:
+    """The engine and its sessions; `transaction()` is the unit of work of one request."""
+
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+        self.engine = create_engine(url, pool_size=pool_size)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """One session and one transaction; commits when the block ends, rolls back when it raises.
+        Statements run on the session's connection: they are Core statements, and the ORM's execute path
+        around them would only add per-call overhead."""
+        try:
+            async with self._sessions() as session, session.begin():
+                yield await session.connection()
+        except Exception as error:
+            translated = translate(error)
+            if translated is None:
+                raise
+            raise translated from error
+
+    async def ping(self) -> None:
+        """Raises ServiceUnavailable when the database does not answer."""
+        async with self.transaction() as db:
+            await db.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

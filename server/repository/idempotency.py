@@ -8,8 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import DBAPIError
 
+from jangar.server.core.errors import LockNotAvailable
+from jangar.server.repository.database import LOCK_NOT_AVAILABLE, Tx, sqlstate
 from jangar.server.repository.tables import idempotency_keys
 
 _c = idempotency_keys.c
@@ -34,28 +36,32 @@ class StoredKey:
     response: bytes | None
 
 
-async def claim(db: AsyncConnection, principal: str, key: str, method: str, fingerprint: bytes) -> bool:
+async def claim(db: Tx, principal: str, key: str, method: str, fingerprint: bytes) -> bool:
     """True when this transaction now owns the key. A concurrent owner makes this wait on the unique index
-    until it commits (then False) or rolls back (then True)."""
+    until it commits (then False) or rolls back (then True), or raises LockNotAvailable after lock_timeout."""
     values = {"principal": principal, "key": key, "method": method, "fingerprint": fingerprint}
-    return (await db.execute(_CLAIM, values)).first() is not None
+    try:
+        return (await db.execute(_CLAIM, values)).first() is not None
+    except DBAPIError as error:
+        if sqlstate(error) == LOCK_NOT_AVAILABLE:
+            # The owner is still working on it; the caller says IN_USE rather than UNAVAILABLE.
+            raise LockNotAvailable(f"idempotency key {key!r} is held by a request in flight") from error
+        raise
 
 
-async def load(db: AsyncConnection, principal: str, key: str) -> StoredKey | None:
+async def load(db: Tx, principal: str, key: str) -> StoredKey | None:
     row = (await db.execute(_LOAD, {"p_principal": principal, "p_key": key})).first()
     return None if row is None else StoredKey(row.method, row.fingerprint, row.response)
 
 
-async def complete(
-    db: AsyncConnection, principal: str, key: str, response: bytes, resource_id: uuid.UUID | None
-) -> None:
+async def complete(db: Tx, principal: str, key: str, response: bytes, resource_id: uuid.UUID | None) -> None:
     await db.execute(
         _COMPLETE,
         {"p_principal": principal, "p_key": key, "p_response": response, "p_resource_id": resource_id},
     )
 
 
-async def purge_older_than(db: AsyncConnection, retention: timedelta) -> int:
+async def purge_older_than(db: Tx, retention: timedelta) -> int:
     result = await db.execute(
         delete(idempotency_keys).where(idempotency_keys.c.created_at < func.now() - retention)
     )

@@ -1,31 +1,28 @@
-"""The normalized run view: both run tables projected onto the same columns, read together."""
+"""The normalized run view: every run table of the registry projected onto the same columns, read together,
+and each row turned into a `Run` message."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from functools import cache
 
-from sqlalchemy import Executable, Row, Select, Table, and_, literal, select, tuple_, union_all
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Executable, Row, Select, Table, and_, literal, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
-from jangar.server.domain.pagination import Page
-from jangar.server.repository.resources import Ref, ref_conditions, ref_params
-from jangar.server.repository.tables import agent_runs, orchestration_runs
-
-# (run kind, table, parent kind, parent column prefix)
-RUN_TABLES = (
-    ("AgentRun", agent_runs, "Agent", "agent"),
-    ("OrchestrationRun", orchestration_runs, "Orchestration", "orchestration"),
-)
-
-# Builds the filters of one branch from its table.
-Filters = Callable[[Table], Sequence[ColumnElement[bool]]]
+from jangar.server.core.kinds import Kind, registry
+from jangar.server.core.pages import Cursor
+from jangar.server.core.query import ListQuery, PageOf, Ref
+from jangar.server.repository.database import Tx
+from jangar.server.repository.rows import after_cursor, list_conditions, ref_conditions, ref_params
+from jangar.server.repository.tables import KIND_TABLES
+from jangar.v1 import run_pb2
+from jangar.v1.run_phase_pb2 import RunPhase
 
 
-def _branch(kind: str, table: Table, parent_kind: str, parent: str, filters: Filters) -> Select:
-    c = table.c
+def _branch(kind: Kind, conditions: list[ColumnElement[bool]]) -> Select:
+    assert kind.parent is not None
+    c = KIND_TABLES[kind.name].c
     return select(
-        literal(kind).label("kind"),
+        literal(kind.name).label("kind"),
         c.id,
         c.name,
         c.namespace,
@@ -38,48 +35,70 @@ def _branch(kind: str, table: Table, parent_kind: str, parent: str, filters: Fil
         c.start_time,
         c.finish_time,
         c.labels,
-        literal(parent_kind).label("parent_kind"),
-        c[f"{parent}_id"].label("parent_id"),
-        c[f"{parent}_name"].label("parent_name"),
-    ).where(and_(*filters(table)))
+        literal(kind.parent.kind).label("parent_kind"),
+        c[kind.parent.id_field].label("parent_id"),
+        c[kind.parent.name_field].label("parent_name"),
+    ).where(and_(*conditions))
 
 
-def _find_query(*, by_id: bool) -> Executable:
+def _table(kind: Kind) -> Table:
+    return KIND_TABLES[kind.name]
+
+
+@cache
+def _find_query(by_id: bool) -> Executable:
+    # Built once: GetRun is on the hot path of every UI poll.
     return union_all(
-        *(_branch(*spec, lambda table: ref_conditions(table, "name", by_id=by_id)) for spec in RUN_TABLES)
+        *(_branch(kind, ref_conditions(_table(kind), "name", by_id=by_id)) for kind in registry().runs)
     )
 
 
-# Built once: GetRun is on the hot path of every UI poll.
-_FIND_BY_ID = _find_query(by_id=True)
-_FIND_BY_NAME = _find_query(by_id=False)
+def run_from_row(row: Row) -> run_pb2.Run:
+    run = run_pb2.Run(
+        kind=row.kind,
+        id=str(row.id),
+        name=row.name,
+        namespace=row.namespace,
+        phase=RunPhase.Value(row.status),
+        reason=row.reason,
+        message=row.message,
+        delivery_id=row.delivery_id,
+        parent=run_pb2.RunParent(kind=row.parent_kind, id=str(row.parent_id), name=row.parent_name),
+        labels=row.labels,
+    )
+    run.create_time.FromDatetime(row.created_at)
+    run.update_time.FromDatetime(row.updated_at)
+    if row.start_time is not None:
+        run.start_time.FromDatetime(row.start_time)
+    if row.finish_time is not None:
+        run.finish_time.FromDatetime(row.finish_time)
+    return run
 
 
-async def find_runs(db: AsyncConnection, ref: Ref) -> list[Row]:
+async def find_runs(db: Tx, ref: Ref) -> list[run_pb2.Run]:
     """Every run the reference matches: at most one per kind."""
-    query = _FIND_BY_ID if ref.id is not None else _FIND_BY_NAME
-    return list((await db.execute(query, ref_params(ref))).all())
+    rows = (await db.execute(_find_query(ref.id is not None), ref_params(ref))).all()
+    return [run_from_row(row) for row in rows]
 
 
-async def list_runs(db: AsyncConnection, filters: Filters, page: Page) -> tuple[list[Row], bool]:
-    def with_cursor(table: Table) -> list[ColumnElement[bool]]:
-        conditions = list(filters(table))
-        if page.after is not None:
-            conditions.append(
-                tuple_(table.c.created_at, table.c.id) < tuple_(page.after.create_time, page.after.id)
-            )
-        return conditions
-
+async def list_runs(db: Tx, query: ListQuery) -> PageOf[run_pb2.Run]:
     # Each branch is limited on its own index before the merge, so a page never reads more than
     # (page size + 1) rows per run table.
-    branches = [
-        _branch(*spec, with_cursor)
-        .order_by(spec[1].c.created_at.desc(), spec[1].c.id.desc())
-        .limit(page.size + 1)
-        .subquery()
-        for spec in RUN_TABLES
-    ]
+    size = query.page.size
+    branches = []
+    for kind in registry().runs:
+        table = _table(kind)
+        conditions = list_conditions(table, query) + after_cursor(table, query.page)
+        branches.append(
+            _branch(kind, conditions)
+            .order_by(table.c.created_at.desc(), table.c.id.desc())
+            .limit(size + 1)
+            .subquery()
+        )
     merged = union_all(*(select(b) for b in branches)).subquery()
-    query = select(merged).order_by(merged.c.created_at.desc(), merged.c.id.desc()).limit(page.size + 1)
-    rows = list((await db.execute(query)).all())
-    return rows[: page.size], len(rows) > page.size
+    statement = select(merged).order_by(merged.c.created_at.desc(), merged.c.id.desc()).limit(size + 1)
+    rows = list((await db.execute(statement)).all())
+    more = len(rows) > size
+    rows = rows[:size]
+    cursor = Cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
+    return PageOf([run_from_row(row) for row in rows], cursor)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
-from jangar.server.domain.labels import Operator, Requirement, Selector
+from jangar.server.core.selectors import Operator, Requirement, Selector
 
 __all__ = ["selector_clause"]
 

@@ -1,9 +1,14 @@
 """SQLAlchemy Core table definitions for the repository layer.
 
 The four seed tables (agent_runs, memory_resources, orchestration_runs, audit_events) keep exactly the seed's
-columns, types, defaults and unique indexes; Jangar's own columns are added after them. The migrations in
-migrations/versions are the source of truth for the schema; these definitions mirror them for queries, and
-tests/test_schema.py checks that the two agree.
+columns, types, defaults and unique indexes; Jangar's own columns are added after them.
+
+Every kind in the registry gets its table here without being named: a definition kind the `definitions`
+shape (table named after its plural), a run kind the `runs` shape with its parent's columns. Only a kind
+whose storage differs (Memory, which lives in the seed's memory_resources) is declared by hand, in
+`SPECIAL_TABLES`. The migrations in migrations/versions are the source of truth for the schema; these
+definitions mirror them for queries, and `alembic check` (run by tests/test_schema.py) fails when the two
+disagree.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from jangar.server.core.kinds import Kind, registry
 
 metadata = MetaData()
 
@@ -60,9 +67,6 @@ def _definition_table(name: str) -> Table:
     )
 
 
-agents = _definition_table("agents")
-orchestrations = _definition_table("orchestrations")
-
 memory_resources = Table(
     "memory_resources",
     metadata,
@@ -100,8 +104,21 @@ def _run_columns(parent: str) -> list[Column]:
     ]
 
 
-agent_runs = Table("agent_runs", metadata, *_run_columns("agent"))
-orchestration_runs = Table("orchestration_runs", metadata, *_run_columns("orchestration"))
+# Kinds whose rows do not have the shape of their category.
+SPECIAL_TABLES: dict[str, Table] = {"Memory": memory_resources}
+
+
+def _table_of(kind: Kind) -> Table:
+    if kind.name in SPECIAL_TABLES:
+        return SPECIAL_TABLES[kind.name]
+    if kind.is_run:
+        assert kind.parent is not None, f"run kind {kind.name} has no parent"
+        return Table(kind.plural, metadata, *_run_columns(kind.parent.column_prefix))
+    return _definition_table(kind.plural)
+
+
+# The table of every kind, by kind name.
+KIND_TABLES: dict[str, Table] = {kind.name: _table_of(kind) for kind in registry()}
 
 audit_events = Table(
     "audit_events",

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from jangar.server.domain.quantity import non_negative_quantity_problems, parse_quantity, quantity_problems
+from jangar.server.core.quantity import non_negative_quantity_problems, parse_quantity, quantity_problems
 
 KI = 2**10
 

@@ -16,7 +16,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
-from jangar.server.domain.labels import parse_selector
+from jangar.server.core.selectors import parse_selector
 from jangar.server.repository.selectors import selector_clause
 
 TABLE = sa.table("selector_agreement", sa.column("id", sa.Integer), sa.column("labels", JSONB))

@@ -1,14 +1,10 @@
-"""Kubernetes names, label keys and values, and label selectors.
+"""Kubernetes label selectors: parsing, canonical form and matching.
 
 No maintained Python library implements Kubernetes label selectors (libkubeselector stopped at an
-abandoned 0.0.3, and kubernetes-asyncio ships none), so this module re-implements them, following the
-Kubernetes sources:
-
-* k8s.io/apimachinery/pkg/util/validation/validation.go: IsQualifiedName, IsValidLabelValue,
-  IsDNS1123Label, IsDNS1123Subdomain and IsEnvVarName (the label-key and label-value rules now live in
-  k8s.io/apimachinery/pkg/api/validate/content/kube.go, which validation.go re-exports);
-* k8s.io/apimachinery/pkg/labels/selector.go: the selector lexer and parser, NewRequirement's checks,
-  Requirement.Matches and Requirement.String.
+abandoned 0.0.3, and kubernetes-asyncio ships none), so this module re-implements them, following
+k8s.io/apimachinery/pkg/labels/selector.go: the selector lexer and parser, NewRequirement's checks,
+Requirement.Matches and Requirement.String. Keys and values are checked with the rules in
+jangar.server.core.names.
 
 What is accepted, and what matches, is what Kubernetes accepts and matches, including its corners:
 ``x in ()`` is the set holding only the empty value, ``a=`` compares with the empty value, a value list
@@ -23,9 +19,6 @@ deterministic, never looser:
 * a selector is at most MAX_SELECTOR_LENGTH characters and MAX_REQUIREMENTS requirements, to bound the
   work and the SQL one request can cause;
 * messages are short and say where the problem is; positions are 0-based character offsets.
-
-The validators return a list of problems (empty when the value is valid) so that the caller can attach
-its own field path.
 """
 
 from __future__ import annotations
@@ -35,6 +28,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from jangar.server.core.names import label_value_problems, qualified_name_problems
+
 __all__ = [
     "MAX_REQUIREMENTS",
     "MAX_SELECTOR_LENGTH",
@@ -42,142 +37,18 @@ __all__ = [
     "Requirement",
     "Selector",
     "SelectorSyntaxError",
-    "c_identifier_problems",
-    "dns1123_label_problems",
-    "dns1123_subdomain_problems",
-    "label_value_problems",
     "parse_selector",
-    "qualified_name_problems",
 ]
 
 MAX_SELECTOR_LENGTH = 4096
 MAX_REQUIREMENTS = 100
 
-_NAME_MAX_LENGTH = 63
-_LABEL_VALUE_MAX_LENGTH = 63
-_DNS1123_LABEL_MAX_LENGTH = 63
-_DNS1123_SUBDOMAIN_MAX_LENGTH = 253
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
-
-# Patterns are used with fullmatch: Python's `$` also matches before a trailing newline, Go's does not.
-_NAME_RE = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
-_DNS1123_LABEL_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_DNS1123_SUBDOMAIN_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_ENV_VAR_NAME_RE = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 # strconv.ParseInt(s, 10, 64) syntax; leading zeros are split off so that a long run of them can neither
 # overflow the 19-digit check nor reach int()'s digit limit.
 _INT64_SYNTAX_RE = re.compile(r"([+-]?)0*([0-9]+)")
 _INT64_MAX_DIGITS = 19
-
-_EMPTY = "must be non-empty"
-_NAME_CHARS = (
-    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric "
-    "character"
-)
-_LABEL_VALUE_CHARS = (
-    "must be empty or consist of alphanumeric characters, '-', '_' or '.', "
-    "and must start and end with an alphanumeric character"
-)
-_DNS1123_LABEL_CHARS = (
-    "must consist of lower case alphanumeric characters or '-', and must start and end with an "
-    "alphanumeric character"
-)
-_DNS1123_SUBDOMAIN_CHARS = (
-    "must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an "
-    "alphanumeric character"
-)
-_ENV_VAR_NAME_CHARS = (
-    "must consist of alphabetic characters, digits, '_', '-' or '.', and must not start with a digit"
-)
-
-
-def _max_length(limit: int) -> str:
-    return f"must be no more than {limit} characters"
-
-
-# --- names ---------------------------------------------------------------------------------------------
-
-
-def qualified_name_problems(key: str) -> list[str]:
-    """Kubernetes IsQualifiedName: an optional DNS-1123 subdomain prefix and '/', then a name of at most
-    63 characters (the rule for label and annotation keys)."""
-    parts = key.split("/")
-    if len(parts) > 2:
-        return [f"{_NAME_CHARS}, with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"]
-    problems: list[str] = []
-    if len(parts) == 2:
-        prefix = parts[0]
-        if not prefix:
-            problems.append(f"prefix part {_EMPTY}")
-        else:
-            problems.extend(f"prefix part {p}" for p in dns1123_subdomain_problems(prefix))
-    name = parts[-1]
-    if not name:
-        return [*problems, f"name part {_EMPTY}"]
-    if len(name) > _NAME_MAX_LENGTH:
-        problems.append(f"name part {_max_length(_NAME_MAX_LENGTH)}")
-    if not _NAME_RE.fullmatch(name):
-        problems.append(f"name part {_NAME_CHARS}")
-    return problems
-
-
-def label_value_problems(value: str) -> list[str]:
-    """Kubernetes IsValidLabelValue: empty, or at most 63 characters of the qualified-name alphabet."""
-    problems: list[str] = []
-    if len(value) > _LABEL_VALUE_MAX_LENGTH:
-        problems.append(_max_length(_LABEL_VALUE_MAX_LENGTH))
-    if value and not _NAME_RE.fullmatch(value):
-        problems.append(_LABEL_VALUE_CHARS)
-    return problems
-
-
-def dns1123_label_problems(value: str) -> list[str]:
-    """Kubernetes IsDNS1123Label: at most 63 lower case alphanumerics or '-', alphanumeric at both ends."""
-    if not value:
-        return [_EMPTY]
-    problems: list[str] = []
-    if len(value) > _DNS1123_LABEL_MAX_LENGTH:
-        problems.append(_max_length(_DNS1123_LABEL_MAX_LENGTH))
-    if not _DNS1123_LABEL_RE.fullmatch(value):
-        # As Kubernetes does: a valid subdomain that is not a valid label can only be wrong by its dots.
-        dots = _DNS1123_SUBDOMAIN_RE.fullmatch(value) is not None
-        problems.append("must not contain dots" if dots else _DNS1123_LABEL_CHARS)
-    return problems
-
-
-def dns1123_subdomain_problems(value: str) -> list[str]:
-    """Kubernetes IsDNS1123Subdomain: at most 253 characters of dot-separated DNS-1123 labels.
-
-    Like Kubernetes, this does not limit each label to 63 characters; only the whole is limited."""
-    if not value:
-        return [_EMPTY]
-    problems: list[str] = []
-    if len(value) > _DNS1123_SUBDOMAIN_MAX_LENGTH:
-        problems.append(_max_length(_DNS1123_SUBDOMAIN_MAX_LENGTH))
-    if not _DNS1123_SUBDOMAIN_RE.fullmatch(value):
-        problems.append(_DNS1123_SUBDOMAIN_CHARS)
-    return problems
-
-
-def c_identifier_problems(value: str) -> list[str]:
-    """Kubernetes IsEnvVarName, the rule for container environment variable names."""
-    if not value:
-        return [_EMPTY]
-    problems: list[str] = []
-    if not _ENV_VAR_NAME_RE.fullmatch(value):
-        problems.append(_ENV_VAR_NAME_CHARS)
-    # Kubernetes forbids these because such names can be turned into paths that leave a directory.
-    if value == ".":
-        problems.append("must not be '.'")
-    elif value == "..":
-        problems.append("must not be '..'")
-    elif value.startswith(".."):
-        problems.append("must not start with '..'")
-    return problems
-
-
-# --- requirements and selectors ------------------------------------------------------------------------
 
 
 class SelectorSyntaxError(ValueError):

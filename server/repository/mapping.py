@@ -1,5 +1,7 @@
-"""Conversion between table rows and API messages. Specs and statuses are stored as the proto3 JSON of their
-messages (lowerCamelCase, defaults omitted), which is also the spec of the matching custom resource."""
+"""Conversion between table rows and API messages, for every kind in the registry. Specs and statuses are
+stored as the proto3 JSON of their messages (lowerCamelCase, defaults omitted), which is also the spec of the
+matching custom resource. A definition kind and a run kind get their mapping from their category; only a kind
+with its own storage (Memory) has one written here."""
 
 from __future__ import annotations
 
@@ -13,11 +15,10 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from sqlalchemy import Row, Table
 
-from jangar.server.repository import tables
-from jangar.v1 import agent_pb2, agent_run_pb2, memory_pb2, orchestration_pb2, orchestration_run_pb2
+from jangar.server.core.kinds import Kind, registry
+from jangar.server.repository.tables import KIND_TABLES
+from jangar.v1 import memory_pb2
 from jangar.v1.run_phase_pb2 import RunPhase
-
-RUN_PROVIDER_NATIVE = "native"
 
 
 def to_json(message: Message) -> dict[str, Any]:
@@ -68,10 +69,10 @@ def _envelope_to_row(message: Any) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class ResourceTable:
+class StoredKind:
     """How one kind is stored: its table, the column that holds its name, and the row mappings."""
 
-    kind: str
+    kind: Kind
     table: Table
     name_column: str
     to_row: Callable[[Any], dict[str, Any]]
@@ -82,7 +83,7 @@ class ResourceTable:
         return self.table.c[self.name_column]
 
 
-# Agent and Orchestration: spec and status as JSON.
+# Definition kinds: spec and status as JSON.
 
 
 def _definition_mappers(
@@ -104,12 +105,6 @@ def _definition_mappers(
         return message
 
     return to_row, from_row
-
-
-AGENTS = ResourceTable("Agent", tables.agents, "name", *_definition_mappers(agent_pb2.Agent))
-ORCHESTRATIONS = ResourceTable(
-    "Orchestration", tables.orchestrations, "name", *_definition_mappers(orchestration_pb2.Orchestration)
-)
 
 
 # Memory: the seed's columns carry the store type (provider), the phase (status) and the Secret reference.
@@ -140,18 +135,21 @@ def _memory_from_row(row: Row) -> memory_pb2.Memory:
     return memory
 
 
-MEMORIES = ResourceTable("Memory", tables.memory_resources, "memory_name", _memory_to_row, _memory_from_row)
-
-
 # Runs: phase, reason, message and times are columns (filtered, sorted, shown by the Run view); the rest of
 # the status is JSON in status_detail; the spec is the seed's `payload`.
 
 _RUN_STATUS_COLUMNS = ("phase", "reason", "message", "start_time", "finish_time")
 
 
-def _run_mappers(
-    message_class: type[Any], parent: str, ref_field: str, parent_id_field: str
-) -> tuple[Callable[[Any], dict[str, Any]], Callable[[Row], Any]]:
+def _run_mappers(kind: Kind) -> tuple[Callable[[Any], dict[str, Any]], Callable[[Row], Any]]:
+    assert kind.parent is not None
+    message_class = kind.message_class
+    parent, ref_field, parent_id_field = (
+        kind.parent.column_prefix,
+        kind.parent.ref_field,
+        kind.parent.id_field,
+    )
+
     def to_row(run: Any) -> dict[str, Any]:
         detail = type(run.status)()
         detail.CopyFrom(run.status)
@@ -191,17 +189,13 @@ def _run_mappers(
     return to_row, from_row
 
 
-AGENT_RUNS = ResourceTable(
-    "AgentRun",
-    tables.agent_runs,
-    "name",
-    *_run_mappers(agent_run_pb2.AgentRun, "agent", "agent_ref", "agent_id"),
-)
-ORCHESTRATION_RUNS = ResourceTable(
-    "OrchestrationRun",
-    tables.orchestration_runs,
-    "name",
-    *_run_mappers(
-        orchestration_run_pb2.OrchestrationRun, "orchestration", "orchestration_ref", "orchestration_id"
-    ),
-)
+def _stored(kind: Kind) -> StoredKind:
+    table = KIND_TABLES[kind.name]
+    if kind.name == "Memory":
+        return StoredKind(kind, table, "memory_name", _memory_to_row, _memory_from_row)
+    mappers = _run_mappers(kind) if kind.is_run else _definition_mappers(kind.message_class)
+    return StoredKind(kind, table, "name", *mappers)
+
+
+# How every kind is stored, by kind name.
+STORED: dict[str, StoredKind] = {kind.name: _stored(kind) for kind in registry()}

@@ -1,5 +1,5 @@
-"""Domain errors. The API layer turns each into a gRPC status with google.rpc details (design.md section 5);
-the domain never imports gRPC."""
+"""Errors every layer may raise. The API layer turns each into a gRPC status with google.rpc details
+(design.md section 5); nothing below it imports gRPC."""
 
 from __future__ import annotations
 
@@ -85,3 +85,12 @@ def _snake(kind: str) -> str:
 def kind_reason(kind: str, suffix: str) -> str:
     """`AgentRun`, `NOT_FOUND` -> `AGENT_RUN_NOT_FOUND`."""
     return f"{_snake(kind)}_{suffix}"
+
+
+class ServiceUnavailable(Exception):
+    """A dependency (the database) failed in a way that a retry may not: the request had no effect. The
+    repository raises it in place of driver errors, so no layer above it knows the driver's exceptions."""
+
+
+class LockNotAvailable(ServiceUnavailable):
+    """A row another in-flight request holds could not be locked in time."""

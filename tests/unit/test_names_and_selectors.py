@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import pytest
 
-from jangar.server.domain.labels import (
+from jangar.server.core.names import (
+    c_identifier_problems,
+    dns1123_label_problems,
+    dns1123_subdomain_problems,
+    label_value_problems,
+    qualified_name_problems,
+)
+from jangar.server.core.selectors import (
     MAX_REQUIREMENTS,
     MAX_SELECTOR_LENGTH,
     Operator,
     Requirement,
     Selector,
     SelectorSyntaxError,
-    c_identifier_problems,
-    dns1123_label_problems,
-    dns1123_subdomain_problems,
-    label_value_problems,
     parse_selector,
-    qualified_name_problems,
 )
 
 EQ, NE, IN, NOTIN = Operator.EQUALS, Operator.NOT_EQUALS, Operator.IN, Operator.NOT_IN

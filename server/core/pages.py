@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from jangar.server.domain.errors import FieldViolation, invalid_argument
+from jangar.server.core.errors import FieldViolation, invalid_argument
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -61,8 +61,9 @@ def page_request(page_size: int, page_token: str, query: str) -> Page:
     return Page(size, cursor, query)
 
 
-def next_page_token(page: Page, last: Cursor | None, has_more: bool) -> str:
-    if not has_more or last is None:
+def next_page_token(page: Page, last: Cursor | None) -> str:
+    """The token of the page after `last` (None on the last page: no token)."""
+    if last is None:
         return ""
     data = {"t": last.create_time.isoformat(), "i": str(last.id), "q": page.query_hash}
     return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")

@@ -1,0 +1,146 @@
+"""What every Jangar RPC gets, unary or streaming, in one grpc.aio server interceptor: a request id, the
+RequestContext the handlers read, response headers, one log line, metrics, and the mapping of every failure
+to a status with details (and never with internals). Authentication will live here too."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+
+from jangar.server.api import errors, metrics
+from jangar.server.core.context import RequestContext
+from jangar.server.core.errors import DomainError
+
+log = logging.getLogger("jangar.server.api")
+
+MAX_REQUEST_ID_LENGTH = 128
+JANGAR_METHODS = "jangar."
+
+
+@dataclass
+class Call:
+    """The call being served: its context, and the response headers its handler adds."""
+
+    context: RequestContext
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+# grpc.aio serves every RPC in a task of its own, so a value set here is seen only by that RPC.
+_CURRENT: ContextVar[Call] = ContextVar("jangar_call")
+
+
+def current_call() -> Call:
+    """The call the running handler serves; LookupError when the server lacks the CallInterceptor."""
+    return _CURRENT.get()
+
+
+def request_context(context: grpc.aio.ServicerContext, method: str) -> RequestContext:
+    metadata = {key: value for key, value in context.invocation_metadata() or () if isinstance(value, str)}
+    request_id = metadata.get("x-request-id", "")[:MAX_REQUEST_ID_LENGTH] or str(uuid.uuid4())
+    return RequestContext(
+        request_id=request_id,
+        method=method,
+        idempotency_key=metadata.get("idempotency-key"),
+        if_match=metadata.get("if-match"),
+    )
+
+
+Behaviour = Callable[[Any, grpc.aio.ServicerContext], Any]
+
+
+class CallInterceptor(grpc.aio.ServerInterceptor):
+    """Wraps the handlers of every method whose full name starts with `prefix` (Jangar's own services;
+    health and reflection are left as they are)."""
+
+    def __init__(self, prefix: str = JANGAR_METHODS) -> None:
+        self._prefix = prefix
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method.lstrip("/")
+        if handler is None or not method.startswith(self._prefix):
+            return handler
+        if handler.unary_unary:
+            return handler._replace(unary_unary=_unary(handler.unary_unary, method))
+        if handler.stream_unary:
+            return handler._replace(stream_unary=_unary(handler.stream_unary, method))
+        if handler.unary_stream:
+            return handler._replace(unary_stream=_streaming(handler.unary_stream, method))
+        return handler._replace(stream_stream=_streaming(handler.stream_stream, method))
+
+
+def _start(context: grpc.aio.ServicerContext, method: str) -> Call:
+    call = Call(request_context(context, method))
+    _CURRENT.set(call)
+    return call
+
+
+def _failure_status(error: Exception, call: Call, method: str) -> tuple[str, grpc.Status]:
+    if isinstance(error, DomainError):
+        return error.code.name, errors.domain_status(error, call.context.request_id)
+    status = errors.unexpected_status(error, call.context.request_id, method)
+    return status.code.name, status
+
+
+def _finish(call: Call, method: str, code: str, started: float) -> None:
+    elapsed = time.perf_counter() - started
+    metrics.observe(method, code, elapsed)
+    log.info(
+        "rpc",
+        extra={
+            "method": method,
+            "code": code,
+            "ms": round(elapsed * 1000, 2),
+            "request_id": call.context.request_id,
+        },
+    )
+
+
+def _unary(behaviour: Behaviour, method: str) -> Behaviour:
+    async def serve(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        started = time.perf_counter()
+        call = _start(context, method)
+        code, status = "OK", None
+        try:
+            response = await behaviour(request, context)
+            await context.send_initial_metadata(
+                [("x-request-id", call.context.request_id), *call.response_headers]
+            )
+            return response
+        except Exception as error:  # every failure must become a status without internals
+            code, status = _failure_status(error, call, method)
+        finally:
+            _finish(call, method, code, started)
+        await context.abort_with_status(status)
+
+    return serve
+
+
+def _streaming(behaviour: Behaviour, method: str) -> Behaviour:
+    async def serve(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        started = time.perf_counter()
+        call = _start(context, method)
+        code, status = "OK", None
+        try:
+            await context.send_initial_metadata([("x-request-id", call.context.request_id)])
+            async for response in behaviour(request, context):
+                yield response
+        except Exception as error:  # every failure must become a status without internals
+            code, status = _failure_status(error, call, method)
+        finally:
+            _finish(call, method, code, started)
+        if status is not None:
+            await context.abort_with_status(status)
+
+    return serve

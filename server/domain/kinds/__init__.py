@@ -1,0 +1,45 @@
+"""What is special about each kind, one module per kind (`agent.py` for Agent), found by name: a module
+declares `KIND` (the kind's name) and `RULES` (a KindRules). A kind without a module gets the defaults of its
+category: no spec rules beyond its field_behavior annotations, the `Accepted` status, and for a run, the
+`native` provider."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jangar.server.domain.validation import Violations
+
+RUN_PROVIDER_NATIVE = "native"
+
+
+def no_rules(spec: Any, violations: Violations) -> None:
+    """A spec whose field_behavior annotations say all there is to say."""
+
+
+@dataclass(frozen=True)
+class KindRules:
+    """The rules of one kind beyond those its descriptors declare."""
+
+    validate_spec: Callable[[Any, Violations], None] = no_rules
+    # Definition kinds: sets the status of a newly accepted or changed resource (None: `Accepted`).
+    initial_status: Callable[[Any], None] | None = None
+    # Run kinds: completes the new, Pending run from its parent and returns its `provider` column value.
+    prepare_run: Callable[[Any, Any], str] | None = None
+
+
+@cache
+def _all_rules() -> dict[str, KindRules]:
+    rules: dict[str, KindRules] = {}
+    for module_info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        rules[module.KIND] = module.RULES
+    return rules
+
+
+def rules_for(kind: str) -> KindRules:
+    return _all_rules().get(kind, KindRules())

@@ -1,0 +1,142 @@
+"""SQL for the rows of every kind, driven by its StoredKind: insert, find, keyset list, update, delete. Each
+function takes and returns API messages; no caller sees a row or builds SQL."""
+
+from __future__ import annotations
+
+import uuid
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+from google.protobuf.message import Message
+from sqlalchemy import Executable, Table, and_, bindparam, func, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.sql.elements import ColumnElement
+
+from jangar.server.core.pages import Cursor, Page
+from jangar.server.core.query import ListQuery, PageOf, Ref
+from jangar.server.repository.database import Tx
+from jangar.server.repository.mapping import StoredKind, apply_stored
+from jangar.server.repository.selectors import selector_clause
+
+# The statements on the request path are built once per kind with bind parameters: building and
+# cache-keying a fresh statement on every call cost more server CPU than the database round trip itself.
+
+
+@cache
+def _insert_statement(stored: StoredKind) -> Executable:
+    table = stored.table
+    return (
+        pg_insert(table)
+        .on_conflict_do_nothing()
+        .returning(table.c.id, table.c.created_at, table.c.updated_at, table.c.resource_version)
+    )
+
+
+def ref_conditions(table: Table, name_column: str, *, by_id: bool) -> list[ColumnElement[bool]]:
+    """The WHERE terms that select a Ref, with the bind parameters `ref_params` fills."""
+    if by_id:
+        return [table.c.id == bindparam("ref_id")]
+    return [table.c.namespace == bindparam("ref_namespace"), table.c[name_column] == bindparam("ref_name")]
+
+
+def ref_params(ref: Ref) -> dict[str, Any]:
+    if ref.id is not None:
+        return {"ref_id": ref.id}
+    return {"ref_namespace": ref.namespace, "ref_name": ref.name}
+
+
+@cache
+def _find_statement(stored: StoredKind, by_id: bool, for_update: bool) -> Executable:
+    statement = select(stored.table).where(*ref_conditions(stored.table, stored.name_column, by_id=by_id))
+    return statement.with_for_update() if for_update else statement
+
+
+async def insert(db: Tx, stored: StoredKind, message: Message, **columns: Any) -> bool:
+    """Inserts `message` (plus extra column values) and fills in what the database assigned (id, etag,
+    create and update time), so a created resource needs no read back. False, with nothing written, when a
+    unique index (the name, a delivery id) already holds the values.
+
+    ON CONFLICT DO NOTHING makes a concurrent twin wait for the first insert's transaction and then yield,
+    instead of failing the whole transaction."""
+    values = {**stored.to_row(message), **columns}
+    row = (await db.execute(_insert_statement(stored), values)).first()
+    if row is None:
+        return False
+    apply_stored(message, row)
+    return True
+
+
+async def find(db: Tx, stored: StoredKind, ref: Ref, *, for_update: bool = False) -> Any | None:
+    """The resource `ref` names, or None; `for_update` locks its row until the transaction ends."""
+    statement = _find_statement(stored, ref.id is not None, for_update)
+    row = (await db.execute(statement, ref_params(ref))).first()
+    return None if row is None else stored.from_row(row)
+
+
+async def find_id(db: Tx, stored: StoredKind, column: str, value: object) -> uuid.UUID | None:
+    """The id of a row whose `column` holds `value` (a delivery id), or None."""
+    table = stored.table
+    return await db.scalar(select(table.c.id).where(table.c[column] == value).limit(1))
+
+
+def list_conditions(table: Table, query: ListQuery) -> list[ColumnElement[bool]]:
+    """The WHERE terms of a ListQuery on one table, cursor excluded."""
+    conditions: list[ColumnElement[bool]] = []
+    if query.selector is not None and query.selector.requirements:
+        conditions.append(selector_clause(table.c.labels, query.selector))
+    if query.namespace:
+        conditions.append(table.c.namespace == query.namespace)
+    if query.phases:
+        conditions.append(_any_of(table.c.status, query.phases))
+    conditions += [table.c[name] == value for name, value in query.equals]
+    return conditions
+
+
+def after_cursor(table: Table, page: Page) -> list[ColumnElement[bool]]:
+    if page.after is None:
+        return []
+    return [tuple_(table.c.created_at, table.c.id) < tuple_(page.after.create_time, page.after.id)]
+
+
+async def list_page(db: Tx, stored: StoredKind, query: ListQuery) -> PageOf[Any]:
+    """One page, newest first with the id as tie-breaker."""
+    table = stored.table
+    conditions = list_conditions(table, query) + after_cursor(table, query.page)
+    statement = (
+        select(table)
+        .where(and_(*conditions))
+        .order_by(table.c.created_at.desc(), table.c.id.desc())
+        .limit(query.page.size + 1)
+    )
+    rows = list((await db.execute(statement)).all())
+    more = len(rows) > query.page.size
+    rows = rows[: query.page.size]
+    cursor = Cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
+    return PageOf([stored.from_row(row) for row in rows], cursor)
+
+
+async def update(db: Tx, stored: StoredKind, row_id: uuid.UUID, message: Message, **columns: Any) -> Any:
+    """Writes `message` (plus extra column values) over the row; bumps its version; returns it as stored."""
+    table = stored.table
+    statement = (
+        sa.update(table)
+        .where(table.c.id == row_id)
+        .values(
+            **stored.to_row(message),
+            **columns,
+            resource_version=table.c.resource_version + 1,
+            updated_at=func.now(),
+        )
+        .returning(*table.c)
+    )
+    return stored.from_row((await db.execute(statement)).one())
+
+
+async def delete_row(db: Tx, stored: StoredKind, row_id: uuid.UUID) -> None:
+    await db.execute(sa.delete(stored.table).where(stored.table.c.id == row_id))
+
+
+def _any_of(column: Any, values: Any) -> ColumnElement[bool]:
+    values = list(values)
+    return column.in_(values) if len(values) != 1 else column == values[0]
