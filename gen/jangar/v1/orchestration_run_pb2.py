@@ -31,7 +31,7 @@ from jangar.v1 import orchestration_pb2 as jangar_dot_v1_dot_orchestration__pb2
 from jangar.v1 import run_phase_pb2 as jangar_dot_v1_dot_run__phase__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!jangar/v1/orchestration_run.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\x1a\x1djangar/v1/orchestration.proto\x1a\x19jangar/v1/run_phase.proto\"\xe6\x06\n\x10OrchestrationRun\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x05\x12\x17\n\tnamespace\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12\x37\n\x06labels\x18\x04 \x03(\x0b\x32\'.jangar.v1.OrchestrationRun.LabelsEntry\x12\x41\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32,.jangar.v1.OrchestrationRun.AnnotationsEntry\x12\x33\n\x04spec\x18\x06 \x01(\x0b\x32\x1f.jangar.v1.OrchestrationRunSpecB\x04\xe2\x41\x01\x05\x12\x37\n\x06status\x18\x07 \x01(\x0b\x32!.jangar.v1.OrchestrationRunStatusB\x04\xe2\x41\x01\x03\x12\x18\n\ngeneration\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x64\x65livery_id\x18\r \x01(\tB\x04\xe2\x41\x01\x03\x12L\n\x10orchestration_id\x18\x0e \x01(\tB2\xe2\x41\x01\x03\xfa\x41+\n)orchestration.proompteng.ai/Orchestration\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:\x89\x01\xea\x41\x85\x01\n,orchestration.proompteng.ai/OrchestrationRun\x12\x30namespaces/{namespace}/orchestration-runs/{name}*\x11orchestrationRuns2\x10orchestrationRun\"\xfe\x01\n\x14OrchestrationRunSpec\x12n\n\x11orchestration_ref\x18\x01 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReferenceB2\xe2\x41\x01\x02\xfa\x41+\n)orchestration.proompteng.ai/Orchestration\x12\x43\n\nparameters\x18\x02 \x03(\x0b\x32/.jangar.v1.OrchestrationRunSpec.ParametersEntry\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xd5\x02\n\x16OrchestrationRunStatus\x12\"\n\x05phase\x18\x01 \x01(\x0e\x32\x13.jangar.v1.RunPhase\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12(\n\nconditions\x18\x04 \x03(\x0b\x32\x14.jangar.v1.Condition\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\rstep_statuses\x18\x07 \x03(\x0b\x32\x15.jangar.v1.StepStatus\x12\x1b\n\x13observed_generation\x18\x08 \x01(\x03\x12 \n\x18orchestration_generation\x18\t \x01(\x03\"\x89\x03\n\nStepStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x04kind\x18\x02 \x01(\x0e\x32!.jangar.v1.OrchestrationStep.Kind\x12\"\n\x05phase\x18\x03 \x01(\x0e\x32\x13.jangar.v1.RunPhase\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\x30\n\x0cresource_ref\x18\x08 \x01(\x0b\x32\x1a.jangar.v1.StepResourceRef\x12\x33\n\x07outputs\x18\t \x03(\x0b\x32\".jangar.v1.StepStatus.OutputsEntry\x1a.\n\x0cOutputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"9\n\x0fStepResourceRef\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"W\n\x1d\x43reateOrchestrationRunRequest\x12\x36\n\x11orchestration_run\x18\x01 \x01(\x0b\x32\x1b.jangar.v1.OrchestrationRun\";\n\x1aGetOrchestrationRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"\xca\x01\n\x1cListOrchestrationRunsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\x12\"\n\x05phase\x18\x05 \x03(\x0e\x32\x13.jangar.v1.RunPhase\x12\x18\n\x10orchestration_id\x18\x06 \x01(\t\x12\x1a\n\x12orchestration_name\x18\x07 \x01(\t\"q\n\x1dListOrchestrationRunsResponse\x12\x37\n\x12orchestration_runs\x18\x01 \x03(\x0b\x32\x1b.jangar.v1.OrchestrationRun\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"N\n\x1d\x43\x61ncelOrchestrationRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t2\xcc\x04\n\x17OrchestrationRunService\x12\x92\x01\n\x16\x43reateOrchestrationRun\x12(.jangar.v1.CreateOrchestrationRunRequest\x1a\x1b.jangar.v1.OrchestrationRun\"1\x82\xd3\xe4\x93\x02+\"\x16/v1/orchestration-runs:\x11orchestration_run\x12~\n\x13GetOrchestrationRun\x12%.jangar.v1.GetOrchestrationRunRequest\x1a\x1b.jangar.v1.OrchestrationRun\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/orchestration-runs/{id}\x12\x8a\x01\n\x15ListOrchestrationRuns\x12\'.jangar.v1.ListOrchestrationRunsRequest\x1a(.jangar.v1.ListOrchestrationRunsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/orchestration-runs\x12\x8e\x01\n\x16\x43\x61ncelOrchestrationRun\x12(.jangar.v1.CancelOrchestrationRunRequest\x1a\x1b.jangar.v1.OrchestrationRun\"-\x82\xd3\xe4\x93\x02\'\"\"/v1/orchestration-runs/{id}:cancel:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!jangar/v1/orchestration_run.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\x1a\x1djangar/v1/orchestration.proto\x1a\x19jangar/v1/run_phase.proto\"\xe7\x06\n\x10OrchestrationRun\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x05\x12\x17\n\tnamespace\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12\x37\n\x06labels\x18\x04 \x03(\x0b\x32\'.jangar.v1.OrchestrationRun.LabelsEntry\x12\x41\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32,.jangar.v1.OrchestrationRun.AnnotationsEntry\x12\x34\n\x04spec\x18\x06 \x01(\x0b\x32\x1f.jangar.v1.OrchestrationRunSpecB\x05\xe2\x41\x02\x02\x05\x12\x37\n\x06status\x18\x07 \x01(\x0b\x32!.jangar.v1.OrchestrationRunStatusB\x04\xe2\x41\x01\x03\x12\x18\n\ngeneration\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x64\x65livery_id\x18\r \x01(\tB\x04\xe2\x41\x01\x03\x12L\n\x10orchestration_id\x18\x0e \x01(\tB2\xe2\x41\x01\x03\xfa\x41+\n)orchestration.proompteng.ai/Orchestration\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:\x89\x01\xea\x41\x85\x01\n,orchestration.proompteng.ai/OrchestrationRun\x12\x30namespaces/{namespace}/orchestration-runs/{name}*\x11orchestrationRuns2\x10orchestrationRun\"\xfe\x01\n\x14OrchestrationRunSpec\x12n\n\x11orchestration_ref\x18\x01 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReferenceB2\xe2\x41\x01\x02\xfa\x41+\n)orchestration.proompteng.ai/Orchestration\x12\x43\n\nparameters\x18\x02 \x03(\x0b\x32/.jangar.v1.OrchestrationRunSpec.ParametersEntry\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xd5\x02\n\x16OrchestrationRunStatus\x12\"\n\x05phase\x18\x01 \x01(\x0e\x32\x13.jangar.v1.RunPhase\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12(\n\nconditions\x18\x04 \x03(\x0b\x32\x14.jangar.v1.Condition\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\rstep_statuses\x18\x07 \x03(\x0b\x32\x15.jangar.v1.StepStatus\x12\x1b\n\x13observed_generation\x18\x08 \x01(\x03\x12 \n\x18orchestration_generation\x18\t \x01(\x03\"\x89\x03\n\nStepStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x04kind\x18\x02 \x01(\x0e\x32!.jangar.v1.OrchestrationStep.Kind\x12\"\n\x05phase\x18\x03 \x01(\x0e\x32\x13.jangar.v1.RunPhase\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\x30\n\x0cresource_ref\x18\x08 \x01(\x0b\x32\x1a.jangar.v1.StepResourceRef\x12\x33\n\x07outputs\x18\t \x03(\x0b\x32\".jangar.v1.StepStatus.OutputsEntry\x1a.\n\x0cOutputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"9\n\x0fStepResourceRef\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"W\n\x1d\x43reateOrchestrationRunRequest\x12\x36\n\x11orchestration_run\x18\x01 \x01(\x0b\x32\x1b.jangar.v1.OrchestrationRun\";\n\x1aGetOrchestrationRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"\xca\x01\n\x1cListOrchestrationRunsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\x12\"\n\x05phase\x18\x05 \x03(\x0e\x32\x13.jangar.v1.RunPhase\x12\x18\n\x10orchestration_id\x18\x06 \x01(\t\x12\x1a\n\x12orchestration_name\x18\x07 \x01(\t\"q\n\x1dListOrchestrationRunsResponse\x12\x37\n\x12orchestration_runs\x18\x01 \x03(\x0b\x32\x1b.jangar.v1.OrchestrationRun\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"N\n\x1d\x43\x61ncelOrchestrationRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t2\xcc\x04\n\x17OrchestrationRunService\x12\x92\x01\n\x16\x43reateOrchestrationRun\x12(.jangar.v1.CreateOrchestrationRunRequest\x1a\x1b.jangar.v1.OrchestrationRun\"1\x82\xd3\xe4\x93\x02+\"\x16/v1/orchestration-runs:\x11orchestration_run\x12~\n\x13GetOrchestrationRun\x12%.jangar.v1.GetOrchestrationRunRequest\x1a\x1b.jangar.v1.OrchestrationRun\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/orchestration-runs/{id}\x12\x8a\x01\n\x15ListOrchestrationRuns\x12\'.jangar.v1.ListOrchestrationRunsRequest\x1a(.jangar.v1.ListOrchestrationRunsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/orchestration-runs\x12\x8e\x01\n\x16\x43\x61ncelOrchestrationRun\x12(.jangar.v1.CancelOrchestrationRunRequest\x1a\x1b.jangar.v1.OrchestrationRun\"-\x82\xd3\xe4\x93\x02\'\"\"/v1/orchestration-runs/{id}:cancel:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -49,7 +49,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORCHESTRATIONRUN'].fields_by_name['namespace']._loaded_options = None
   _globals['_ORCHESTRATIONRUN'].fields_by_name['namespace']._serialized_options = b'\342A\001\005'
   _globals['_ORCHESTRATIONRUN'].fields_by_name['spec']._loaded_options = None
-  _globals['_ORCHESTRATIONRUN'].fields_by_name['spec']._serialized_options = b'\342A\001\005'
+  _globals['_ORCHESTRATIONRUN'].fields_by_name['spec']._serialized_options = b'\342A\002\002\005'
   _globals['_ORCHESTRATIONRUN'].fields_by_name['status']._loaded_options = None
   _globals['_ORCHESTRATIONRUN'].fields_by_name['status']._serialized_options = b'\342A\001\003'
   _globals['_ORCHESTRATIONRUN'].fields_by_name['generation']._loaded_options = None
@@ -83,33 +83,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORCHESTRATIONRUNSERVICE'].methods_by_name['CancelOrchestrationRun']._loaded_options = None
   _globals['_ORCHESTRATIONRUNSERVICE'].methods_by_name['CancelOrchestrationRun']._serialized_options = b'\202\323\344\223\002\'\"\"/v1/orchestration-runs/{id}:cancel:\001*'
   _globals['_ORCHESTRATIONRUN']._serialized_start=254
-  _globals['_ORCHESTRATIONRUN']._serialized_end=1124
-  _globals['_ORCHESTRATIONRUN_LABELSENTRY']._serialized_start=887
-  _globals['_ORCHESTRATIONRUN_LABELSENTRY']._serialized_end=932
-  _globals['_ORCHESTRATIONRUN_ANNOTATIONSENTRY']._serialized_start=934
-  _globals['_ORCHESTRATIONRUN_ANNOTATIONSENTRY']._serialized_end=984
-  _globals['_ORCHESTRATIONRUNSPEC']._serialized_start=1127
-  _globals['_ORCHESTRATIONRUNSPEC']._serialized_end=1381
-  _globals['_ORCHESTRATIONRUNSPEC_PARAMETERSENTRY']._serialized_start=1332
-  _globals['_ORCHESTRATIONRUNSPEC_PARAMETERSENTRY']._serialized_end=1381
-  _globals['_ORCHESTRATIONRUNSTATUS']._serialized_start=1384
-  _globals['_ORCHESTRATIONRUNSTATUS']._serialized_end=1725
-  _globals['_STEPSTATUS']._serialized_start=1728
-  _globals['_STEPSTATUS']._serialized_end=2121
-  _globals['_STEPSTATUS_OUTPUTSENTRY']._serialized_start=2075
-  _globals['_STEPSTATUS_OUTPUTSENTRY']._serialized_end=2121
-  _globals['_STEPRESOURCEREF']._serialized_start=2123
-  _globals['_STEPRESOURCEREF']._serialized_end=2180
-  _globals['_CREATEORCHESTRATIONRUNREQUEST']._serialized_start=2182
-  _globals['_CREATEORCHESTRATIONRUNREQUEST']._serialized_end=2269
-  _globals['_GETORCHESTRATIONRUNREQUEST']._serialized_start=2271
-  _globals['_GETORCHESTRATIONRUNREQUEST']._serialized_end=2330
-  _globals['_LISTORCHESTRATIONRUNSREQUEST']._serialized_start=2333
-  _globals['_LISTORCHESTRATIONRUNSREQUEST']._serialized_end=2535
-  _globals['_LISTORCHESTRATIONRUNSRESPONSE']._serialized_start=2537
-  _globals['_LISTORCHESTRATIONRUNSRESPONSE']._serialized_end=2650
-  _globals['_CANCELORCHESTRATIONRUNREQUEST']._serialized_start=2652
-  _globals['_CANCELORCHESTRATIONRUNREQUEST']._serialized_end=2730
-  _globals['_ORCHESTRATIONRUNSERVICE']._serialized_start=2733
-  _globals['_ORCHESTRATIONRUNSERVICE']._serialized_end=3321
+  _globals['_ORCHESTRATIONRUN']._serialized_end=1125
+  _globals['_ORCHESTRATIONRUN_LABELSENTRY']._serialized_start=888
+  _globals['_ORCHESTRATIONRUN_LABELSENTRY']._serialized_end=933
+  _globals['_ORCHESTRATIONRUN_ANNOTATIONSENTRY']._serialized_start=935
+  _globals['_ORCHESTRATIONRUN_ANNOTATIONSENTRY']._serialized_end=985
+  _globals['_ORCHESTRATIONRUNSPEC']._serialized_start=1128
+  _globals['_ORCHESTRATIONRUNSPEC']._serialized_end=1382
+  _globals['_ORCHESTRATIONRUNSPEC_PARAMETERSENTRY']._serialized_start=1333
+  _globals['_ORCHESTRATIONRUNSPEC_PARAMETERSENTRY']._serialized_end=1382
+  _globals['_ORCHESTRATIONRUNSTATUS']._serialized_start=1385
+  _globals['_ORCHESTRATIONRUNSTATUS']._serialized_end=1726
+  _globals['_STEPSTATUS']._serialized_start=1729
+  _globals['_STEPSTATUS']._serialized_end=2122
+  _globals['_STEPSTATUS_OUTPUTSENTRY']._serialized_start=2076
+  _globals['_STEPSTATUS_OUTPUTSENTRY']._serialized_end=2122
+  _globals['_STEPRESOURCEREF']._serialized_start=2124
+  _globals['_STEPRESOURCEREF']._serialized_end=2181
+  _globals['_CREATEORCHESTRATIONRUNREQUEST']._serialized_start=2183
+  _globals['_CREATEORCHESTRATIONRUNREQUEST']._serialized_end=2270
+  _globals['_GETORCHESTRATIONRUNREQUEST']._serialized_start=2272
+  _globals['_GETORCHESTRATIONRUNREQUEST']._serialized_end=2331
+  _globals['_LISTORCHESTRATIONRUNSREQUEST']._serialized_start=2334
+  _globals['_LISTORCHESTRATIONRUNSREQUEST']._serialized_end=2536
+  _globals['_LISTORCHESTRATIONRUNSRESPONSE']._serialized_start=2538
+  _globals['_LISTORCHESTRATIONRUNSRESPONSE']._serialized_end=2651
+  _globals['_CANCELORCHESTRATIONRUNREQUEST']._serialized_start=2653
+  _globals['_CANCELORCHESTRATIONRUNREQUEST']._serialized_end=2731
+  _globals['_ORCHESTRATIONRUNSERVICE']._serialized_start=2734
+  _globals['_ORCHESTRATIONRUNSERVICE']._serialized_end=3322
 # @@protoc_insertion_point(module_scope)
