@@ -88,6 +88,7 @@ def test_launcher_migrates_and_keeps_data_from_a_checkout_nobody_can_reach(hidde
     assert f"data in {relocated}" in first.stderr
     assert (relocated / "PG_VERSION").is_file()
     cluster = (relocated / "PG_VERSION").stat()
+    assert len(list(runtime_dir.glob("pginstall-*"))) == 1, "the binaries' mirror"
 
     second = _launcher("migrate", env)
     assert second.returncode == 0, second.stdout + second.stderr
@@ -102,3 +103,5 @@ def test_launcher_migrates_and_keeps_data_from_a_checkout_nobody_can_reach(hidde
     assert str(relocated) in cleaned.stderr
     assert not relocated.exists()
     assert not pointer.exists()
+    # The mirror goes too: `make clean` deletes the virtualenv it was made from.
+    assert list(runtime_dir.iterdir()) == []

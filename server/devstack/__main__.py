@@ -2,8 +2,9 @@
 
     jangar-dev [run]   start everything, print where it listens, stop everything on Ctrl-C / SIGTERM
     jangar-dev migrate bring the database to the newest schema and exit
-    jangar-dev clean   delete the local Postgres data that a root launcher relocated to the runtime dir
-                       (`make clean` runs it, then deletes .jangar and .venv)
+    jangar-dev clean   delete what a root launcher put in the runtime dir for this checkout: relocated
+                       Postgres data and the binaries' mirror (`make clean` runs it, then deletes .jangar
+                       and .venv)
 
 Settings (environment):
     JANGAR_DATABASE_URL      use this database instead of starting a local Postgres
@@ -34,7 +35,7 @@ from typing import Any
 
 from jangar.server.devstack import processes
 from jangar.server.devstack.envoy import PROJECT_ROOT, LocalEnvoy
-from jangar.server.devstack.postgres import LocalPostgres, remove_relocated_data
+from jangar.server.devstack.postgres import LocalPostgres, remove_runtime_files
 
 PROG = "jangar-dev"
 SERVER_READY_TIMEOUT_S = 30.0
@@ -143,14 +144,14 @@ def migrate(settings: Settings) -> int:
 
 
 def clean(settings: Settings) -> int:
-    """Deletes relocated Postgres data of this state dir; the state dir itself is left to `make clean`."""
+    """Deletes this checkout's files in the runtime dir; the state dir itself is left to `make clean`."""
     try:
-        removed = remove_relocated_data(settings.pg_data_dir)
+        removed = remove_runtime_files(settings.pg_data_dir)
     except (RuntimeError, OSError) as error:
         _say(f"error: {error}")
         return 1
     for path in removed:
-        _say(f"deleted the relocated Postgres data in {path}")
+        _say(f"deleted {path}")
     return 0
 
 

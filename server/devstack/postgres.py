@@ -50,17 +50,29 @@ def pg_package_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def remove_relocated_data(data_dir: Path) -> list[Path]:
-    """Deletes the relocated data of the data dir asked for at data_dir (`jangar-dev clean`); returns what
-    was deleted. Refuses while a postmaster still runs on it."""
+def remove_runtime_files(data_dir: Path) -> list[Path]:
+    """`jangar-dev clean`, before `make clean` deletes the virtualenv and the state dir: deletes the data
+    relocated for the data dir asked for at data_dir, and the mirror of this virtualenv's binaries.
+    Returns what was deleted; deletes nothing while a Postgres still runs on either."""
     base = runtime_dir.runtime_dir(os.environ)
-    if os.path.lexists(base):
-        runtime_dir.check_safe(base)
-    for path in pg_data.candidates(base, data_dir.resolve()):
+    data_dir = data_dir.resolve()
+    if not os.path.lexists(base):
+        return pg_data.remove(base, data_dir)  # only a stale pointer file can be left
+    runtime_dir.check_safe(base)
+    mirror = None
+    with contextlib.suppress(PostgresError):  # not installed: then there is no mirror of it either
+        mirror = pg_mirror.mirror_dir(base, pg_package_dir())
+    for path in pg_data.candidates(base, data_dir):
         pid = _live_postmaster_pid(path)
         if pid is not None:
             raise PostgresError(f"Postgres (pid {pid}) still runs on {path}; stop `make run` first")
-    return pg_data.remove(base, data_dir.resolve())
+    pid = pg_mirror.running_from(mirror) if mirror is not None else None
+    if pid is not None:
+        raise PostgresError(f"Postgres (pid {pid}) still runs from {mirror}; stop it first")
+    removed = pg_data.remove(base, data_dir)
+    if mirror is not None and pg_mirror.remove(base, mirror):
+        removed.append(mirror)
+    return removed
 
 
 class LocalPostgres(processes.ChildProcess):

