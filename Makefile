@@ -54,5 +54,7 @@ migrate: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m tests.bench
 
+## clean: delete .venv and .jangar, and what a root launcher put in /var/tmp/jangar for them (see README)
 clean:
+	@if [ -x $(VENV)/bin/jangar-dev ]; then $(VENV)/bin/jangar-dev clean; fi
 	rm -rf $(VENV) .jangar

@@ -398,8 +398,8 @@ def start_stack(work_dir: Path, exits: contextlib.ExitStack) -> Stack:
     Runs on the main thread: Postgres and Envoy die with the thread that spawned them.
     """
     postgres = LocalPostgres(work_dir / "postgres" / "data", processes.free_port())
+    exits.callback(postgres.remove_relocated_data)
     url = postgres.start()
-    exits.callback(postgres.stop)
     upgrade_to_head(url)
 
     server = ServerProcess(

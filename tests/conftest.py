@@ -33,7 +33,7 @@ from tests.support import ServerProcess
 @pytest.fixture(scope="session")
 def work_dir() -> Iterator[Path]:
     # Not pytest's tmp_path: that lives under a 0700 directory, and Postgres runs as an unprivileged user
-    # when the tests run as root.
+    # when the tests run as root. (LocalPostgres would relocate the data then; this keeps it at hand.)
     path = Path(tempfile.mkdtemp(prefix="jangar-test-"))
     path.chmod(0o755)
     yield path
@@ -45,12 +45,12 @@ def work_dir() -> Iterator[Path]:
 def pg_url(work_dir: Path) -> Iterator[str]:
     """A migrated database on a PostgreSQL of the tests' own."""
     postgres = LocalPostgres(work_dir / "postgres" / "data", free_port())
-    url = postgres.start()
     try:
+        url = postgres.start()
         upgrade_to_head(url)
         yield url
     finally:
-        postgres.stop()
+        postgres.remove_relocated_data()
 
 
 @pytest.fixture(scope="session")

@@ -30,10 +30,12 @@ from tests.support import ServerProcess, reason_of, unique
 def own_postgres(work_dir: Path) -> Iterator[LocalPostgres]:
     """A Postgres these tests may stop and start without disturbing the shared one."""
     postgres = LocalPostgres(work_dir / "own-postgres" / "data", free_port())
-    postgres.start()
-    upgrade_to_head(postgres.url)
-    yield postgres
-    postgres.stop()
+    try:
+        postgres.start()
+        upgrade_to_head(postgres.url)
+        yield postgres
+    finally:
+        postgres.remove_relocated_data()
 
 
 def _server(postgres: LocalPostgres, work_dir: Path, url: str | None = None) -> ServerProcess:

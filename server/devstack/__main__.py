@@ -2,6 +2,9 @@
 
     jangar-dev [run]   start everything, print where it listens, stop everything on Ctrl-C / SIGTERM
     jangar-dev migrate bring the database to the newest schema and exit
+    jangar-dev clean   delete what a root launcher put in the runtime dir for this checkout: relocated
+                       Postgres data and the binaries' mirror (`make clean` runs it, then deletes .jangar
+                       and .venv)
 
 Settings (environment):
     JANGAR_DATABASE_URL      use this database instead of starting a local Postgres
@@ -11,6 +14,8 @@ Settings (environment):
     JANGAR_ENVOY_ADMIN_PORT  Envoy's admin API (9901)
     JANGAR_STATE_DIR         Postgres data and logs (<project>/.jangar, git-ignored)
     JANGAR_PG_RUN_AS         as root, the unprivileged user Postgres runs as (nobody)
+    JANGAR_PG_RUNTIME_DIR    as root, where Postgres's binaries and data go when that user cannot reach
+                             the checkout (/var/tmp/jangar)
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from typing import Any
 
 from jangar.server.devstack import processes
 from jangar.server.devstack.envoy import PROJECT_ROOT, LocalEnvoy
-from jangar.server.devstack.postgres import LocalPostgres
+from jangar.server.devstack.postgres import LocalPostgres, remove_runtime_files
 
 PROG = "jangar-dev"
 SERVER_READY_TIMEOUT_S = 30.0
@@ -74,6 +79,11 @@ class Settings:
     def log(self, name: str) -> Path:
         return self.logs_dir / f"{name}.log"
 
+    @property
+    def pg_data_dir(self) -> Path:
+        """Where local Postgres keeps its data, unless a root launcher has to relocate it."""
+        return self.state_dir / "postgres" / "data"
+
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
@@ -92,13 +102,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", nargs="?", default="run", choices=["run", "migrate"])
+    parser.add_argument("command", nargs="?", default="run", choices=["run", "migrate", "clean"])
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)
     except ConfigError as error:
         _say(str(error))
         return 2
+    if args.command == "clean":
+        return clean(settings)
     _prepare_state_dir(settings.state_dir)
     return run(settings) if args.command == "run" else migrate(settings)
 
@@ -129,6 +141,18 @@ def migrate(settings: Settings) -> int:
         finally:
             signals.stopping = True
             stack.stop()
+
+
+def clean(settings: Settings) -> int:
+    """Deletes this checkout's files in the runtime dir; the state dir itself is left to `make clean`."""
+    try:
+        removed = remove_runtime_files(settings.pg_data_dir)
+    except (RuntimeError, OSError) as error:
+        _say(f"error: {error}")
+        return 1
+    for path in removed:
+        _say(f"deleted {path}")
+    return 0
 
 
 def run(settings: Settings) -> int:
@@ -201,12 +225,12 @@ class Stack:
         if self.settings.database_url is not None:
             self.database_url = self.settings.database_url
             return self.database_url
-        _say(f"starting Postgres on 127.0.0.1:{self.settings.pg_port}")
         self.postgres = LocalPostgres(
-            self.settings.state_dir / "postgres" / "data",
-            self.settings.pg_port,
-            log_path=self.settings.log("postgres"),
+            self.settings.pg_data_dir, self.settings.pg_port, log_path=self.settings.log("postgres")
         )
+        self.postgres.place()
+        where = _data_location(self.postgres)
+        _say(f"starting Postgres on 127.0.0.1:{self.settings.pg_port}, data in {where}")
         self.database_url = self.postgres.start()
         return self.database_url
 
@@ -298,11 +322,18 @@ def _print_banner(stack: Stack) -> None:
         f"  Envoy admin           http://127.0.0.1:{s.envoy_admin_port}",
         f"  Postgres              {_redact(stack.database_url)}"
         + ("" if stack.postgres is not None else "   (JANGAR_DATABASE_URL)"),
+        *([] if stack.postgres is None else [f"  Postgres data         {_data_location(stack.postgres)}"]),
         f"  Logs                  {logs}/{{{','.join(names)}}}.log",
         "Press Ctrl-C to stop.",
         "",
     ]
     print("\n".join(lines), flush=True)
+
+
+def _data_location(postgres: LocalPostgres) -> str:
+    if postgres.relocated_because is None:
+        return str(postgres.data_dir)
+    return f"{postgres.data_dir} ({postgres.relocated_because}; `make clean` deletes it)"
 
 
 def _redact(url: str) -> str:

