@@ -53,7 +53,7 @@ class Interrupted(BaseException):
 
 
 @dataclass(frozen=True)
-class Settings:
+class StackSettings:
     database_url: str | None
     pg_port: int
     grpc_port: int
@@ -62,7 +62,7 @@ class Settings:
     state_dir: Path
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
+    def from_env(cls, env: Mapping[str, str]) -> StackSettings:
         return cls(
             database_url=env.get("JANGAR_DATABASE_URL") or None,
             pg_port=_port(env, "JANGAR_PG_PORT", 55432),
@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("command", nargs="?", default="run", choices=["run", "migrate", "clean"])
     args = parser.parse_args(argv)
     try:
-        settings = Settings.from_env(os.environ)
+        settings = StackSettings.from_env(os.environ)
     except ConfigError as error:
         _say(str(error))
         return 2
@@ -123,7 +123,7 @@ def _prepare_state_dir(state_dir: Path) -> None:
         gitignore.write_text("# Created by jangar-dev: local Postgres data and logs.\n*\n")
 
 
-def migrate(settings: Settings) -> int:
+def migrate(settings: StackSettings) -> int:
     """Brings the database to the newest schema, starting (and stopping) local Postgres if needed."""
     stack = Stack(settings)
     with _Signals() as signals:
@@ -143,7 +143,7 @@ def migrate(settings: Settings) -> int:
             stack.stop()
 
 
-def clean(settings: Settings) -> int:
+def clean(settings: StackSettings) -> int:
     """Deletes this checkout's files in the runtime dir; the state dir itself is left to `make clean`."""
     try:
         removed = remove_runtime_files(settings.pg_data_dir)
@@ -155,7 +155,7 @@ def clean(settings: Settings) -> int:
     return 0
 
 
-def run(settings: Settings) -> int:
+def run(settings: StackSettings) -> int:
     """Starts everything, waits for a signal or a child's death, then stops everything in order."""
     stack = Stack(settings)
     failed = False
@@ -184,7 +184,7 @@ def run(settings: Settings) -> int:
 class Stack:
     """The children of one launcher: Postgres (unless a URL is given), the server and Envoy."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: StackSettings) -> None:
         self.settings = settings
         self.postgres: LocalPostgres | None = None
         self.server: subprocess.Popen[bytes] | None = None

@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from jangar.server.devstack.__main__ import ConfigError, Settings, _redact
+from jangar.server.devstack.__main__ import ConfigError, StackSettings, _redact
 from jangar.server.devstack.envoy import PROJECT_ROOT
 
 
 def test_defaults():
-    settings = Settings.from_env({})
+    settings = StackSettings.from_env({})
     assert settings.database_url is None
     assert (settings.pg_port, settings.grpc_port, settings.http_port, settings.envoy_admin_port) == (
         55432,
@@ -22,7 +22,7 @@ def test_defaults():
 
 
 def test_overrides(tmp_path):
-    settings = Settings.from_env(
+    settings = StackSettings.from_env(
         {
             "JANGAR_DATABASE_URL": "postgresql://u@h/db",
             "JANGAR_HTTP_PORT": "18080",
@@ -37,7 +37,7 @@ def test_overrides(tmp_path):
 @pytest.mark.parametrize("value", ["http", "0", "70000"])
 def test_bad_port_is_rejected(value):
     with pytest.raises(ConfigError, match="JANGAR_GRPC_PORT"):
-        Settings.from_env({"JANGAR_GRPC_PORT": value})
+        StackSettings.from_env({"JANGAR_GRPC_PORT": value})
 
 
 def test_printed_url_hides_the_password():
