@@ -28,6 +28,8 @@ def _relative_path_problems(path: str) -> list[str]:
         problems.append("must be relative to the working directory")
     if ".." in path.split("/"):
         problems.append("must not contain '..' segments")
+    elif path == ".":
+        problems.append("must name a file inside the working directory, not the directory itself")
     elif posixpath.normpath(path) != path:
         problems.append(f"must be normalized (as {posixpath.normpath(path)!r})")
     return problems
