@@ -5,10 +5,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from jangar.v1 import agent_pb2, agent_run_pb2, run_pb2
-from jangar.v1.run_phase_pb2 import RunPhase
+from jangar.v1 import agent_pb2, run_pb2
 from tests import builders
-from tests.builders import key
 from tests.support import unique, violated_fields
 
 
@@ -103,35 +101,6 @@ async def test_malformed_list_parameters_are_named(agents, request_, field):
         await agents.ListAgents(request_)
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert violated_fields(error.value) == [field]
-
-
-async def test_agent_runs_filter_by_agent_and_phase(agents, agent_runs):
-    namespace = unique("ns")
-    first = await builders.create_agent(agents, builders.agent(namespace=namespace))
-    second = await builders.create_agent(agents, builders.agent(namespace=namespace))
-    first_runs = [
-        await builders.create_agent_run(agent_runs, builders.agent_run(first.name, namespace))
-        for _ in range(3)
-    ]
-    await builders.create_agent_run(agent_runs, builders.agent_run(second.name, namespace))
-    await agent_runs.CancelAgentRun(agent_run_pb2.CancelAgentRunRequest(id=first_runs[0].id), metadata=key())
-
-    async def ids(**filters) -> list[str]:
-        reply = await agent_runs.ListAgentRuns(
-            agent_run_pb2.ListAgentRunsRequest(namespace=namespace, **filters)
-        )
-        return [run.id for run in reply.agent_runs]
-
-    assert await ids(agent_id=first.id) == [run.id for run in reversed(first_runs)]
-    assert await ids(agent_name=first.name) == [run.id for run in reversed(first_runs)]
-    assert await ids(agent_id=first.id, phase=[RunPhase.Cancelled]) == [first_runs[0].id]
-    assert len(await ids(phase=[RunPhase.Pending])) == 3
-    assert len(await ids(phase=[RunPhase.Pending, RunPhase.Cancelled])) == 4
-    assert await ids(phase=[RunPhase.Succeeded]) == []
-
-    with pytest.raises(grpc.aio.AioRpcError) as error:
-        await ids(agent_id="not-a-uuid")
-    assert violated_fields(error.value) == ["agentId"]
 
 
 async def test_run_view_lists_both_kinds_across_pages(

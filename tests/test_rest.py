@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 
 import grpc
@@ -255,22 +254,7 @@ async def test_validation_error_shape(http):
     assert all(v["description"] for v in violations)
 
 
-async def test_conflict_names_the_existing_resource(http):
-    body = agent_body(unique("agent"))
-    first = (await post(http, "/v1/agents", body)).json()
-    second = await post(http, "/v1/agents", body)
-    assert second.status_code == 409
-    assert reason(second.json()) == "AGENT_ALREADY_EXISTS"
-    assert first["id"] in second.json()["message"]
-
-
-# The idempotency table over REST.
-
-
-async def test_no_key_is_400(http):
-    response = await post(http, "/v1/agents", agent_body(unique("agent")), headers={})
-    assert response.status_code == 400
-    assert reason(response.json()) == "IDEMPOTENCY_KEY_MISSING"
+# The idempotency table over REST (a missing key, a replay and a reused key: tests/test_conformance.py).
 
 
 @pytest.mark.parametrize("bad", ["", "two words", "a,b", "k" * 256])
@@ -278,31 +262,6 @@ async def test_malformed_key_is_400(http, bad):
     response = await post(http, "/v1/agents", agent_body(unique("agent")), headers={"Idempotency-Key": bad})
     assert response.status_code == 400
     assert reason(response.json()) == "IDEMPOTENCY_KEY_INVALID"
-
-
-async def test_replay_is_byte_identical_with_the_replayed_header(http):
-    headers = key()
-    body = agent_body(unique("agent"))
-    first = await post(http, "/v1/agents", body, headers)
-    shuffled = json.loads(json.dumps(body))
-    shuffled = {k: shuffled[k] for k in reversed(list(shuffled))}  # field order does not matter
-    replay = await http.post(
-        "/v1/agents", content=json.dumps(shuffled), headers={**headers, "content-type": "application/json"}
-    )
-    assert replay.status_code == 200
-    assert replay.content == first.content
-    assert replay.headers["idempotent-replayed"] == "true"
-    assert "idempotent-replayed" not in first.headers
-
-
-async def test_reused_key_with_another_body_is_422(http):
-    headers = key()
-    await post(http, "/v1/agents", agent_body(unique("agent")), headers)
-    response = await post(http, "/v1/agents", agent_body(unique("agent")), headers)
-    assert response.status_code == 422
-    assert response.json()["code"] == 3
-    assert reason(response.json()) == "IDEMPOTENCY_KEY_REUSED"
-    assert "x-jangar-http-status" not in response.headers
 
 
 async def test_reused_key_on_another_endpoint_is_422(http):
