@@ -61,6 +61,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, prefix: str = JANGAR_METHODS) -> None:
         self._prefix = prefix
+        # Wrapped handlers by (method, original handler): built on a method's first call, not on every call.
+        self._wrapped: dict[tuple[str, grpc.RpcMethodHandler], grpc.RpcMethodHandler] = {}
 
     async def intercept_service(
         self,
@@ -71,6 +73,14 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method.lstrip("/")
         if handler is None or not method.startswith(self._prefix):
             return handler
+        key = (method, handler)
+        wrapped = self._wrapped.get(key)
+        if wrapped is None:
+            wrapped = self._wrapped[key] = self._wrap(handler, method)
+        return wrapped
+
+    @staticmethod
+    def _wrap(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         if handler.unary_unary:
             return handler._replace(unary_unary=_unary(handler.unary_unary, method))
         if handler.stream_unary:
