@@ -126,17 +126,19 @@ def missing_required(message: Message, prefix: str = "") -> Iterator[tuple[str, 
             yield from nested
             if not nested and not present:
                 yield path, "is required"
-        elif item.required and not _is_set(message, field):
+        elif item.required and not is_set(message, field.name):
             if field.enum_type is not None:
                 yield path, f"is required: one of {_enum_choices(field)}"
             else:
                 yield path, "is required"
 
 
-def _is_set(message: Message, field: FieldDescriptor) -> bool:
-    if field.message_type is not None:
-        return message.HasField(field.name)
-    return bool(getattr(message, field.name))
+def is_set(message: Message, name: str) -> bool:
+    """Whether a field holds a value: presence for a message field, non-empty for anything else."""
+    field = message.DESCRIPTOR.fields_by_name[name]
+    if field.message_type is not None and not field.is_repeated:
+        return message.HasField(name)
+    return bool(getattr(message, name))
 
 
 @cache

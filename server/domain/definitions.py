@@ -19,7 +19,7 @@ from jangar.server.core.errors import (
     invalid_argument,
     kind_reason,
 )
-from jangar.server.core.field_behavior import is_mutable_path, mutable_fields
+from jangar.server.core.field_behavior import is_mutable_path, is_set, mutable_fields
 from jangar.server.core.kinds import Kind, registry
 from jangar.server.core.pages import Page, next_page_token, page_request, query_hash
 from jangar.server.core.query import ListQuery, Ref
@@ -184,7 +184,7 @@ class DefinitionUseCases:
         paths = list(mask.paths)
         if not paths:
             # An empty mask means "every mutable field the request sets" (AIP-134).
-            paths = [name for name in self._mutable if _is_set(patch, name)]
+            paths = [name for name in self._mutable if is_set(patch, name)]
             if not paths:
                 raise invalid_argument(
                     [FieldViolation("updateMask", "names no field and the request sets none")]
@@ -257,13 +257,6 @@ class DefinitionUseCases:
                         for run in runs
                     ],
                 )
-
-
-def _is_set(message: Message, name: str) -> bool:
-    field = message.DESCRIPTOR.fields_by_name[name]
-    if field.message_type is not None and not field.is_repeated:
-        return message.HasField(name)
-    return bool(getattr(message, name))
 
 
 def _is_nested(kind: Kind, name: str) -> bool:

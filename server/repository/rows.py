@@ -4,12 +4,13 @@ function takes and returns API messages; no caller sees a row or builds SQL."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from google.protobuf.message import Message
-from sqlalchemy import Executable, Table, and_, bindparam, func, select, tuple_
+from sqlalchemy import Executable, Row, Table, and_, bindparam, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -18,6 +19,8 @@ from jangar.server.core.query import ListQuery, PageOf, Ref
 from jangar.server.repository.database import Tx
 from jangar.server.repository.mapping import StoredKind, apply_stored
 from jangar.server.repository.selectors import selector_clause
+
+T = TypeVar("T")
 
 # The statements on the request path are built once per kind with bind parameters: building and
 # cache-keying a fresh statement on every call cost more server CPU than the database round trip itself.
@@ -109,11 +112,14 @@ async def list_page(db: Tx, stored: StoredKind, query: ListQuery) -> PageOf[Any]
         .order_by(table.c.created_at.desc(), table.c.id.desc())
         .limit(query.page.size + 1)
     )
-    rows = list((await db.execute(statement)).all())
-    more = len(rows) > query.page.size
-    rows = rows[: query.page.size]
-    cursor = Cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
-    return PageOf([stored.from_row(row) for row in rows], cursor)
+    return page_of(list((await db.execute(statement)).all()), query.page.size, stored.from_row)
+
+
+def page_of(rows: list[Row], size: int, convert: Callable[[Row], T]) -> PageOf[T]:
+    """A page from up to size + 1 rows read newest first: the extra row only says that more follow."""
+    page = rows[:size]
+    cursor = Cursor(page[-1].created_at, page[-1].id) if len(rows) > size and page else None
+    return PageOf([convert(row) for row in page], cursor)
 
 
 async def update(db: Tx, stored: StoredKind, row_id: uuid.UUID, message: Message, **columns: Any) -> Any:

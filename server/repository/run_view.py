@@ -9,10 +9,9 @@ from sqlalchemy import Executable, Row, Select, Table, and_, literal, select, un
 from sqlalchemy.sql.elements import ColumnElement
 
 from jangar.server.core.kinds import Kind, registry
-from jangar.server.core.pages import Cursor
 from jangar.server.core.query import ListQuery, PageOf, Ref
 from jangar.server.repository.database import Tx
-from jangar.server.repository.rows import after_cursor, list_conditions, ref_conditions, ref_params
+from jangar.server.repository.rows import after_cursor, list_conditions, page_of, ref_conditions, ref_params
 from jangar.server.repository.tables import KIND_TABLES
 from jangar.v1 import run_pb2
 from jangar.v1.run_phase_pb2 import RunPhase
@@ -97,8 +96,4 @@ async def list_runs(db: Tx, query: ListQuery) -> PageOf[run_pb2.Run]:
         )
     merged = union_all(*(select(b) for b in branches)).subquery()
     statement = select(merged).order_by(merged.c.created_at.desc(), merged.c.id.desc()).limit(size + 1)
-    rows = list((await db.execute(statement)).all())
-    more = len(rows) > size
-    rows = rows[:size]
-    cursor = Cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
-    return PageOf([run_from_row(row) for row in rows], cursor)
+    return page_of(list((await db.execute(statement)).all()), size, run_from_row)
