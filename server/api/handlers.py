@@ -1,10 +1,15 @@
 """Builds grpc.aio handlers for a service from its descriptor, for every cardinality (unary, server
 streaming, client streaming, bidirectional).
 
-Handlers are built here instead of with the generated `add_*_to_server` helpers for one reason: a replayed
+Handlers are built here instead of with the generated `add_*_to_server` helpers for two reasons: a replayed
 idempotent response must go out byte for byte as it was stored, so the response serializer passes `bytes`
-through unchanged. Handlers receive the RequestContext that the CallInterceptor (api/interceptors.py) made
-for the call, which must therefore be installed on the server."""
+through unchanged; and a request that does not decode must be refused as the client's mistake (400
+MALFORMED_REQUEST), which grpc.aio cannot do when the deserializer itself raises (it answers UNKNOWN with
+the exception's text). Before any handler runs, a request is also refused when it carries text the
+database cannot store (core/storable.py), whatever the method.
+
+Handlers receive the RequestContext that the CallInterceptor (api/interceptors.py) made for the call, which
+must therefore be installed on the server."""
 
 from __future__ import annotations
 
@@ -19,6 +24,9 @@ from google.protobuf.message_factory import GetMessageClass
 
 from jangar.server.api.interceptors import current_call
 from jangar.server.core.context import RequestContext
+from jangar.server.core.errors import Code, DomainError, invalid_argument
+from jangar.server.core.kinds import http_body_field
+from jangar.server.core.storable import nul_violations
 
 
 @dataclass(frozen=True)
@@ -36,16 +44,60 @@ StreamingHandler = Callable[[Any, RequestContext], AsyncIterator[Message]]
 Handler = UnaryHandler | StreamingHandler
 
 
+@dataclass(frozen=True)
+class Undecodable:
+    """Stands in for a request whose bytes are not a valid message of the method's input type (corrupt
+    wire format, invalid UTF-8 in a string, nesting beyond protobuf's limit). Envoy's transcoder produces
+    these too, for JSON that has an object where a string belongs."""
+
+    message_type: str
+
+
+def _deserializer(message_class: type[Message]) -> Callable[[bytes], Message | Undecodable]:
+    def deserialize(data: bytes) -> Message | Undecodable:
+        try:
+            return message_class.FromString(data)
+        except Exception:  # any parse failure means the client's bytes are wrong, never the server
+            return Undecodable(message_class.DESCRIPTOR.full_name)
+
+    return deserialize
+
+
+def _checked(request: Message | Undecodable, body_field: str) -> Message:
+    if isinstance(request, Undecodable):
+        raise DomainError(
+            Code.INVALID_ARGUMENT,
+            "MALFORMED_REQUEST",
+            f"the request is not a valid {request.message_type}: a field has the wrong type or the message "
+            "is corrupt",
+        )
+    violations = nul_violations(request, body_field)
+    if violations:
+        raise invalid_argument(violations)
+    return request
+
+
+async def _checked_stream(requests: AsyncIterator[Any], body_field: str) -> AsyncIterator[Message]:
+    async for request in requests:
+        yield _checked(request, body_field)
+
+
 def _serialize(response: Message | bytes) -> bytes:
     if isinstance(response, bytes):
         return response
     return response.SerializeToString(deterministic=True)
 
 
-def _unary(handler: UnaryHandler) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
+def _request(request: Any, streaming: bool, body_field: str) -> Any:
+    return _checked_stream(request, body_field) if streaming else _checked(request, body_field)
+
+
+def _unary(
+    handler: UnaryHandler, streaming: bool, body_field: str
+) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
     async def behaviour(request: Any, context: grpc.aio.ServicerContext) -> Any:
         call = current_call()
-        result = await handler(request, call.context)
+        result = await handler(_request(request, streaming, body_field), call.context)
         reply = result if isinstance(result, Reply) else Reply(result)
         if reply.replayed:
             call.response_headers.append(("idempotent-replayed", "true"))
@@ -54,30 +106,34 @@ def _unary(handler: UnaryHandler) -> Callable[[Any, grpc.aio.ServicerContext], A
     return behaviour
 
 
-def _streaming(handler: StreamingHandler) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
+def _streaming(
+    handler: StreamingHandler, streaming: bool, body_field: str
+) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
     async def behaviour(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-        async for response in handler(request, current_call().context):
+        checked = _request(request, streaming, body_field)
+        async for response in handler(checked, current_call().context):
             yield response
 
     return behaviour
 
 
 def _method_handler(method: MethodDescriptor, handler: Any) -> grpc.RpcMethodHandler:
-    deserialize = GetMessageClass(method.input_type).FromString
+    deserialize = _deserializer(GetMessageClass(method.input_type))
+    streaming, body_field = method.client_streaming, http_body_field(method)
     match (method.client_streaming, method.server_streaming):
         case (False, False):
-            build = grpc.unary_unary_rpc_method_handler
+            build, behaviour = grpc.unary_unary_rpc_method_handler, _unary
         case (True, False):
-            build = grpc.stream_unary_rpc_method_handler
+            build, behaviour = grpc.stream_unary_rpc_method_handler, _unary
         case (False, True):
-            return grpc.unary_stream_rpc_method_handler(
-                _streaming(handler), request_deserializer=deserialize, response_serializer=_serialize
-            )
+            build, behaviour = grpc.unary_stream_rpc_method_handler, _streaming
         case _:
-            return grpc.stream_stream_rpc_method_handler(
-                _streaming(handler), request_deserializer=deserialize, response_serializer=_serialize
-            )
-    return build(_unary(handler), request_deserializer=deserialize, response_serializer=_serialize)
+            build, behaviour = grpc.stream_stream_rpc_method_handler, _streaming
+    return build(
+        behaviour(handler, streaming, body_field),
+        request_deserializer=deserialize,
+        response_serializer=_serialize,
+    )
 
 
 def service_handler(descriptor: ServiceDescriptor, handlers: Mapping[str, Handler]) -> grpc.GenericRpcHandler:

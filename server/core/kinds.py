@@ -195,6 +195,13 @@ def _collection(method: MethodDescriptor) -> str:
     return rule.get
 
 
+def http_body_field(method: MethodDescriptor) -> str:
+    """The request field a REST client sends as the body (`agent` for `body: "agent"`); empty when the body is
+    the whole request (`*`) or there is none."""
+    body = method.GetOptions().Extensions[annotations_pb2.http].body
+    return "" if body == "*" else body
+
+
 def _method(service: ServiceDescriptor, descriptor: MethodDescriptor) -> Method:
     return Method(
         descriptor=descriptor,
