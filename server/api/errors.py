@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from google.protobuf import any_pb2
@@ -19,6 +20,18 @@ DOMAIN = "jangar.proompteng.ai"
 HTTP_STATUS_METADATA = "x-jangar-http-status"
 
 log = logging.getLogger("jangar.server.api")
+
+# An error travels in gRPC trailers (grpc-message, grpc-status-details-bin in base64), and every hop bounds
+# metadata: gRPC clients refuse more than 8 KiB by default and Envoy's HTTP/2 connection to the server dies
+# on oversized trailers, taking other callers' requests with it. So an error is bounded whatever the request
+# was: the message, each detail string, and the violations listed (the first ones, within a byte budget; the
+# total is in ErrorInfo.metadata), keeping the whole well under 8 KiB after encoding.
+MAX_MESSAGE_BYTES = 512
+MAX_DETAIL_TEXT_BYTES = 256
+MAX_VIOLATIONS = 50
+VIOLATIONS_BUDGET_BYTES = 2560
+VIOLATIONS_TOTAL = "violationsTotal"
+VIOLATIONS_SHOWN = "violationsShown"
 
 
 @dataclass(frozen=True)
@@ -34,6 +47,25 @@ def _pack(message: object) -> any_pb2.Any:
     return packed
 
 
+def bounded(text: str, limit: int = MAX_DETAIL_TEXT_BYTES) -> str:
+    """`text`, cut to at most `limit` UTF-8 bytes (on a character boundary) and marked when cut."""
+    encoded = text.encode()
+    if len(encoded) <= limit:
+        return text
+    return encoded[: limit - 3].decode(errors="ignore") + "…"
+
+
+def _first_within_budget(items: list[Any], budget: int) -> list[Any]:
+    """The leading items (messages) that fit MAX_VIOLATIONS and `budget` bytes."""
+    kept, size = [], 0
+    for item in items[:MAX_VIOLATIONS]:
+        size += item.ByteSize() + 3  # the item's tag and length
+        if size > budget:
+            break
+        kept.append(item)
+    return kept
+
+
 def _status(
     code: int,
     reason: str,
@@ -43,7 +75,9 @@ def _status(
     extra_details: list[object] | None = None,
     extra_trailers: tuple[tuple[str, str], ...] = (),
 ) -> _Status:
-    details = [_pack(error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata or {}))]
+    message = bounded(message, MAX_MESSAGE_BYTES)
+    metadata = {bounded(k, 64): bounded(v) for k, v in (metadata or {}).items()}
+    details = [_pack(error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata))]
     details += [_pack(d) for d in extra_details or []]
     status = status_pb2.Status(code=code, message=message, details=details)
     return _Status(
@@ -58,26 +92,35 @@ _GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 def domain_status(error: DomainError, request_id: str) -> _Status:
     extra: list[object] = []
-    if error.field_violations:
-        extra.append(
-            error_details_pb2.BadRequest(
-                field_violations=[
-                    error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-                    for v in error.field_violations
-                ]
+    metadata = dict(error.metadata)
+    total = len(error.field_violations) + len(error.precondition_violations)
+    field_violations = _first_within_budget(
+        [
+            error_details_pb2.BadRequest.FieldViolation(
+                field=bounded(v.field), description=bounded(v.description)
             )
-        )
-    if error.precondition_violations:
-        extra.append(
-            error_details_pb2.PreconditionFailure(
-                violations=[
-                    error_details_pb2.PreconditionFailure.Violation(
-                        type=v.type, subject=v.subject, description=v.description
-                    )
-                    for v in error.precondition_violations
-                ]
+            for v in error.field_violations
+        ],
+        VIOLATIONS_BUDGET_BYTES,
+    )
+    # One budget for both lists (an error rarely has both).
+    budget_left = VIOLATIONS_BUDGET_BYTES - sum(v.ByteSize() + 3 for v in field_violations)
+    precondition_violations = _first_within_budget(
+        [
+            error_details_pb2.PreconditionFailure.Violation(
+                type=bounded(v.type), subject=bounded(v.subject), description=bounded(v.description)
             )
-        )
+            for v in error.precondition_violations
+        ],
+        budget_left,
+    )
+    if field_violations:
+        extra.append(error_details_pb2.BadRequest(field_violations=field_violations))
+    if precondition_violations:
+        extra.append(error_details_pb2.PreconditionFailure(violations=precondition_violations))
+    shown = len(field_violations) + len(precondition_violations)
+    if shown < total:
+        metadata |= {VIOLATIONS_TOTAL: str(total), VIOLATIONS_SHOWN: str(shown)}
     extra.append(error_details_pb2.RequestInfo(request_id=request_id))
     trailers: tuple[tuple[str, str], ...] = (("x-request-id", request_id),)
     if error.http_status is not None:
@@ -86,7 +129,7 @@ def domain_status(error: DomainError, request_id: str) -> _Status:
         int(error.code),
         error.reason,
         error.message,
-        metadata=error.metadata,
+        metadata=metadata,
         extra_details=extra,
         extra_trailers=trailers,
     )

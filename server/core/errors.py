@@ -54,8 +54,18 @@ class DomainError(Exception):
         return f"{self.reason}: {self.message}"
 
 
+SUMMARY_ITEM_CHARS = 90
+
+
+def _summary_item(violation: FieldViolation) -> str:
+    text = f"{violation.field}: {violation.description}"
+    return text if len(text) <= SUMMARY_ITEM_CHARS else text[: SUMMARY_ITEM_CHARS - 1] + "…"
+
+
 def invalid_argument(violations: list[FieldViolation], reason: str = "INVALID_ARGUMENT") -> DomainError:
-    summary = "; ".join(f"{v.field}: {v.description}" for v in violations[:5])
+    # The message names the first few, each cut short, so the count at its end survives the API's bound on
+    # error messages; BadRequest has the details.
+    summary = "; ".join(_summary_item(v) for v in violations[:5])
     if len(violations) > 5:
         summary += f"; and {len(violations) - 5} more"
     return DomainError(
