@@ -24,6 +24,10 @@ from jangar.server.repository.database import Database
 log = logging.getLogger("jangar.server")
 
 HEALTH_PROBE_SECONDS = 5.0
+# What the server accepts as request metadata. gRPC's default (8 KiB soft, refused at random above it) would
+# refuse some of the headers Envoy lets through (devstack/envoy.py MAX_HEADERS_KB) and not others; this is
+# above Envoy's bound with room for what Envoy adds (x-envoy-original-path repeats the URL).
+MAX_METADATA_BYTES = 64 * 1024
 PURGE_INTERVAL_SECONDS = 600.0
 
 
@@ -46,6 +50,8 @@ class JangarServer:
             options=[
                 ("grpc.max_receive_message_length", self.settings.max_request_bytes),
                 ("grpc.so_reuseport", 0),
+                ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+                ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
             ],
         )
         server.add_generic_rpc_handlers(build_handlers(self.use_cases))

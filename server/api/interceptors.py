@@ -16,7 +16,7 @@ import grpc
 
 from jangar.server.api import errors, metrics
 from jangar.server.core.context import RequestContext
-from jangar.server.core.errors import DomainError
+from jangar.server.core.errors import Code, DomainError
 
 log = logging.getLogger("jangar.server.api")
 
@@ -41,9 +41,33 @@ def current_call() -> Call:
     return _CURRENT.get()
 
 
-def request_context(context: grpc.aio.ServicerContext, method: str) -> RequestContext:
-    metadata = {key: value for key, value in context.invocation_metadata() or () if isinstance(value, str)}
-    request_id = metadata.get("x-request-id", "")[:MAX_REQUEST_ID_LENGTH] or str(uuid.uuid4())
+# Headers a request may carry once: with two, one would be silently chosen over the other.
+SINGLE_VALUED_HEADERS = ("idempotency-key", "if-match")
+
+
+def request_id_of(context: grpc.aio.ServicerContext) -> str:
+    """The caller's `x-request-id` (the first, bounded), or a new one."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "x-request-id" and isinstance(value, str) and value:
+            return value[:MAX_REQUEST_ID_LENGTH]
+    return str(uuid.uuid4())
+
+
+def request_context(context: grpc.aio.ServicerContext, method: str, request_id: str) -> RequestContext:
+    """The RequestContext of the call; DomainError (400 DUPLICATE_HEADER) when a single-valued header is
+    sent twice."""
+    metadata: dict[str, str] = {}
+    for key, value in context.invocation_metadata() or ():
+        if not isinstance(value, str):
+            continue
+        if key in metadata and key in SINGLE_VALUED_HEADERS:
+            raise DomainError(
+                Code.INVALID_ARGUMENT,
+                "DUPLICATE_HEADER",
+                f"the {key} header may be sent once; this request has it more than once",
+                metadata={"header": key},
+            )
+        metadata.setdefault(key, value)
     return RequestContext(
         request_id=request_id,
         method=method,
@@ -91,7 +115,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
 
 
 def _start(context: grpc.aio.ServicerContext, method: str) -> Call:
-    call = Call(request_context(context, method))
+    """The call, with only its request id known: the rest of its context is read (and may be refused) inside
+    the error handling, by `request_context`."""
+    call = Call(RequestContext(request_id=request_id_of(context), method=method))
     _CURRENT.set(call)
     return call
 
@@ -123,6 +149,7 @@ def _unary(behaviour: Behaviour, method: str) -> Behaviour:
         call = _start(context, method)
         code, status = "OK", None
         try:
+            call.context = request_context(context, method, call.context.request_id)
             response = await behaviour(request, context)
             await context.send_initial_metadata(
                 [("x-request-id", call.context.request_id), *call.response_headers]
@@ -143,6 +170,7 @@ def _streaming(behaviour: Behaviour, method: str) -> Behaviour:
         call = _start(context, method)
         code, status = "OK", None
         try:
+            call.context = request_context(context, method, call.context.request_id)
             await context.send_initial_metadata([("x-request-id", call.context.request_id)])
             async for response in behaviour(request, context):
                 yield response

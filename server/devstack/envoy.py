@@ -27,6 +27,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = PROJECT_ROOT / "envoy" / "envoy.template.yaml"
 MAX_REQUEST_BYTES = 1024 * 1024
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+# The longest URL (path and query string) Envoy passes on, as common web servers do (414 beyond it), and the
+# most request header bytes (431 beyond them); both are far below the server's gRPC metadata limit.
+MAX_URL_BYTES = 8 * 1024
+MAX_HEADERS_KB = 32
 REST_TIMEOUT_S = 60
 READY_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 5.0
@@ -78,6 +82,8 @@ def render_config(
         "UPSTREAM_PORT": upstream_port,
         "MAX_REQUEST_BYTES": max_request_bytes,
         "MAX_RESPONSE_BYTES": max_response_bytes,
+        "MAX_URL_BYTES": MAX_URL_BYTES,
+        "MAX_HEADERS_KB": MAX_HEADERS_KB,
         "REST_TIMEOUT": f"{rest_timeout_s}s",
         # A YAML flow sequence; JSON strings are valid YAML.
         "SERVICES": json.dumps(list(registry().service_names)),
