@@ -47,10 +47,13 @@ def _walk(message: Message, prefix: str, body_field: str = "") -> Iterator[str]:
 
 def _map(entries: Mapping[object, object], path: str) -> Iterator[str]:
     for key, item in entries.items():
-        entry_path = f"{path}[{key!r}]"
+        # Paths are built only for what is reported: a request may carry thousands of entries.
         if isinstance(key, str) and NUL in key:
-            yield entry_path
-        yield from _value(item, entry_path)
+            yield f"{path}[{key!r}]"
+        if isinstance(item, Message):
+            yield from _message(item, f"{path}[{key!r}]")
+        elif isinstance(item, str) and NUL in item:
+            yield f"{path}[{key!r}]"
 
 
 def _value(value: object, path: str) -> Iterator[str]:

@@ -183,12 +183,13 @@ class Violations:
         for key, value in labels.items():
             self.extend(f"labels[{key!r}]", qualified_name_problems(key))
             self.extend(f"labels[{key!r}]", (f"value {p}" for p in label_value_problems(value)))
-        size = 0
-        for key, value in annotations.items():
-            self.extend(f"annotations[{key!r}]", qualified_name_problems(key))
-            size += len(key.encode()) + len(value.encode())
+        size = sum(len(key.encode()) + len(value.encode()) for key, value in annotations.items())
         if size > MAX_ANNOTATIONS_BYTES:
+            # As with labels: one problem, and no per-key work for a request that is refused anyway.
             self.add("annotations", f"must be at most {MAX_ANNOTATIONS_BYTES} bytes in total")
+            return
+        for key in annotations:
+            self.extend(f"annotations[{key!r}]", qualified_name_problems(key))
 
 
 def normalize_envelope(resource: Message) -> None:
