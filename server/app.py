@@ -16,9 +16,10 @@ from jangar.server.api.interceptors import CallInterceptor
 from jangar.server.api.servicers import build_handlers
 from jangar.server.config import ServerSettings
 from jangar.server.core.kinds import registry
+from jangar.server.core.pages import PageTokens
 from jangar.server.domain.catalog import build_use_cases
 from jangar.server.migrations_runner import require_current_schema
-from jangar.server.repository import idempotency
+from jangar.server.repository import idempotency, server_keys
 from jangar.server.repository.database import Database
 
 log = logging.getLogger("jangar.server")
@@ -37,7 +38,6 @@ class JangarServer:
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
         self.database = Database(settings.database_url, pool_size=settings.db_pool_size)
-        self.use_cases = build_use_cases(self.database)
         self.health = health.aio.HealthServicer()
         self.port = 0
         self._server: grpc.aio.Server | None = None
@@ -54,7 +54,8 @@ class JangarServer:
                 ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
             ],
         )
-        server.add_generic_rpc_handlers(build_handlers(self.use_cases))
+        key = self.settings.page_token_key or await server_keys.page_token_key(self.database)
+        server.add_generic_rpc_handlers(build_handlers(build_use_cases(self.database, PageTokens(key))))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             [

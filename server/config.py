@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from jangar.server.core.pages import MIN_KEY_BYTES
 from jangar.server.domain.idempotency import RETENTION_HOURS_MINIMUM
 
 
@@ -26,6 +27,17 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _page_token_key() -> bytes:
+    key = os.environ.get("JANGAR_PAGE_TOKEN_KEY", "").encode()
+    if key and len(key) < MIN_KEY_BYTES:
+        # The value itself is never part of a message: it is a secret.
+        raise ConfigError(
+            f"JANGAR_PAGE_TOKEN_KEY must be at least {MIN_KEY_BYTES} bytes long "
+            "(for example the output of `openssl rand -hex 32`)"
+        )
+    return key
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     database_url: str
@@ -38,6 +50,9 @@ class ServerSettings:
     # Largest request a client may send over gRPC; Envoy applies its own limit to REST bodies.
     max_request_bytes: int = 1024 * 1024
     log_level: str = "INFO"
+    # Signs page tokens. Empty: the server uses the key it keeps in the database (server_keys). Out of repr,
+    # so that printing the settings never shows it.
+    page_token_key: bytes = field(default=b"", repr=False)
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -58,4 +73,5 @@ class ServerSettings:
             idempotency_retention=timedelta(hours=retention_hours),
             max_request_bytes=_int("JANGAR_MAX_REQUEST_BYTES", cls.max_request_bytes, 1024),
             log_level=os.environ.get("JANGAR_LOG_LEVEL", cls.log_level).upper(),
+            page_token_key=_page_token_key(),
         )

@@ -1,10 +1,12 @@
-"""Every use case of the server, one per kind of the registry, sharing one Database."""
+"""Every use case of the server, one per kind of the registry, sharing one Database and one page token
+codec."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from jangar.server.core.kinds import registry
+from jangar.server.core.pages import PageTokens
 from jangar.server.domain.definitions import DefinitionUseCases
 from jangar.server.domain.run_view import RunViewUseCases
 from jangar.server.domain.runs import RunUseCases
@@ -19,15 +21,17 @@ class UseCases:
     run_view: RunViewUseCases
 
 
-def build_use_cases(database: Database) -> UseCases:
+def build_use_cases(database: Database, page_tokens: PageTokens) -> UseCases:
     kinds = registry()
     return UseCases(
         database=database,
-        definitions={kind.name: DefinitionUseCases(database, kind) for kind in kinds.definitions},
+        definitions={
+            kind.name: DefinitionUseCases(database, kind, page_tokens) for kind in kinds.definitions
+        },
         runs={
-            kind.name: RunUseCases(database, kind, kinds[kind.parent.kind])
+            kind.name: RunUseCases(database, kind, kinds[kind.parent.kind], page_tokens)
             for kind in kinds.runs
             if kind.parent is not None
         },
-        run_view=RunViewUseCases(database),
+        run_view=RunViewUseCases(database, page_tokens),
     )

@@ -21,7 +21,7 @@ from jangar.server.core.errors import (
 )
 from jangar.server.core.field_behavior import is_mutable_path, is_set, mutable_fields
 from jangar.server.core.kinds import Kind, registry
-from jangar.server.core.pages import Page, next_page_token, page_request, query_hash
+from jangar.server.core.pages import Page, PageTokens, query_hash
 from jangar.server.core.query import ListQuery, Ref
 from jangar.server.domain import common, run_lifecycle
 from jangar.server.domain.idempotency import Outcome, idempotent
@@ -80,8 +80,9 @@ def apply_path(source: Message, destination: Message, path: str) -> None:
 
 
 class DefinitionUseCases:
-    def __init__(self, database: Database, kind: Kind) -> None:
+    def __init__(self, database: Database, kind: Kind, page_tokens: PageTokens) -> None:
         self._database = database
+        self._page_tokens = page_tokens
         self._kind = kind
         self._stored = STORED[kind.name]
         self._rules = rules_for(kind.name)
@@ -134,13 +135,13 @@ class DefinitionUseCases:
     ) -> tuple[list[Any], str]:
         only_namespace = common.namespace_filter(namespace)
         selector = common.selector(label_selector)
-        page = page_request(
+        page = self._page_tokens.page_request(
             page_size, page_token, query_hash(self._kind.name, only_namespace, selector.canonical())
         )
         query = ListQuery(page=page, namespace=only_namespace, selector=selector)
         async with self._database.transaction() as db:
             result = await rows.list_page(db, self._stored, query)
-        return result.items, next_page_token(page, result.next_cursor)
+        return result.items, self._page_tokens.next_page_token(page, result.next_cursor)
 
     async def update(
         self,

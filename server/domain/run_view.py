@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jangar.server.core.errors import FieldViolation, invalid_argument, not_found
-from jangar.server.core.pages import next_page_token, page_request, query_hash
+from jangar.server.core.pages import PageTokens, query_hash
 from jangar.server.core.query import ListQuery
 from jangar.server.domain import common
 from jangar.server.domain.runs import phase_name
@@ -16,8 +16,9 @@ from jangar.v1 import run_pb2
 
 
 class RunViewUseCases:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, page_tokens: PageTokens) -> None:
         self._database = database
+        self._page_tokens = page_tokens
 
     async def get(self, id_or_name: str, namespace: str) -> run_pb2.Run:
         ref = common.resolve_ref(id_or_name, namespace)
@@ -39,10 +40,10 @@ class RunViewUseCases:
         only_namespace = common.namespace_filter(namespace)
         selector = common.selector(label_selector)
         phase_names = sorted({phase_name(p) for p in phases})
-        page = page_request(
+        page = self._page_tokens.page_request(
             page_size, page_token, query_hash("Run", only_namespace, selector.canonical(), phase_names)
         )
         query = ListQuery(page=page, namespace=only_namespace, selector=selector, phases=phase_names)
         async with self._database.transaction() as db:
             result = await run_view.list_runs(db, query)
-        return result.items, next_page_token(page, result.next_cursor)
+        return result.items, self._page_tokens.next_page_token(page, result.next_cursor)

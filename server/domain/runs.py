@@ -13,7 +13,7 @@ from google.protobuf.message import Message
 from jangar.server.core.context import RequestContext
 from jangar.server.core.errors import Code, DomainError, FieldViolation, invalid_argument, not_found
 from jangar.server.core.kinds import Kind
-from jangar.server.core.pages import next_page_token, page_request, query_hash
+from jangar.server.core.pages import PageTokens, query_hash
 from jangar.server.core.query import ListQuery, Ref
 from jangar.server.domain import common, run_lifecycle
 from jangar.server.domain.definitions import already_exists
@@ -75,9 +75,10 @@ def apply_transition(status: Any, transition: run_lifecycle.Transition) -> None:
 
 
 class RunUseCases:
-    def __init__(self, database: Database, kind: Kind, parent: Kind) -> None:
+    def __init__(self, database: Database, kind: Kind, parent: Kind, page_tokens: PageTokens) -> None:
         assert kind.parent is not None
         self._database = database
+        self._page_tokens = page_tokens
         self._kind = kind
         self._link = kind.parent
         self._parent = parent
@@ -175,7 +176,7 @@ class RunUseCases:
             if value:
                 spec = by_field[name]
                 equals.append((name, parse_uuid(spec.json_name, value) if spec.is_uuid else value))
-        page = page_request(
+        page = self._page_tokens.page_request(
             page_size,
             page_token,
             query_hash(
@@ -191,7 +192,7 @@ class RunUseCases:
         )
         async with self._database.transaction() as db:
             result = await rows.list_page(db, self._stored, query)
-        return result.items, next_page_token(page, result.next_cursor)
+        return result.items, self._page_tokens.next_page_token(page, result.next_cursor)
 
     async def cancel(
         self, context: RequestContext, request: Message, id_or_name: str, namespace: str, reason: str

@@ -149,3 +149,13 @@ idempotency_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("response_code", Integer, nullable=False, server_default=text("0")),
 )
+
+# Secrets the server generates for itself, one per purpose, shared by every replica through the database
+# (server/repository/server_keys.py).
+server_keys = Table(
+    "server_keys",
+    metadata,
+    Column("purpose", Text, primary_key=True),
+    Column("key", LargeBinary, nullable=False),
+    Column("create_time", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

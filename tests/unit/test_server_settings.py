@@ -1,0 +1,33 @@
+"""The server's settings from the environment: the page token key is optional, long enough when set, and
+never shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from jangar.server.config import ConfigError, ServerSettings
+
+
+@pytest.fixture(autouse=True)
+def database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JANGAR_DATABASE_URL", "postgresql://jangar@127.0.0.1:5432/jangar")
+    monkeypatch.delenv("JANGAR_PAGE_TOKEN_KEY", raising=False)
+
+
+def test_without_a_page_token_key_the_stored_one_is_used():
+    assert ServerSettings.from_env().page_token_key == b""
+
+
+def test_a_page_token_key_is_read_and_never_shown(monkeypatch):
+    secret = "s3cret-" + "x" * 40
+    monkeypatch.setenv("JANGAR_PAGE_TOKEN_KEY", secret)
+    settings = ServerSettings.from_env()
+    assert settings.page_token_key == secret.encode()
+    assert "s3cret" not in repr(settings) and "s3cret" not in str(settings)
+
+
+def test_a_short_page_token_key_is_refused_without_echoing_it(monkeypatch):
+    monkeypatch.setenv("JANGAR_PAGE_TOKEN_KEY", "s3cret-short")
+    with pytest.raises(ConfigError, match="at least 32 bytes") as caught:
+        ServerSettings.from_env()
+    assert "s3cret" not in str(caught.value)
