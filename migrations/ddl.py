@@ -73,3 +73,30 @@ def create_definition_kind(table: str) -> None:
     """Everything a new definition kind needs: its table and its list indexes."""
     execute(definition_table(table))
     execute(list_indexes(table))
+
+
+def run_table(table: str, parent: str) -> str:
+    """A run kind's table for a kind that has no seed table: the seed's run columns (as agent_runs has them,
+    `status` holding the phase) followed by Jangar's, with the deliveryId unique as in the seed."""
+    return f"""
+CREATE TABLE {table} (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  {parent}_name text NOT NULL,
+  delivery_id text NOT NULL,
+  provider text NOT NULL,
+  status text NOT NULL,
+  external_run_id text,
+  payload jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX {table}_delivery_id_idx ON {table}(delivery_id);
+ALTER TABLE {table} {ENVELOPE_COLUMNS}, {run_columns(parent)};
+CREATE UNIQUE INDEX {table}_namespace_name_idx ON {table}(namespace, name);
+"""
+
+
+def create_run_kind(table: str, parent: str) -> None:
+    """Everything a new run kind needs: its table and the indexes behind its list filters."""
+    execute(run_table(table, parent))
+    execute(list_indexes(table, f"{parent}_id", f"{parent}_name", "status"))

@@ -3,7 +3,7 @@ client sees all its mistakes in one BadRequest."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from typing import Protocol
 
 from google.protobuf.message import Message
@@ -11,6 +11,7 @@ from google.protobuf.message import Message
 from jangar.server.core.errors import FieldViolation, invalid_argument
 from jangar.server.core.field_behavior import clear_output_only, missing_required
 from jangar.server.core.names import (
+    c_identifier_problems,
     dns1123_label_problems,
     dns1123_subdomain_problems,
     label_value_problems,
@@ -36,6 +37,13 @@ class Named(Protocol):
     """Anything with a name: LocalObjectReference, SecretKeySelector."""
 
     name: str
+
+
+class EnvVar(Protocol):
+    """A literal environment variable (jangar.v1.EnvVar)."""
+
+    name: str
+    value: str
 
 
 class Resources(Protocol):
@@ -153,11 +161,25 @@ class Violations:
             if len(value.encode()) > MAX_MAP_VALUE_BYTES:
                 self.add(f"{field}[{key!r}]", f"must be at most {MAX_MAP_VALUE_BYTES} bytes")
 
+    def image(self, field: str, image: str) -> None:
+        """A container image reference."""
+        self.bounded_text(field, image, 1024)
+        if any(c.isspace() for c in image):
+            self.add(field, "must not contain white space")
+
+    def env_vars(self, field: str, env: Sequence[EnvVar]) -> None:
+        """Literal environment variables: Kubernetes' name rule, bounded values, each name once."""
+        if self.list_size(field, env):
+            for index, var in enumerate(env):
+                self.extend(
+                    f"{field}[{index}].name", c_identifier_problems(var.name) if var.name else ["is required"]
+                )
+                self.bounded_text(f"{field}[{index}].value", var.value)
+            self.unique(f"{field}.name", [var.name for var in env])
+
     def workload(self, field: str, workload: Workload) -> None:
         """A container: image reference, resource quantities and service account name."""
-        self.bounded_text(f"{field}.image", workload.image, 1024)
-        if any(c.isspace() for c in workload.image):
-            self.add(f"{field}.image", "must not contain white space")
+        self.image(f"{field}.image", workload.image)
         for part, quantities in (
             ("limits", workload.resources.limits),
             ("requests", workload.resources.requests),

@@ -23,6 +23,8 @@ def test_every_kind_with_its_group_plural_and_collection():
             "/v1/orchestration-runs",
             True,
         ),
+        ("Tool", "tools.proompteng.ai", "tools", "/v1/tools", False),
+        ("ToolRun", "tools.proompteng.ai", "tool_runs", "/v1/tool-runs", True),
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jangar.server.core.names import c_identifier_problems, dns1123_subdomain_problems
+from jangar.server.core.names import dns1123_subdomain_problems
 from jangar.server.domain.kinds import KindRules
 from jangar.server.domain.validation import Violations
 from jangar.v1 import agent_pb2
@@ -13,13 +13,7 @@ KIND = "Agent"
 def validate_spec(spec: agent_pb2.AgentSpec, v: Violations) -> None:
     v.reference("spec.providerRef", spec.provider_ref, required=True)
     v.struct("spec.config", spec.config)
-    if v.list_size("spec.env", spec.env):
-        for index, env in enumerate(spec.env):
-            v.extend(
-                f"spec.env[{index}].name", c_identifier_problems(env.name) if env.name else ["is required"]
-            )
-            v.bounded_text(f"spec.env[{index}].value", env.value)
-        v.unique("spec.env.name", [env.name for env in spec.env])
+    v.env_vars("spec.env", spec.env)
     for field, values in (
         ("allowedServiceAccounts", spec.security.allowed_service_accounts),
         ("allowedSecrets", spec.security.allowed_secrets),
