@@ -43,7 +43,7 @@ from jangar.server.devstack import processes
 from jangar.server.devstack.envoy import LocalEnvoy
 from jangar.server.devstack.postgres import LocalPostgres
 from jangar.server.migrations_runner import upgrade_to_head
-from jangar.v1 import agent_pb2, agent_pb2_grpc, agent_run_pb2, agent_run_pb2_grpc, run_pb2, run_pb2_grpc
+from jangar.v1 import agent_run_pb2, agent_run_pb2_grpc, run_pb2, run_pb2_grpc
 from tests import builders
 from tests.support import PROJECT_ROOT, ServerProcess
 
@@ -605,10 +605,7 @@ async def rest_with_wrk(bench: Bench, probe: CpuProbe) -> tuple[Measurement, Mea
 async def run_all(bench: Bench) -> list[Row]:
     rows = await ceiling_rows(bench)
     async with grpc.aio.insecure_channel(bench.stack.server.address) as channel:
-        agent = agent_pb2.CreateAgentRequest(agent=builders.agent(name=AGENT_NAME, namespace=NAMESPACE))
-        await agent_pb2_grpc.AgentServiceStub(channel).CreateAgent(
-            agent, metadata=[("idempotency-key", bench.key())], timeout=CALL_TIMEOUT_S
-        )
+        await builders.create_agent(channel, builders.agent(name=AGENT_NAME, namespace=NAMESPACE))
         rows += await grpc_rows(bench, channel)
     rows += await rest_rows(bench)
     return rows

@@ -5,9 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import grpc
 from google.protobuf import struct_pb2
 
-from jangar.v1 import agent_pb2, agent_run_pb2, memory_pb2, orchestration_pb2, orchestration_run_pb2
+from jangar.v1 import (
+    agent_pb2,
+    agent_pb2_grpc,
+    agent_provider_pb2,
+    agent_provider_pb2_grpc,
+    agent_run_pb2,
+    memory_pb2,
+    orchestration_pb2,
+    orchestration_run_pb2,
+)
 from tests.support import unique
 
 Step = orchestration_pb2.OrchestrationStep
@@ -16,6 +26,14 @@ Step = orchestration_pb2.OrchestrationStep
 def key() -> list[tuple[str, str]]:
     """gRPC metadata with a fresh idempotency key."""
     return [("idempotency-key", f"k-{uuid.uuid4()}")]
+
+
+def provider(name: str | None = None, namespace: str = "default") -> agent_provider_pb2.AgentProvider:
+    return agent_provider_pb2.AgentProvider(
+        name=name or unique("provider"),
+        namespace=namespace,
+        spec=agent_provider_pb2.AgentProviderSpec(binary="codex", args_template=["exec"]),
+    )
 
 
 def agent(name: str | None = None, namespace: str = "default", **labels: str) -> agent_pb2.Agent:
@@ -106,9 +124,25 @@ def orchestration_run(
     )
 
 
-async def create_agent(stub: Any, resource: agent_pb2.Agent | None = None) -> agent_pb2.Agent:
-    reply = await stub.CreateAgent(agent_pb2.CreateAgentRequest(agent=resource or agent()), metadata=key())
-    return reply
+async def ensure_provider(channel: grpc.aio.Channel, namespace: str, name: str) -> None:
+    """The AgentProvider an Agent names must exist; create it unless it does."""
+    stub = agent_provider_pb2_grpc.AgentProviderServiceStub(channel)
+    resource = provider(name, namespace or "default")
+    try:
+        await stub.CreateAgentProvider(
+            agent_provider_pb2.CreateAgentProviderRequest(agent_provider=resource), metadata=key()
+        )
+    except grpc.aio.AioRpcError as error:
+        if error.code() != grpc.StatusCode.ALREADY_EXISTS:
+            raise
+
+
+async def create_agent(channel: grpc.aio.Channel, resource: agent_pb2.Agent | None = None) -> agent_pb2.Agent:
+    """Creates the Agent, and first the AgentProvider it names when there is none."""
+    resource = resource or agent()
+    await ensure_provider(channel, resource.namespace, resource.spec.provider_ref.name)
+    stub = agent_pb2_grpc.AgentServiceStub(channel)
+    return await stub.CreateAgent(agent_pb2.CreateAgentRequest(agent=resource), metadata=key())
 
 
 async def create_orchestration(

@@ -27,6 +27,7 @@ from jangar.v1 import (
     orchestration_run_pb2_grpc,
     run_pb2_grpc,
 )
+from tests import builders
 from tests.support import ServerProcess
 
 
@@ -95,6 +96,27 @@ def orchestration_runs(channel: grpc.aio.Channel) -> orchestration_run_pb2_grpc.
 @pytest.fixture(scope="session")
 def runs(channel: grpc.aio.Channel) -> run_pb2_grpc.RunServiceStub:
     return run_pb2_grpc.RunServiceStub(channel)
+
+
+# Namespaces whose Agents the tests create with literal bodies (REST JSON, requests built in place); the
+# AgentProvider "codex" those bodies name is made once for the session. Tests that make their own namespaces
+# go through builders.create_agent, which makes the provider.
+SHARED_NAMESPACES = ("default", "jangar", "hostile")
+
+
+@pytest.fixture(scope="session")
+async def shared_providers(server: ServerProcess) -> None:
+    async with grpc.aio.insecure_channel(server.address) as channel:
+        for namespace in SHARED_NAMESPACES:
+            await builders.ensure_provider(channel, namespace, "codex")
+
+
+@pytest.fixture(autouse=True)
+def _providers_for_session_server(request: pytest.FixtureRequest) -> None:
+    """Only for tests that talk to the session's server: unit tests must not start one. (Synchronous:
+    pytest-asyncio cannot resolve an async fixture by name from inside a running loop.)"""
+    if "server" in request.fixturenames:
+        request.getfixturevalue("shared_providers")
 
 
 @pytest.fixture(scope="session")

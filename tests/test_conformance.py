@@ -79,6 +79,20 @@ class World:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._channel = channel
 
+    async def namespace(self, kind: Kind) -> str:
+        """A new namespace holding what samples of `kind` and of its parent reference (the AgentProvider an
+        Agent's sample names), and nothing else, so creating the samples there succeeds."""
+        namespace = unique("ns")
+        while kind.parent is not None:
+            kind = registry()[kind.parent.kind]
+        example = sample(kind, namespace)
+        for reference in kind.references:
+            target_kind = registry()[reference.kind]
+            target = sample(target_kind, namespace)
+            target.name = getattr(example.spec, reference.field).name
+            await GrpcClient(target_kind, self._channel).create(target, key=new_key())
+        return namespace
+
     async def parent(self, kind: Kind, namespace: str) -> Any:
         """A new parent for runs of `kind` (None for a kind without one)."""
         if kind.parent is None:
@@ -150,7 +164,7 @@ def test_every_sample_module_is_a_kind_of_the_registry():
 
 @pytest.mark.parametrize("kind", KINDS, ids=kind_name)
 async def test_create_returns_the_full_resource_and_writes_one_audit_row(kind, client, world, db):
-    namespace = unique("ns")
+    namespace = await world.namespace(kind)
     parent = await world.parent(kind, namespace)
     sent = sample(kind, namespace, parent, team="a")
     key = new_key()
@@ -183,7 +197,7 @@ async def test_create_returns_the_full_resource_and_writes_one_audit_row(kind, c
 
 @pytest.mark.parametrize("kind", KINDS, ids=kind_name)
 async def test_replay_with_the_same_key_returns_the_same_bytes_and_writes_nothing(kind, client, world, db):
-    namespace = unique("ns")
+    namespace = await world.namespace(kind)
     parent = await world.parent(kind, namespace)
     sent = sample(kind, namespace, parent)
     key = new_key()
@@ -198,7 +212,7 @@ async def test_replay_with_the_same_key_returns_the_same_bytes_and_writes_nothin
 
 @pytest.mark.parametrize("kind", KINDS, ids=kind_name)
 async def test_same_key_with_another_body_is_refused(kind, client, world):
-    namespace = unique("ns")
+    namespace = await world.namespace(kind)
     parent = await world.parent(kind, namespace)
     key = new_key()
     first = await client.create(sample(kind, namespace, parent), key=key)
@@ -215,7 +229,7 @@ async def test_same_key_with_another_body_is_refused(kind, client, world):
 
 @pytest.mark.parametrize("kind", KINDS, ids=kind_name)
 async def test_create_without_a_key_is_refused_and_writes_nothing(kind, client, world):
-    namespace = unique("ns")
+    namespace = await world.namespace(kind)
     parent = await world.parent(kind, namespace)
     await refused(
         client.create(sample(kind, namespace, parent), key=None),
@@ -228,7 +242,7 @@ async def test_create_without_a_key_is_refused_and_writes_nothing(kind, client, 
 
 @pytest.mark.parametrize("kind", KINDS, ids=kind_name)
 async def test_second_create_with_the_same_name_is_refused_naming_the_existing_one(kind, client, world, db):
-    namespace = unique("ns")
+    namespace = await world.namespace(kind)
     parent = await world.parent(kind, namespace)
     first = (await client.create(sample(kind, namespace, parent), key=new_key())).resource
     twin = sample(kind, namespace, parent)
@@ -253,7 +267,7 @@ async def test_second_create_with_the_same_name_is_refused_naming_the_existing_o
 
 @pytest.mark.parametrize("kind", KINDS, ids=kind_name)
 async def test_get_by_id_and_by_name_with_namespace(kind, client, world):
-    namespace = unique("ns")
+    namespace = await world.namespace(kind)
     created = await world.create(kind, namespace)
 
     assert await client.get(created.id) == created
@@ -267,7 +281,7 @@ async def test_get_by_id_and_by_name_with_namespace(kind, client, world):
 
 @pytest.mark.parametrize("kind", KINDS, ids=kind_name)
 async def test_list_pages_newest_first_with_a_cursor(kind, client, world):
-    namespace = unique("ns")
+    namespace = await world.namespace(kind)
     parent = await world.parent(kind, namespace)
     created = [(await world.create(kind, namespace, parent)).id for _ in range(3)]
 
@@ -283,7 +297,7 @@ async def test_list_pages_newest_first_with_a_cursor(kind, client, world):
 
 @pytest.mark.parametrize("kind", KINDS, ids=kind_name)
 async def test_list_with_a_label_selector_selects_the_labelled_ones(kind, client, world):
-    namespace = unique("ns")
+    namespace = await world.namespace(kind)
     parent = await world.parent(kind, namespace)
     a = await world.create(kind, namespace, parent, team="a")
     b = await world.create(kind, namespace, parent, team="b")
@@ -306,7 +320,7 @@ def _filter_value(kind: Kind, list_filter: ListFilter, parent: Any) -> str:
 
 @pytest.mark.parametrize(("kind", "list_filter"), FILTERS)
 async def test_list_filter_selects_the_runs_of_one_parent(kind, list_filter, client, world):
-    namespace = unique("ns")
+    namespace = await world.namespace(kind)
     mine, other = await world.parent(kind, namespace), await world.parent(kind, namespace)
     first = await world.create(kind, namespace, mine)
     await world.create(kind, namespace, other)
@@ -319,7 +333,7 @@ async def test_list_filter_selects_the_runs_of_one_parent(kind, list_filter, cli
 
 @pytest.mark.parametrize("kind", [k for k in KINDS if k.lists_by_phase], ids=kind_name)
 async def test_list_by_phase(kind, client, world):
-    namespace = unique("ns")
+    namespace = await world.namespace(kind)
     parent = await world.parent(kind, namespace)
     other = await world.parent(kind, namespace)
     cancelled = await world.create(kind, namespace, parent)
@@ -363,7 +377,7 @@ def _labels(kind: Kind, **labels: str) -> Message:
 
 @pytest.mark.parametrize("kind", DEFINITIONS, ids=kind_name)
 async def test_update_labels_with_the_current_etag_and_not_with_a_stale_one(kind, client, world, db):
-    created = await world.create(kind, unique("ns"), team="a")
+    created = await world.create(kind, await world.namespace(kind), team="a")
 
     updated = await client.update(created.id, _labels(kind, tier="gold"), ["labels"], etag=created.etag)
     assert dict(updated.labels) == {"tier": "gold"}
@@ -383,7 +397,7 @@ async def test_update_labels_with_the_current_etag_and_not_with_a_stale_one(kind
 
 @pytest.mark.parametrize("kind", DEFINITIONS, ids=kind_name)
 async def test_update_of_the_spec_bumps_the_generation(kind, client, world, db):
-    created = await world.create(kind, unique("ns"))
+    created = await world.create(kind, await world.namespace(kind))
     path, spec = sample_module(kind).changed_spec()
     patch = kind.message_class(spec=spec)
     expected = kind.message_class()
@@ -404,7 +418,7 @@ async def test_update_of_the_spec_bumps_the_generation(kind, client, world, db):
 
 @pytest.mark.parametrize("kind", DEFINITIONS, ids=kind_name)
 async def test_delete_with_the_etag_returns_the_resource_and_frees_the_name(kind, client, world, db):
-    namespace = unique("ns")
+    namespace = await world.namespace(kind)
     created = await world.create(kind, namespace)
     updated = await client.update(created.id, _labels(kind, tier="gold"), ["labels"])
 
@@ -428,7 +442,7 @@ async def test_delete_with_the_etag_returns_the_resource_and_frees_the_name(kind
 
 @pytest.mark.parametrize("kind", RUNS, ids=kind_name)
 async def test_cancel_moves_a_pending_run_to_cancelled_once(kind, client, world, db):
-    run = await world.create(kind, unique("ns"))
+    run = await world.create(kind, await world.namespace(kind))
     assert run.status.phase == RunPhase.Pending
 
     cancelled = await client.cancel(run.id, "not needed", key=new_key())
@@ -451,7 +465,7 @@ async def test_cancel_moves_a_pending_run_to_cancelled_once(kind, client, world,
 @pytest.mark.parametrize("kind", RUNS, ids=kind_name)
 async def test_run_view_resolves_the_run_with_its_kind_and_parent(kind, client, world):
     assert kind.parent is not None
-    namespace = unique("ns")
+    namespace = await world.namespace(kind)
     parent = await world.parent(kind, namespace)
     run = await world.create(kind, namespace, parent)
 

@@ -15,12 +15,12 @@ from tests.builders import Step, key
 from tests.support import reason_of, unique, violated_fields
 
 
-async def test_namespace_defaults_to_default_and_output_only_fields_are_ignored(agents):
+async def test_namespace_defaults_to_default_and_output_only_fields_are_ignored(channel, agents):
     sent = builders.agent(namespace="")
     sent.id = "00000000-0000-0000-0000-000000000001"
     sent.generation = 42
     sent.etag = "forged"
-    created = await builders.create_agent(agents, sent)
+    created = await builders.create_agent(channel, sent)
     assert created.namespace == "default"
     assert created.id != sent.id
     assert created.generation == 1
@@ -34,8 +34,8 @@ async def test_get_rejects_an_id_that_is_neither_uuid_nor_name(agents):
     assert violated_fields(error.value) == ["id"]
 
 
-async def test_empty_mask_replaces_the_fields_the_request_sets(agents):
-    created = await builders.create_agent(agents, builders.agent(team="a"))
+async def test_empty_mask_replaces_the_fields_the_request_sets(channel, agents):
+    created = await builders.create_agent(channel, builders.agent(team="a"))
     reply = await agents.UpdateAgent(
         agent_pb2.UpdateAgentRequest(id=created.id, agent=agent_pb2.Agent(annotations={"note": "x"}))
     )
@@ -43,9 +43,9 @@ async def test_empty_mask_replaces_the_fields_the_request_sets(agents):
     assert dict(reply.labels) == {"team": "a"}  # not sent, so not replaced
 
 
-async def test_stale_etag_in_if_match_is_refused_and_nothing_changes(agents):
+async def test_stale_etag_in_if_match_is_refused_and_nothing_changes(channel, agents):
     # The etag in the request body: tests/test_conformance.py.
-    created = await builders.create_agent(agents)
+    created = await builders.create_agent(channel)
     await agents.UpdateAgent(
         agent_pb2.UpdateAgentRequest(
             id=created.id, agent=agent_pb2.Agent(labels={"v": "2"}), update_mask={"paths": ["labels"]}
@@ -63,8 +63,8 @@ async def test_stale_etag_in_if_match_is_refused_and_nothing_changes(agents):
 
 
 @pytest.mark.parametrize("path", ["name", "namespace", "status", "labels.team", "spec.nope", "generation"])
-async def test_update_mask_names_only_mutable_fields(agents, path):
-    created = await builders.create_agent(agents)
+async def test_update_mask_names_only_mutable_fields(channel, agents, path):
+    created = await builders.create_agent(channel)
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await agents.UpdateAgent(
             agent_pb2.UpdateAgentRequest(
@@ -75,8 +75,8 @@ async def test_update_mask_names_only_mutable_fields(agents, path):
     assert violated_fields(error.value) == ["updateMask"]
 
 
-async def test_update_that_breaks_the_spec_is_refused(agents):
-    created = await builders.create_agent(agents)
+async def test_update_that_breaks_the_spec_is_refused(channel, agents):
+    created = await builders.create_agent(channel)
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await agents.UpdateAgent(
             agent_pb2.UpdateAgentRequest(

@@ -18,8 +18,8 @@ def _request(agent_name: str) -> agent_run_pb2.CreateAgentRunRequest:
 
 
 @pytest.fixture
-async def agent(agents) -> agent_pb2.Agent:
-    return await builders.create_agent(agents)
+async def agent(channel, agents) -> agent_pb2.Agent:
+    return await builders.create_agent(channel)
 
 
 async def test_no_key_is_refused_and_nothing_is_written(agent_runs, agent, db):
@@ -125,13 +125,13 @@ async def test_same_key_on_another_endpoint_is_refused(agents, agent_runs, agent
     assert "another endpoint" in error.value.details()
 
 
-async def test_failed_request_stores_nothing_so_a_retry_runs_again(agents, agent_runs):
+async def test_failed_request_stores_nothing_so_a_retry_runs_again(channel, agents, agent_runs):
     name = unique("late")
     key = [("idempotency-key", f"retry-{uuid.uuid4()}")]
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await agent_runs.CreateAgentRun(_request(name), metadata=key)
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
-    await builders.create_agent(agents, builders.agent(name))
+    await builders.create_agent(channel, builders.agent(name))
     created = await agent_runs.CreateAgentRun(_request(name), metadata=key)
     assert created.status.phase != 0
 

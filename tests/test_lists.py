@@ -20,10 +20,10 @@ async def _all_pages(call, request, field: str) -> list[list[str]]:
         request.page_token = reply.next_page_token
 
 
-async def test_pages_cover_everything_once_newest_first(agents):
+async def test_pages_cover_everything_once_newest_first(channel, agents):
     namespace = unique("ns")
     names = [
-        (await builders.create_agent(agents, builders.agent(namespace=namespace))).name for _ in range(7)
+        (await builders.create_agent(channel, builders.agent(namespace=namespace))).name for _ in range(7)
     ]
     pages = await _all_pages(
         agents.ListAgents, agent_pb2.ListAgentsRequest(namespace=namespace, page_size=3), "agents"
@@ -32,7 +32,7 @@ async def test_pages_cover_everything_once_newest_first(agents):
     assert [name for page in pages for name in page] == list(reversed(names))
 
 
-async def test_label_selector_filters_with_kubernetes_semantics(agents):
+async def test_label_selector_filters_with_kubernetes_semantics(channel, agents):
     namespace = unique("ns")
     specs = {
         "a": {"team": "search", "tier": "gold"},
@@ -41,7 +41,7 @@ async def test_label_selector_filters_with_kubernetes_semantics(agents):
         "d": {},
     }
     for suffix, labels in specs.items():
-        await builders.create_agent(agents, builders.agent(f"agent-{suffix}", namespace, **labels))
+        await builders.create_agent(channel, builders.agent(f"agent-{suffix}", namespace, **labels))
 
     async def names(selector: str) -> set[str]:
         reply = await agents.ListAgents(
@@ -58,10 +58,10 @@ async def test_label_selector_filters_with_kubernetes_semantics(agents):
     assert await names("") == {"a", "b", "c", "d"}
 
 
-async def test_pagination_with_a_filter_keeps_the_filter(agents):
+async def test_pagination_with_a_filter_keeps_the_filter(channel, agents):
     namespace = unique("ns")
     for index in range(5):
-        await builders.create_agent(agents, builders.agent(namespace=namespace, parity=str(index % 2)))
+        await builders.create_agent(channel, builders.agent(namespace=namespace, parity=str(index % 2)))
     pages = await _all_pages(
         agents.ListAgents,
         agent_pb2.ListAgentsRequest(namespace=namespace, page_size=2, label_selector="parity=0"),
@@ -70,10 +70,10 @@ async def test_pagination_with_a_filter_keeps_the_filter(agents):
     assert [len(page) for page in pages] == [2, 1]
 
 
-async def test_page_token_is_bound_to_its_query(agents):
+async def test_page_token_is_bound_to_its_query(channel, agents):
     namespace = unique("ns")
     for _ in range(3):
-        await builders.create_agent(agents, builders.agent(namespace=namespace))
+        await builders.create_agent(channel, builders.agent(namespace=namespace))
     first = await agents.ListAgents(agent_pb2.ListAgentsRequest(namespace=namespace, page_size=1))
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await agents.ListAgents(
@@ -104,10 +104,10 @@ async def test_malformed_list_parameters_are_named(agents, request_, field):
 
 
 async def test_run_view_lists_both_kinds_across_pages(
-    agents, orchestrations, agent_runs, orchestration_runs, runs
+    channel, agents, orchestrations, agent_runs, orchestration_runs, runs
 ):
     namespace = unique("ns")
-    agent = await builders.create_agent(agents, builders.agent(namespace=namespace))
+    agent = await builders.create_agent(channel, builders.agent(namespace=namespace))
     orchestration = await builders.create_orchestration(
         orchestrations, builders.orchestration(namespace=namespace)
     )

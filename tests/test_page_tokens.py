@@ -73,10 +73,10 @@ def client(request: pytest.FixtureRequest) -> Client:
 
 
 @pytest.mark.parametrize("forge", FORGERIES.values(), ids=FORGERIES.keys())
-async def test_a_forged_token_is_a_400_on_page_token(agents, client, forge):
+async def test_a_forged_token_is_a_400_on_page_token(channel, agents, client, forge):
     namespace = unique("ns")
     for _ in range(3):
-        await builders.create_agent(agents, builders.agent(namespace=namespace))
+        await builders.create_agent(channel, builders.agent(namespace=namespace))
     first, token = await client.list(namespace, page_size=1)
     assert len(first) == 1 and token
 
@@ -133,9 +133,9 @@ async def test_servers_on_one_database_accept_each_others_tokens(fresh_database,
     try:
         namespace = unique("ns")
         async with grpc.aio.insecure_channel(first.address) as channel:
-            stub = agent_pb2_grpc.AgentServiceStub(channel)
             created = [
-                (await builders.create_agent(stub, builders.agent(namespace=namespace))).id for _ in range(4)
+                (await builders.create_agent(channel, builders.agent(namespace=namespace))).id
+                for _ in range(4)
             ]
         newest_first = created[::-1]
 
@@ -178,9 +178,8 @@ async def test_a_configured_key_wins_and_refuses_tokens_of_the_stored_one(fresh_
     try:
         namespace = unique("ns")
         async with grpc.aio.insecure_channel(stored.address) as channel:
-            stub = agent_pb2_grpc.AgentServiceStub(channel)
             for _ in range(3):
-                await builders.create_agent(stub, builders.agent(namespace=namespace))
+                await builders.create_agent(channel, builders.agent(namespace=namespace))
 
         # Changing the key is what invalidates the tokens already out: the client restarts its listing.
         stored_token = (await _list(stored, namespace)).next_page_token

@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from jangar.v1 import agent_pb2, agent_pb2_grpc
+from tests import builders
 from tests.support import unique
 
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
@@ -168,8 +169,9 @@ async def test_memory_and_orchestration_over_rest(http):
     assert (await http.delete(f"/v1/orchestrations/{orchestration.json()['id']}")).status_code == 200
 
 
-async def test_runs_over_rest(http):
+async def test_runs_over_rest(http, channel):
     namespace = unique("ns")
+    await builders.ensure_provider(channel, namespace, "codex")
     agent = (await post(http, "/v1/agents", agent_body(unique("agent"), namespace))).json()
     created = await post(
         http,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from tests import builders
 from tests.support import unique
 
 
@@ -25,8 +26,9 @@ async def _names(http, query: str) -> set[str]:
     return {agent["name"] for agent in response.json()["agents"]}
 
 
-async def test_plus_in_a_set_based_selector_reads_as_a_space(http):
+async def test_plus_in_a_set_based_selector_reads_as_a_space(http, channel):
     namespace = unique("ns")
+    await builders.ensure_provider(channel, namespace, "codex")
     for name, app in (("agent-a", "a"), ("agent-b", "b"), ("agent-c", "c")):
         await _create_agent(http, namespace, name, app=app)
 

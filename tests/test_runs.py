@@ -16,8 +16,8 @@ from tests.builders import key
 from tests.support import error_details, reason_of, unique, violated_fields
 
 
-async def test_agent_run_starts_pending_for_an_existing_agent(agents, agent_runs, db):
-    agent = await builders.create_agent(agents, builders.agent(namespace="jangar"))
+async def test_agent_run_starts_pending_for_an_existing_agent(channel, agents, agent_runs, db):
+    agent = await builders.create_agent(channel, builders.agent(namespace="jangar"))
     metadata = key()
     sent = builders.agent_run(agent.name, namespace="jangar", team="search")
     reply = await agent_runs.CreateAgentRun(
@@ -73,15 +73,15 @@ async def test_run_of_a_missing_agent_is_not_found_and_writes_nothing(agent_runs
     assert await db.fetchval("SELECT count(*) FROM idempotency_keys WHERE key = $1", metadata[0][1]) == 0
 
 
-async def test_agent_must_exist_in_the_runs_namespace(agents, agent_runs):
-    agent = await builders.create_agent(agents, builders.agent(namespace="team-a"))
+async def test_agent_must_exist_in_the_runs_namespace(channel, agents, agent_runs):
+    agent = await builders.create_agent(channel, builders.agent(namespace="team-a"))
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await builders.create_agent_run(agent_runs, builders.agent_run(agent.name, namespace="team-b"))
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_named_run_conflict_names_the_existing_run(agents, agent_runs):
-    agent = await builders.create_agent(agents)
+async def test_named_run_conflict_names_the_existing_run(channel, agents, agent_runs):
+    agent = await builders.create_agent(channel)
     first = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name, name=unique("run")))
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await builders.create_agent_run(agent_runs, builders.agent_run(agent.name, name=first.name))
@@ -135,8 +135,8 @@ async def test_all_problems_are_reported_at_once(agent_runs):
     assert {"name", "namespace", "spec.agentRef.name"} <= set(violated_fields(error.value))
 
 
-async def test_cancel_moves_a_pending_run_to_cancelled_once(agents, agent_runs, db):
-    agent = await builders.create_agent(agents)
+async def test_cancel_moves_a_pending_run_to_cancelled_once(channel, agents, agent_runs, db):
+    agent = await builders.create_agent(channel)
     run = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name))
     reply = await agent_runs.CancelAgentRun(
         agent_run_pb2.CancelAgentRunRequest(id=run.id, reason="not needed"), metadata=key()
@@ -155,8 +155,8 @@ async def test_cancel_moves_a_pending_run_to_cancelled_once(agents, agent_runs, 
     assert sorted(e["event_type"] for e in events) == ["Cancelled", "Created"]
 
 
-async def test_agent_with_unfinished_runs_cannot_be_deleted(agents, agent_runs):
-    agent = await builders.create_agent(agents)
+async def test_agent_with_unfinished_runs_cannot_be_deleted(channel, agents, agent_runs):
+    agent = await builders.create_agent(channel)
     run = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name))
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await agents.DeleteAgent(agent_pb2.DeleteAgentRequest(id=agent.id))
@@ -202,8 +202,10 @@ async def test_run_of_a_missing_orchestration_is_not_found(orchestration_runs):
     assert reason_of(error.value) == "ORCHESTRATION_NOT_FOUND"
 
 
-async def test_run_view_normalizes_both_kinds(agents, orchestrations, agent_runs, orchestration_runs, runs):
-    agent = await builders.create_agent(agents)
+async def test_run_view_normalizes_both_kinds(
+    channel, agents, orchestrations, agent_runs, orchestration_runs, runs
+):
+    agent = await builders.create_agent(channel)
     agent_run = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name))
     orchestration = await builders.create_orchestration(orchestrations, builders.orchestration())
     orchestration_run = await builders.create_orchestration_run(
@@ -232,10 +234,10 @@ async def test_run_view_normalizes_both_kinds(agents, orchestrations, agent_runs
 
 
 async def test_run_name_shared_by_both_kinds_is_ambiguous(
-    agents, orchestrations, agent_runs, orchestration_runs, runs
+    channel, agents, orchestrations, agent_runs, orchestration_runs, runs
 ):
     name = unique("same")
-    agent = await builders.create_agent(agents)
+    agent = await builders.create_agent(channel)
     orchestration = await builders.create_orchestration(orchestrations, builders.orchestration())
     await builders.create_agent_run(agent_runs, builders.agent_run(agent.name, name=name))
     await builders.create_orchestration_run(

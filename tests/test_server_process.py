@@ -70,6 +70,7 @@ async def test_restart_keeps_data_and_idempotency_records(own_postgres, work_dir
     metadata = [("idempotency-key", unique("restart"))]
     async with grpc.aio.insecure_channel(server.address) as channel:
         agents = agent_pb2_grpc.AgentServiceStub(channel)
+        await builders.ensure_provider(channel, "default", "codex")
         created = await agents.CreateAgent(
             agent_pb2.CreateAgentRequest(agent=builders.agent()), metadata=metadata
         )
@@ -93,9 +94,8 @@ async def test_sigterm_lets_in_flight_calls_finish(own_postgres, work_dir):
     server.start()
     try:
         async with grpc.aio.insecure_channel(server.address) as channel:
-            agents = agent_pb2_grpc.AgentServiceStub(channel)
             agent_runs = agent_run_pb2_grpc.AgentRunServiceStub(channel)
-            agent = await builders.create_agent(agents)
+            agent = await builders.create_agent(channel)
             run = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name))
 
             blocker = await asyncpg.connect(own_postgres.url.replace("+asyncpg", ""))
@@ -130,6 +130,7 @@ async def test_database_outage_is_retryable_and_stores_nothing(own_postgres, wor
     try:
         async with grpc.aio.insecure_channel(server.address) as channel:
             agents = agent_pb2_grpc.AgentServiceStub(channel)
+            await builders.ensure_provider(channel, "default", "codex")
             own_postgres.stop()
             try:
                 with pytest.raises(grpc.aio.AioRpcError) as error:

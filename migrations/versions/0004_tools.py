@@ -19,4 +19,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("migrations are forward-only")
+    # Migrations are forward-only: a schema change is a new revision.
+    raise NotImplementedError("Jangar migrations are forward-only")

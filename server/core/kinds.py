@@ -98,6 +98,17 @@ class Parent:
         return f"{self.column_prefix}_name"
 
 
+@dataclass(frozen=True)
+class Reference:
+    """A spec field that names another resource of the same namespace (`Agent.spec.provider_ref` names an
+    AgentProvider), from its `google.api.resource_reference`; a run's parent reference is not one of them."""
+
+    kind: str
+    # The field of the spec (a LocalObjectReference), and its JSON path in the resource.
+    field: str
+    json_path: str
+
+
 # eq=False: there is one Kind object per kind, so identity is equality, and statement caches key on it.
 @dataclass(frozen=True, eq=False)
 class Kind:
@@ -117,6 +128,7 @@ class Kind:
     parent: Parent | None
     list_filters: tuple[ListFilter, ...]
     lists_by_phase: bool
+    references: tuple[Reference, ...] = ()
 
     @property
     def is_run(self) -> bool:
@@ -157,6 +169,11 @@ class Registry:
     def children(self, kind: Kind) -> tuple[Kind, ...]:
         """The kinds whose parent is `kind` (an Agent's AgentRuns)."""
         return tuple(k for k in self.kinds if k.parent is not None and k.parent.kind == kind.name)
+
+    def referrers(self, kind: Kind) -> tuple[tuple[Kind, Reference], ...]:
+        """The kinds whose spec references `kind`, with the referencing field (Agent's providerRef for
+        AgentProvider)."""
+        return tuple((k, r) for k in self.kinds for r in k.references if r.kind == kind.name)
 
     @property
     def service_names(self) -> tuple[str, ...]:
@@ -241,6 +258,23 @@ def _parent(message: Descriptor, types: Mapping[str, str]) -> Parent | None:
     return None
 
 
+def _references(
+    message: Descriptor, types: Mapping[str, str], parent: Parent | None
+) -> tuple[Reference, ...]:
+    spec = message.fields_by_name["spec"].message_type
+    references = []
+    for field in spec.fields:
+        target = referenced_type(field)
+        if not target or (parent is not None and field.name == parent.ref_field):
+            continue
+        if target not in types:
+            raise KindError(f"{spec.full_name}.{field.name} references unknown type {target!r}")
+        references.append(
+            Reference(kind=types[target], field=field.name, json_path=f"spec.{field.json_name}")
+        )
+    return tuple(references)
+
+
 def _list_filters(method: Method) -> tuple[tuple[ListFilter, ...], bool]:
     request = method.request_class.DESCRIPTOR
     filters = tuple(
@@ -275,6 +309,7 @@ def registry() -> Registry:
             raise KindError(f"{message.full_name} must be returned by exactly one service")
         methods = _methods(name, option.plural, owning[0])
         filters, by_phase = _list_filters(methods[Verb.LIST])
+        parent = _parent(message, types)
         kinds.append(
             Kind(
                 name=name,
@@ -286,9 +321,10 @@ def registry() -> Registry:
                 collection=_collection(methods[Verb.LIST].descriptor),
                 service=owning[0],
                 methods=MappingProxyType(methods),
-                parent=_parent(message, types),
+                parent=parent,
                 list_filters=filters,
                 lists_by_phase=by_phase,
+                references=_references(message, types, parent),
             )
         )
     return Registry(kinds=tuple(kinds), services=tuple(services))

@@ -107,6 +107,7 @@ class DefinitionUseCases:
             created.CopyFrom(resource)
             created.generation = 1
             self._set_status(created)
+            await self._check_references(db, created)
             if not await rows.insert(db, self._stored, created):
                 existing = await rows.find(
                     db, self._stored, Ref(namespace=created.namespace, name=created.name)
@@ -165,6 +166,7 @@ class DefinitionUseCases:
                 return current
             spec_changed = updated.spec != current.spec
             if spec_changed:
+                await self._check_references(db, updated)
                 updated.generation = current.generation + 1
                 self._set_status(updated)
             saved = await rows.update(
@@ -234,7 +236,53 @@ class DefinitionUseCases:
         current.delete_time.FromDatetime(common.utcnow())
         return current
 
+    async def _check_references(self, db: Tx, resource: Any) -> None:
+        """Every resource the spec names must exist in its namespace. Each is locked FOR SHARE until the
+        transaction ends, so a concurrent delete of it waits and then sees the new reference."""
+        violations = []
+        for reference in self._kind.references:
+            name = getattr(resource.spec, reference.field).name
+            if not name:
+                continue
+            target = Ref(namespace=resource.namespace, name=name)
+            if await rows.find(db, STORED[reference.kind], target, for_share=True) is None:
+                violations.append(
+                    FieldViolation(
+                        f"{reference.json_path}.name",
+                        f"{reference.kind} {name!r} does not exist in namespace {resource.namespace!r}",
+                    )
+                )
+        if violations:
+            raise invalid_argument(violations, reason="REFERENCE_NOT_FOUND")
+
     async def _refuse_if_in_use(self, db: Tx, current: Any) -> None:
+        await self._refuse_if_running(db, current)
+        await self._refuse_if_referenced(db, current)
+
+    async def _refuse_if_referenced(self, db: Tx, current: Any) -> None:
+        for referrer, reference in registry().referrers(self._kind):
+            spec_path = (*reference.json_path.split(".")[1:], "name")
+            found = await rows.referrers(
+                db, STORED[referrer.name], spec_path, current.namespace, current.name, _IN_USE_SHOWN
+            )
+            if found:
+                raise DomainError(
+                    Code.FAILED_PRECONDITION,
+                    kind_reason(self._kind.name, "IN_USE"),
+                    f"{self._kind.name} {current.name!r} is named by {referrer.name}s; change or delete them "
+                    "first",
+                    precondition_violations=[
+                        PreconditionViolation(
+                            "REFERENCED",
+                            f"{referrer.name}/{resource.id}",
+                            f"{resource.name} names it in {reference.json_path}",
+                        )
+                        for resource in found
+                    ],
+                    http_status=409,
+                )
+
+    async def _refuse_if_running(self, db: Tx, current: Any) -> None:
         unfinished = [RunPhase.Name(p) for p in sorted(run_lifecycle.UNFINISHED_PHASES)]
         for child in registry().children(self._kind):
             assert child.parent is not None
@@ -257,6 +305,7 @@ class DefinitionUseCases:
                         )
                         for run in runs
                     ],
+                    http_status=409,
                 )
 
 

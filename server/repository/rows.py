@@ -50,9 +50,11 @@ def ref_params(ref: Ref) -> dict[str, Any]:
 
 
 @cache
-def _find_statement(stored: StoredKind, by_id: bool, for_update: bool) -> Executable:
+def _find_statement(stored: StoredKind, by_id: bool, lock: str) -> Executable:
     statement = select(stored.table).where(*ref_conditions(stored.table, stored.name_column, by_id=by_id))
-    return statement.with_for_update() if for_update else statement
+    if lock == "update":
+        return statement.with_for_update()
+    return statement.with_for_update(read=True) if lock == "share" else statement
 
 
 async def insert(db: Tx, stored: StoredKind, message: Message, **columns: Any) -> bool:
@@ -70,9 +72,14 @@ async def insert(db: Tx, stored: StoredKind, message: Message, **columns: Any) -
     return True
 
 
-async def find(db: Tx, stored: StoredKind, ref: Ref, *, for_update: bool = False) -> Any | None:
-    """The resource `ref` names, or None; `for_update` locks its row until the transaction ends."""
-    statement = _find_statement(stored, ref.id is not None, for_update)
+async def find(
+    db: Tx, stored: StoredKind, ref: Ref, *, for_update: bool = False, for_share: bool = False
+) -> Any | None:
+    """The resource `ref` names, or None. `for_update` locks its row until the transaction ends;
+    `for_share` only keeps others from changing or deleting it meanwhile (a reference to it is being
+    written)."""
+    lock = "update" if for_update else "share" if for_share else ""
+    statement = _find_statement(stored, ref.id is not None, lock)
     row = (await db.execute(statement, ref_params(ref))).first()
     return None if row is None else stored.from_row(row)
 
@@ -120,6 +127,21 @@ def page_of(rows: list[Row], size: int, convert: Callable[[Row], T]) -> PageOf[T
     page = rows[:size]
     cursor = Cursor(page[-1].created_at, page[-1].id) if len(rows) > size and page else None
     return PageOf([convert(row) for row in page], cursor)
+
+
+async def referrers(
+    db: Tx, stored: StoredKind, spec_path: tuple[str, ...], namespace: str, name: str, limit: int
+) -> list[Any]:
+    """Up to `limit` resources in `namespace` whose spec has `name` at `spec_path` (JSON keys, for example
+    ("providerRef", "name")), newest first."""
+    table = stored.table
+    statement = (
+        select(table)
+        .where(table.c.namespace == namespace, table.c.spec[spec_path].astext == name)
+        .order_by(table.c.created_at.desc(), table.c.id.desc())
+        .limit(limit)
+    )
+    return [stored.from_row(row) for row in (await db.execute(statement)).all()]
 
 
 async def update(db: Tx, stored: StoredKind, row_id: uuid.UUID, message: Message, **columns: Any) -> Any:
