@@ -16,11 +16,13 @@ import asyncpg
 import grpc
 import httpx
 import pytest
+from sqlalchemy import text as sa_text
 
 from jangar.server.devstack.envoy import LocalEnvoy
 from jangar.server.devstack.postgres import LocalPostgres
 from jangar.server.devstack.processes import free_port
 from jangar.server.migrations_runner import upgrade_to_head
+from jangar.server.repository.database import Database
 from jangar.v1 import agent_pb2, agent_pb2_grpc, agent_run_pb2, agent_run_pb2_grpc
 from tests import builders
 from tests.support import ServerProcess, reason_of, unique
@@ -210,4 +212,45 @@ async def test_envoy_healthz_follows_the_server(own_postgres, work_dir):
             await _wait_for_status(client, url, 200)
     finally:
         proxy.stop()
+        server.stop()
+
+
+# Around the database: health, start-up, a restart, the log of an outage.
+
+
+async def test_pooled_connections_are_replaced_after_a_postgres_restart(own_postgres):
+    """Without pre-ping (a round trip per checkout), a pool whose connections the restarted server closed
+    still hands out fresh ones: the first transaction after the restart succeeds."""
+    database = Database(own_postgres.url, pool_size=4)
+    try:
+
+        async def hold_one() -> None:
+            async with database.transaction() as db:
+                await db.execute(sa_text("SELECT pg_sleep(0.1)"))
+
+        await asyncio.gather(*(hold_one() for _ in range(4)))  # four connections in the pool
+        await asyncio.to_thread(own_postgres.stop)
+        own_postgres.start()
+        await asyncio.sleep(0.1)  # the event loop of a running server reads the closed sockets meanwhile
+        await asyncio.gather(*(hold_one() for _ in range(4)))
+    finally:
+        own_postgres.start()
+        await database.dispose()
+
+
+async def test_first_call_after_a_postgres_restart_succeeds(own_postgres, work_dir):
+    server = _server(own_postgres, work_dir)
+    server.start()
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            agents = agent_pb2_grpc.AgentServiceStub(channel)
+            # Several connections in the pool, as under load.
+            created = await asyncio.gather(*(builders.create_agent(agents) for _ in range(5)))
+            await asyncio.to_thread(own_postgres.stop)
+            own_postgres.start()
+            for agent in created:
+                read = await agents.GetAgent(agent_pb2.GetAgentRequest(id=agent.id))
+                assert read == agent
+    finally:
+        own_postgres.start()
         server.stop()
