@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
 import grpc
 import httpx
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import text as sa_text
 
 from jangar.server.devstack.envoy import LocalEnvoy
@@ -174,25 +176,7 @@ async def test_prometheus_metrics_count_calls_by_method_and_code(own_postgres, w
         server.stop()
 
 
-async def _wait_for_status(
-    client: httpx.AsyncClient, url: str, status: int, deadline_s: float = 30.0
-) -> None:
-    """Polls until `url` answers `status`; the deadline only bounds a hung test, it is not a timing check."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + deadline_s
-    last = None
-    while loop.time() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            last = (await client.get(url)).status_code
-            if last == status:
-                return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{url} answered {last}, not {status}, within {deadline_s}s")
-
-
-async def test_envoy_healthz_follows_the_server(own_postgres, work_dir):
-    server = _server(own_postgres, work_dir)
-    server.start()
+def _envoy_for(server: ServerProcess, work_dir: Path) -> tuple[LocalEnvoy, str]:
     listen_port = free_port()
     proxy = LocalEnvoy(
         listen_port=listen_port,
@@ -201,21 +185,133 @@ async def test_envoy_healthz_follows_the_server(own_postgres, work_dir):
         config_path=work_dir / f"envoy-{listen_port}.yaml",
         log_path=work_dir / f"envoy-{listen_port}.log",
     )
+    return proxy, f"http://127.0.0.1:{listen_port}/healthz"
+
+
+async def _seconds_until(condition: Callable[[], Awaitable[bool]], deadline_s: float = 30.0) -> float:
+    """Polls `condition` until it holds and returns how long that took. The deadline only bounds a hung
+    test: the time is measured and reported, never asserted (the machine is shared and noisy)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while loop.time() - started < deadline_s:
+        if await condition():
+            return loop.time() - started
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {deadline_s}s")
+
+
+def _grpc_health_is(channel: grpc.aio.Channel, status: int) -> Callable[[], Awaitable[bool]]:
+    stub = health_pb2_grpc.HealthStub(channel)
+
+    async def check() -> bool:
+        try:
+            reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+        except grpc.aio.AioRpcError:
+            return False
+        return reply.status == status
+
+    return check
+
+
+def _http_status_is(client: httpx.AsyncClient, url: str, status: int) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        try:
+            return (await client.get(url)).status_code == status
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+async def test_envoy_healthz_follows_the_server(own_postgres, work_dir):
+    server = _server(own_postgres, work_dir)
+    server.start()
+    proxy, healthz = _envoy_for(server, work_dir)
     proxy.start()
-    url = f"http://127.0.0.1:{listen_port}/healthz"
     try:
         async with httpx.AsyncClient(timeout=2) as client:
-            await _wait_for_status(client, url, 200)
+            await _seconds_until(_http_status_is(client, healthz, 200))
             server.stop()
-            await _wait_for_status(client, url, 503)
+            await _seconds_until(_http_status_is(client, healthz, 503))
             server.start()
-            await _wait_for_status(client, url, 200)
+            await _seconds_until(_http_status_is(client, healthz, 200))
     finally:
         proxy.stop()
         server.stop()
 
 
 # Around the database: health, start-up, a restart, the log of an outage.
+
+
+async def test_health_follows_the_database_both_ways(own_postgres, work_dir, record_property):
+    server = _server(own_postgres, work_dir)
+    server.start()
+    proxy, healthz = _envoy_for(server, work_dir)
+    proxy.start()
+    serving, not_serving = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel, httpx.AsyncClient(timeout=2) as http:
+            await _seconds_until(_http_status_is(http, healthz, 200))
+            # From the stop signal: Postgres refuses connections from then on.
+            down = asyncio.gather(
+                _seconds_until(_grpc_health_is(channel, not_serving)),
+                _seconds_until(_http_status_is(http, healthz, 503)),
+            )
+            await asyncio.to_thread(own_postgres.stop)
+            grpc_down, envoy_down = await down
+            # From the moment start() returns, when Postgres accepts connections and has the database.
+            own_postgres.start()
+            grpc_up, envoy_up = await asyncio.gather(
+                _seconds_until(_grpc_health_is(channel, serving)),
+                _seconds_until(_http_status_is(http, healthz, 200)),
+            )
+    finally:
+        proxy.stop()
+        server.stop()
+        own_postgres.start()
+    measured = {
+        "grpc_not_serving_s": round(grpc_down, 2),
+        "healthz_503_s": round(envoy_down, 2),
+        "grpc_serving_again_s": round(grpc_up, 2),
+        "healthz_200_again_s": round(envoy_up, 2),
+    }
+    for name, value in measured.items():
+        record_property(name, value)
+    print(f"health latency after Postgres stopped / started: {measured}")
+
+
+@contextlib.contextmanager
+def _frozen(postgres: LocalPostgres) -> Iterator[None]:
+    """Postgres stopped in its tracks (SIGSTOP), as a hung host or a lost network looks to a client: TCP
+    stays up, nothing answers. Backends have sessions of their own, so each is stopped by pid."""
+    assert postgres.pid is not None
+    children = subprocess.run(["pgrep", "-P", str(postgres.pid)], capture_output=True, text=True, check=False)
+    pids = [postgres.pid, *map(int, children.stdout.split())]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+
+async def test_health_goes_not_serving_when_the_database_hangs(own_postgres, work_dir, record_property):
+    server = _server(own_postgres, work_dir)
+    server.start()
+    serving, not_serving = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            with _frozen(own_postgres):
+                hung = await _seconds_until(_grpc_health_is(channel, not_serving))
+            answering = await _seconds_until(_grpc_health_is(channel, serving))
+    finally:
+        server.stop()
+    record_property("grpc_not_serving_when_hung_s", round(hung, 2))
+    record_property("grpc_serving_when_resumed_s", round(answering, 2))
+    print(f"health latency when Postgres hangs / resumes: {hung:.2f} s / {answering:.2f} s")
+    assert "Traceback" not in server.log_path.read_text()
 
 
 async def test_pooled_connections_are_replaced_after_a_postgres_restart(own_postgres):
