@@ -16,6 +16,7 @@ from jangar.server.api.interceptors import CallInterceptor
 from jangar.server.api.servicers import build_handlers
 from jangar.server.config import ServerSettings
 from jangar.server.core.kinds import registry
+from jangar.server.core.outage import OutageTracker
 from jangar.server.domain.catalog import build_use_cases
 from jangar.server.migrations_runner import require_current_schema
 from jangar.server.repository import idempotency
@@ -44,6 +45,8 @@ class JangarServer:
         self.database = Database(settings.database_url, pool_size=settings.db_pool_size)
         self.use_cases = build_use_cases(self.database)
         self.health = health.aio.HealthServicer()
+        # Shared by the error mapping (calls) and the health probe: one log line per outage, not per call.
+        self.outages = OutageTracker("database", logging.getLogger("jangar.server.database"))
         self.port = 0
         self._server: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -51,7 +54,7 @@ class JangarServer:
     async def start(self) -> None:
         await require_current_schema(self.database.engine)
         server = grpc.aio.server(
-            interceptors=[CallInterceptor()],
+            interceptors=[CallInterceptor(outages=self.outages)],
             options=[
                 ("grpc.max_receive_message_length", self.settings.max_request_bytes),
                 ("grpc.so_reuseport", 0),
@@ -91,7 +94,8 @@ class JangarServer:
 
     async def _probe_database(self) -> None:
         """Health follows the database, so Envoy's /healthz and load balancers stop sending traffic to a
-        replica that cannot reach it."""
+        replica that cannot reach it. The probe also ends an outage in the log when the database answers
+        again, whether or not a call has arrived since."""
         serving = True
         ping: asyncio.Task[None] | None = None
         try:
@@ -100,8 +104,10 @@ class JangarServer:
                 if ping is None or ping.done():
                     ping = asyncio.create_task(self.database.ping(), name="ping-database")
                 failure = await _failure_of(ping, PING_TIMEOUT_SECONDS)
-                if failure is not None and serving:
-                    log.warning("database unreachable; health is NOT_SERVING", extra={"error": repr(failure)})
+                if failure is None:
+                    self.outages.available()
+                else:
+                    self.outages.failed(failure, call=False)
                 if (failure is None) != serving:
                     serving = failure is None
                     await self._set_health(serving=serving)

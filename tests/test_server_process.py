@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -223,6 +224,27 @@ def _http_status_is(client: httpx.AsyncClient, url: str, status: int) -> Callabl
     return check
 
 
+def _log_records(server: ServerProcess) -> list[dict[str, object]]:
+    records = []
+    for line in server.log_path.read_text(errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            records.append(json.loads(line))
+    return records
+
+
+def _messages(server: ServerProcess, level: str, contains: str) -> list[str]:
+    return [
+        str(r["msg"]) for r in _log_records(server) if r.get("level") == level and contains in str(r["msg"])
+    ]
+
+
+def _messages_appear(server: ServerProcess, level: str, contains: str) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return bool(_messages(server, level, contains))
+
+    return check
+
+
 async def test_envoy_healthz_follows_the_server(own_postgres, work_dir):
     server = _server(own_postgres, work_dir)
     server.start()
@@ -350,3 +372,41 @@ async def test_first_call_after_a_postgres_restart_succeeds(own_postgres, work_d
     finally:
         own_postgres.start()
         server.stop()
+
+
+async def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(own_postgres, work_dir):
+    server = _server(own_postgres, work_dir)
+    server.start()
+    failing_calls = 200
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            agents = agent_pb2_grpc.AgentServiceStub(channel)
+            await builders.create_agent(agents)
+            await asyncio.to_thread(own_postgres.stop)
+            try:
+                for batch in range(failing_calls // 20):
+                    outcomes = await asyncio.gather(
+                        *(
+                            agents.GetAgent(agent_pb2.GetAgentRequest(id=unique(f"gone{batch}")))
+                            for _ in range(20)
+                        ),
+                        return_exceptions=True,
+                    )
+                    assert all(
+                        isinstance(o, grpc.aio.AioRpcError) and o.code() == grpc.StatusCode.UNAVAILABLE
+                        for o in outcomes
+                    ), outcomes
+            finally:
+                own_postgres.start()
+            recovered = _messages_appear(server, "INFO", "database available again")
+            await _seconds_until(recovered)
+            await builders.create_agent(agents)
+    finally:
+        own_postgres.start()
+        server.stop()
+    log = server.log_path.read_text()
+    warnings = [r for r in _log_records(server) if r.get("level") == "WARNING"]
+    assert [str(w["msg"]).split(":")[0] for w in warnings] == ["database unavailable"], log
+    assert "Traceback" not in log
+    (recovery,) = _messages(server, "INFO", "database available again")
+    assert f"{failing_calls} calls failed" in recovery
