@@ -17,6 +17,7 @@ from jangar.server.api.servicers import build_handlers
 from jangar.server.config import ServerSettings
 from jangar.server.core.kinds import registry
 from jangar.server.core.outage import OutageTracker
+from jangar.server.database_wait import wait_for_database
 from jangar.server.domain.catalog import build_use_cases
 from jangar.server.migrations_runner import require_current_schema
 from jangar.server.repository import idempotency
@@ -52,7 +53,11 @@ class JangarServer:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        await require_current_schema(self.database.engine)
+        await wait_for_database(
+            lambda: require_current_schema(self.database.engine),
+            max_wait_seconds=self.settings.database_wait_seconds,
+            log=log,
+        )
         server = grpc.aio.server(
             interceptors=[CallInterceptor(outages=self.outages)],
             options=[
@@ -157,17 +162,30 @@ async def _failure_of(ping: asyncio.Task[None], within_seconds: float) -> BaseEx
 
 
 async def serve(settings: ServerSettings) -> None:
-    """Runs until SIGTERM or SIGINT, then shuts down gracefully."""
+    """Runs until SIGTERM or SIGINT, then shuts down gracefully. A signal while start-up still waits for
+    the database ends the wait, and the process, without a traceback."""
     server = JangarServer(settings)
+    stopping = asyncio.Event()
+    starting = asyncio.create_task(server.start(), name="start")
+
+    def stop_requested() -> None:
+        stopping.set()
+        starting.cancel()  # nothing once start-up is done
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_requested)
     try:
-        await server.start()
+        await starting
+    except asyncio.CancelledError:
+        if not stopping.is_set():
+            await server.database.dispose()
+            raise
+        await server.stop()  # undoes whatever start-up had begun
+        return
     except BaseException:
         await server.database.dispose()
         raise
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
     await stopping.wait()
     log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
     await server.stop()

@@ -38,6 +38,9 @@ class ServerSettings:
     # Largest request a client may send over gRPC; Envoy applies its own limit to REST bodies.
     max_request_bytes: int = 1024 * 1024
     log_level: str = "INFO"
+    # How long start-up waits for an unreachable database before giving up; 0 waits for ever (a replica
+    # started before its database, as in a fresh cluster or `make run`, comes up when the database does).
+    database_wait_seconds: int = 0
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -58,4 +61,5 @@ class ServerSettings:
             idempotency_retention=timedelta(hours=retention_hours),
             max_request_bytes=_int("JANGAR_MAX_REQUEST_BYTES", cls.max_request_bytes, 1024),
             log_level=os.environ.get("JANGAR_LOG_LEVEL", cls.log_level).upper(),
+            database_wait_seconds=_int("JANGAR_DATABASE_WAIT_SECONDS", cls.database_wait_seconds),
         )

@@ -1,5 +1,7 @@
 """The server as a process: refuses a stale database, survives restarts with its data, drains in-flight
-calls on SIGTERM, and turns a database outage into a retryable error that stores nothing."""
+calls on SIGTERM, turns a database outage into a retryable error that stores nothing, waits for a database
+that is not up yet, and around an outage: health follows the database, the log says it once, and the first
+call after a Postgres restart succeeds."""
 
 from __future__ import annotations
 
@@ -333,6 +335,71 @@ async def test_health_goes_not_serving_when_the_database_hangs(own_postgres, wor
     record_property("grpc_not_serving_when_hung_s", round(hung, 2))
     record_property("grpc_serving_when_resumed_s", round(answering, 2))
     print(f"health latency when Postgres hangs / resumes: {hung:.2f} s / {answering:.2f} s")
+    assert "Traceback" not in server.log_path.read_text()
+
+
+async def test_server_started_before_postgres_waits_then_serves(own_postgres, work_dir):
+    server = _server(own_postgres, work_dir)
+    own_postgres.stop()
+    try:
+        server.start(wait=False)
+        waiting = _messages_appear(server, "WARNING", "database unreachable; waiting")
+        await _seconds_until(waiting)
+        await asyncio.sleep(3)  # long enough for several attempts (they are at most 2 s apart)
+        assert server.process is not None and server.process.poll() is None, server.log_tail()
+        own_postgres.start()
+        await asyncio.to_thread(server.wait_serving, 30)
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            created = await builders.create_agent(agent_pb2_grpc.AgentServiceStub(channel))
+        assert created.name
+    finally:
+        own_postgres.start()
+        server.stop()
+    log = server.log_path.read_text()
+    assert "Traceback" not in log
+    assert len(_messages(server, "WARNING", "database unreachable; waiting")) == 1, log
+    # Refused, every time: the same error, so no second line.
+    assert _messages(server, "WARNING", "still waiting") == [], log
+    assert len(_messages(server, "INFO", "database reached after")) == 1, log
+
+
+async def test_server_gives_up_after_the_database_wait_bound(work_dir):
+    nothing_listens = free_port()
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "jangar.server"],
+        env={
+            "JANGAR_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{nothing_listens}/jangar",
+            "JANGAR_GRPC_ADDRESS": f"127.0.0.1:{free_port()}",
+            "JANGAR_DATABASE_WAIT_SECONDS": "2",
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 4, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    # The wait's one line, then the one that gives up and says why.
+    assert len(lines) == 2, result.stderr
+    assert "database unreachable; waiting up to 2 s" in lines[0]
+    assert "giving up" in lines[1] and "Connect call failed" in lines[1]
+
+
+async def test_sigterm_while_waiting_for_the_database_stops_quietly(work_dir):
+    nothing_listens = free_port()
+    server = ServerProcess(
+        f"postgresql://postgres@127.0.0.1:{nothing_listens}/jangar",
+        free_port(),
+        work_dir / f"server-{uuid.uuid4().hex[:6]}.log",
+    )
+    server.start(wait=False)
+    try:
+        await _seconds_until(_messages_appear(server, "WARNING", "database unreachable; waiting"))
+    finally:
+        code = server.stop()
+    assert code == 0, server.log_tail()
     assert "Traceback" not in server.log_path.read_text()
 
 

@@ -95,6 +95,13 @@ def translate(error: BaseException) -> BaseException | None:
     return None
 
 
+def unavailable(error: BaseException) -> bool:
+    """True when `error` means the database cannot be reached or cannot serve now, so waiting may help (not
+    a row lock timeout, which is one request's contention)."""
+    translated = translate(error)
+    return isinstance(translated, ServiceUnavailable) and not isinstance(translated, LockNotAvailable)
+
+
 class Database:
     """The engine and its sessions; `transaction()` is the unit of work of one request."""
 
