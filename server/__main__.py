@@ -9,6 +9,7 @@ import sys
 
 from jangar.server import logging_setup
 from jangar.server.config import ConfigError, ServerSettings
+from jangar.server.database_wait import DatabaseUnreachableError
 from jangar.server.migrations_runner import SchemaBehindError, upgrade_to_head
 
 
@@ -31,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("jangar.server").error(str(error))
         print(f"jangar-server: {error}", file=sys.stderr)
         return 3
+    except DatabaseUnreachableError as error:
+        # One line, not a traceback: the cause is in the message.
+        logging.getLogger("jangar.server").error(str(error))
+        return 4
     return 0
 
 

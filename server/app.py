@@ -16,7 +16,9 @@ from jangar.server.api.interceptors import CallInterceptor
 from jangar.server.api.servicers import build_handlers
 from jangar.server.config import ServerSettings
 from jangar.server.core.kinds import registry
+from jangar.server.core.outage import OutageTracker
 from jangar.server.core.pages import PageTokens
+from jangar.server.database_wait import wait_for_database
 from jangar.server.domain.catalog import build_use_cases
 from jangar.server.migrations_runner import require_current_schema
 from jangar.server.repository import idempotency, server_keys
@@ -24,11 +26,20 @@ from jangar.server.repository.database import Database
 
 log = logging.getLogger("jangar.server")
 
-HEALTH_PROBE_SECONDS = 5.0
 # What the server accepts as request metadata. gRPC's default (8 KiB soft, refused at random above it) would
 # refuse some of the headers Envoy lets through (devstack/envoy.py MAX_HEADERS_KB) and not others; this is
 # above Envoy's bound with room for what Envoy adds (x-envoy-original-path repeats the URL).
 MAX_METADATA_BYTES = 64 * 1024
+# Health follows the database within 2 s either way. Worst case, from Postgres stopping (or coming back)
+# to Envoy's /healthz saying so:
+#   0.5  s  until the probe's next ping (HEALTH_PROBE_SECONDS)
+#   0.75 s  for that ping to fail: at once when Postgres refused or closed the connection, after
+#           PING_TIMEOUT_SECONDS when it hangs (a stopped process, a lost network)
+#   0.5  s  until Envoy's next health check, which it believes at once (envoy/envoy.template.yaml)
+#   1.75 s  in all, plus a few milliseconds of round trips; about 1 s when Postgres is simply gone.
+# A ping is one pooled SELECT 1 every half second, nothing next to the calls it protects.
+HEALTH_PROBE_SECONDS = 0.5
+PING_TIMEOUT_SECONDS = 0.75
 PURGE_INTERVAL_SECONDS = 600.0
 
 
@@ -39,14 +50,20 @@ class JangarServer:
         self.settings = settings
         self.database = Database(settings.database_url, pool_size=settings.db_pool_size)
         self.health = health.aio.HealthServicer()
+        # Shared by the error mapping (calls) and the health probe: one log line per outage, not per call.
+        self.outages = OutageTracker("database", logging.getLogger("jangar.server.database"))
         self.port = 0
         self._server: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        await require_current_schema(self.database.engine)
+        await wait_for_database(
+            lambda: require_current_schema(self.database.engine),
+            max_wait_seconds=self.settings.database_wait_seconds,
+            log=log,
+        )
         server = grpc.aio.server(
-            interceptors=[CallInterceptor()],
+            interceptors=[CallInterceptor(outages=self.outages)],
             options=[
                 ("grpc.max_receive_message_length", self.settings.max_request_bytes),
                 ("grpc.so_reuseport", 0),
@@ -89,20 +106,26 @@ class JangarServer:
 
     async def _probe_database(self) -> None:
         """Health follows the database, so Envoy's /healthz and load balancers stop sending traffic to a
-        replica that cannot reach it."""
+        replica that cannot reach it. The probe also ends an outage in the log when the database answers
+        again, whether or not a call has arrived since."""
         serving = True
-        while True:
-            await asyncio.sleep(HEALTH_PROBE_SECONDS)
-            try:
-                await self.database.ping()
-                healthy = True
-            except Exception as error:
-                healthy = False
-                if serving:
-                    log.warning("database unreachable; health is NOT_SERVING", extra={"error": repr(error)})
-            if healthy != serving:
-                serving = healthy
-                await self._set_health(serving=serving)
+        ping: asyncio.Task[None] | None = None
+        try:
+            while True:
+                await asyncio.sleep(HEALTH_PROBE_SECONDS)
+                if ping is None or ping.done():
+                    ping = asyncio.create_task(self.database.ping(), name="ping-database")
+                failure = await _failure_of(ping, PING_TIMEOUT_SECONDS)
+                if failure is None:
+                    self.outages.available()
+                else:
+                    self.outages.failed(failure, call=False)
+                if (failure is None) != serving:
+                    serving = failure is None
+                    await self._set_health(serving=serving)
+        finally:
+            if ping is not None:
+                ping.cancel()
 
     async def _purge_idempotency_keys(self) -> None:
         while True:
@@ -133,18 +156,43 @@ class JangarServer:
         log.info("stopped")
 
 
+async def _failure_of(ping: asyncio.Task[None], within_seconds: float) -> BaseException | None:
+    """What went wrong with `ping` within `within_seconds`; None when it answered. One that has not
+    answered by then has failed. It is cancelled but not waited for: closing a connection that does not
+    answer costs SQLAlchemy 2 s more (it tries a graceful close first), and health must not wait for that.
+    The probe starts no other ping until it is gone, so pings never pile up on a hung database."""
+    done, _ = await asyncio.wait({ping}, timeout=within_seconds)
+    if not done or ping.cancelled():
+        ping.cancel()
+        return TimeoutError(f"no answer to a ping within {within_seconds:g} s")
+    return ping.exception()
+
+
 async def serve(settings: ServerSettings) -> None:
-    """Runs until SIGTERM or SIGINT, then shuts down gracefully."""
+    """Runs until SIGTERM or SIGINT, then shuts down gracefully. A signal while start-up still waits for
+    the database ends the wait, and the process, without a traceback."""
     server = JangarServer(settings)
+    stopping = asyncio.Event()
+    starting = asyncio.create_task(server.start(), name="start")
+
+    def stop_requested() -> None:
+        stopping.set()
+        starting.cancel()  # nothing once start-up is done
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_requested)
     try:
-        await server.start()
+        await starting
+    except asyncio.CancelledError:
+        if not stopping.is_set():
+            await server.database.dispose()
+            raise
+        await server.stop()  # undoes whatever start-up had begun
+        return
     except BaseException:
         await server.database.dispose()
         raise
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
     await stopping.wait()
     log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
     await server.stop()

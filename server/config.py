@@ -53,6 +53,9 @@ class ServerSettings:
     # Signs page tokens. Empty: the server uses the key it keeps in the database (server_keys). Out of repr,
     # so that printing the settings never shows it.
     page_token_key: bytes = field(default=b"", repr=False)
+    # How long start-up waits for an unreachable database before giving up; 0 waits for ever (a replica
+    # started before its database, as in a fresh cluster or `make run`, comes up when the database does).
+    database_wait_seconds: int = 0
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -74,4 +77,5 @@ class ServerSettings:
             max_request_bytes=_int("JANGAR_MAX_REQUEST_BYTES", cls.max_request_bytes, 1024),
             log_level=os.environ.get("JANGAR_LOG_LEVEL", cls.log_level).upper(),
             page_token_key=_page_token_key(),
+            database_wait_seconds=_int("JANGAR_DATABASE_WAIT_SECONDS", cls.database_wait_seconds),
         )

@@ -12,7 +12,8 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from jangar.server.core.errors import Code, DomainError, ServiceUnavailable
+from jangar.server.core.errors import Code, DomainError, LockNotAvailable, ServiceUnavailable
+from jangar.server.core.outage import OutageTracker, describe
 
 DOMAIN = "jangar.proompteng.ai"
 # Envoy turns this trailing metadata into the HTTP status of a REST response (see envoy/), for the one case
@@ -140,11 +141,18 @@ def _is_transient(error: BaseException) -> bool:
     return isinstance(error, ServiceUnavailable | ConnectionError | OSError)
 
 
-def unexpected_status(error: BaseException, request_id: str, method: str) -> _Status:
+def unexpected_status(
+    error: BaseException, request_id: str, method: str, outages: OutageTracker | None = None
+) -> _Status:
     info = error_details_pb2.RequestInfo(request_id=request_id)
     trailers = (("x-request-id", request_id),)
     if _is_transient(error):
-        log.warning("transient failure in %s (request %s): %r", method, request_id, error.__cause__ or error)
+        # An outage is logged when it starts and ends, not per call; a row lock timeout is one call's bad
+        # luck, not an outage, and keeps its own line.
+        if outages is not None and not isinstance(error, LockNotAvailable):
+            outages.failed(error)
+        else:
+            log.warning("transient failure in %s (request %s): %s", method, request_id, describe(error))
         return _status(
             int(Code.UNAVAILABLE),
             "DATABASE_UNAVAILABLE",

@@ -17,6 +17,7 @@ import grpc
 from jangar.server.api import errors, metrics
 from jangar.server.core.context import RequestContext
 from jangar.server.core.errors import Code, DomainError
+from jangar.server.core.outage import OutageTracker
 
 log = logging.getLogger("jangar.server.api")
 
@@ -81,10 +82,13 @@ Behaviour = Callable[[Any, grpc.aio.ServicerContext], Any]
 
 class CallInterceptor(grpc.aio.ServerInterceptor):
     """Wraps the handlers of every method whose full name starts with `prefix` (Jangar's own services;
-    health and reflection are left as they are)."""
+    health and reflection are left as they are). Database failures are reported to `outages`, which logs
+    an outage once instead of once per failed call; it needs something that reports recovery (the health
+    probe), so without one each failure is logged."""
 
-    def __init__(self, prefix: str = JANGAR_METHODS) -> None:
+    def __init__(self, prefix: str = JANGAR_METHODS, *, outages: OutageTracker | None = None) -> None:
         self._prefix = prefix
+        self._outages = outages
         # Wrapped handlers by (method, original handler): built on a method's first call, not on every call.
         self._wrapped: dict[tuple[str, grpc.RpcMethodHandler], grpc.RpcMethodHandler] = {}
 
@@ -103,15 +107,15 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             wrapped = self._wrapped[key] = self._wrap(handler, method)
         return wrapped
 
-    @staticmethod
-    def _wrap(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        outages = self._outages
         if handler.unary_unary:
-            return handler._replace(unary_unary=_unary(handler.unary_unary, method))
+            return handler._replace(unary_unary=_unary(handler.unary_unary, method, outages))
         if handler.stream_unary:
-            return handler._replace(stream_unary=_unary(handler.stream_unary, method))
+            return handler._replace(stream_unary=_unary(handler.stream_unary, method, outages))
         if handler.unary_stream:
-            return handler._replace(unary_stream=_streaming(handler.unary_stream, method))
-        return handler._replace(stream_stream=_streaming(handler.stream_stream, method))
+            return handler._replace(unary_stream=_streaming(handler.unary_stream, method, outages))
+        return handler._replace(stream_stream=_streaming(handler.stream_stream, method, outages))
 
 
 def _start(context: grpc.aio.ServicerContext, method: str) -> Call:
@@ -122,10 +126,12 @@ def _start(context: grpc.aio.ServicerContext, method: str) -> Call:
     return call
 
 
-def _failure_status(error: Exception, call: Call, method: str) -> tuple[str, grpc.Status]:
+def _failure_status(
+    error: Exception, call: Call, method: str, outages: OutageTracker | None
+) -> tuple[str, grpc.Status]:
     if isinstance(error, DomainError):
         return error.code.name, errors.domain_status(error, call.context.request_id)
-    status = errors.unexpected_status(error, call.context.request_id, method)
+    status = errors.unexpected_status(error, call.context.request_id, method, outages)
     return status.code.name, status
 
 
@@ -143,7 +149,7 @@ def _finish(call: Call, method: str, code: str, started: float) -> None:
     )
 
 
-def _unary(behaviour: Behaviour, method: str) -> Behaviour:
+def _unary(behaviour: Behaviour, method: str, outages: OutageTracker | None) -> Behaviour:
     async def serve(request: Any, context: grpc.aio.ServicerContext) -> Any:
         started = time.perf_counter()
         call = _start(context, method)
@@ -156,7 +162,7 @@ def _unary(behaviour: Behaviour, method: str) -> Behaviour:
             )
             return response
         except Exception as error:  # every failure must become a status without internals
-            code, status = _failure_status(error, call, method)
+            code, status = _failure_status(error, call, method, outages)
         finally:
             _finish(call, method, code, started)
         await context.abort_with_status(status)
@@ -164,7 +170,7 @@ def _unary(behaviour: Behaviour, method: str) -> Behaviour:
     return serve
 
 
-def _streaming(behaviour: Behaviour, method: str) -> Behaviour:
+def _streaming(behaviour: Behaviour, method: str, outages: OutageTracker | None) -> Behaviour:
     async def serve(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         started = time.perf_counter()
         call = _start(context, method)
@@ -175,7 +181,7 @@ def _streaming(behaviour: Behaviour, method: str) -> Behaviour:
             async for response in behaviour(request, context):
                 yield response
         except Exception as error:  # every failure must become a status without internals
-            code, status = _failure_status(error, call, method)
+            code, status = _failure_status(error, call, method, outages)
         finally:
             _finish(call, method, code, started)
         if status is not None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from jangar.server.core.errors import LockNotAvailable, ServiceUnavailable
 
@@ -20,6 +22,9 @@ Tx = AsyncConnection
 LOCK_NOT_AVAILABLE = "55P03"
 # SQLSTATE classes that mean "try again later", not "this request is wrong".
 _TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57", "55P03", "40001", "40P01")
+# asyncpg's own connect timeout is 60 s: a database host that accepts TCP but never answers (stopped,
+# partitioned) would hold a request, or the health probe, that long for each new connection.
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def to_async_url(url: str) -> str:
@@ -33,24 +38,41 @@ def to_async_url(url: str) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         to_async_url(url),
         pool_size=pool_size,
         max_overflow=0,
-        # No pre-ping: it costs a round trip on every checkout. A dead connection fails its request with a
-        # retryable UNAVAILABLE, and SQLAlchemy then invalidates the whole pool, so the retry reconnects
+        # No pre-ping: it costs a round trip on every checkout. Connections the server closed (a restart)
+        # are replaced on checkout for free instead, see _replace_closed_connection. One that died
+        # silently (a network partition) fails its request with a retryable UNAVAILABLE, and SQLAlchemy
+        # then invalidates the whole pool, so the retry reconnects
         # (tests/test_server_process.py::test_database_outage_is_retryable_and_stores_nothing).
         pool_pre_ping=False,
         connect_args={
+            "timeout": CONNECT_TIMEOUT_SECONDS,
             "server_settings": {
                 # A request that waits this long on a row lock is blocked by another in-flight request
                 # (for an idempotency key, that is the IN_USE case); fail fast instead of queueing.
                 "lock_timeout": "3s",
                 "statement_timeout": "15s",
                 "application_name": "jangar-server",
-            }
+            },
         },
     )
+    event.listen(engine.sync_engine, "checkout", _replace_closed_connection)
+    return engine
+
+
+def _replace_closed_connection(
+    dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+) -> None:
+    """Hands the pool a closed connection back to replace. When Postgres restarts it tells every client
+    (FATAL, then EOF), and asyncpg marks its connection closed as soon as the event loop reads that, with no
+    request in flight; so checking the flag costs nothing, and the first request after a restart gets a
+    fresh connection instead of failing on a stale one. SQLAlchemy reconnects the entry on
+    DisconnectionError (and fails the checkout as usual when the database is still down)."""
+    if dbapi_connection._connection.is_closed():
+        raise DisconnectionError("the database closed this pooled connection")
 
 
 def sqlstate(error: DBAPIError) -> str:
@@ -71,6 +93,13 @@ def translate(error: BaseException) -> BaseException | None:
     if isinstance(error, PoolTimeoutError | ConnectionError | OSError):
         return ServiceUnavailable("the database is unavailable")
     return None
+
+
+def unavailable(error: BaseException) -> bool:
+    """True when `error` means the database cannot be reached or cannot serve now, so waiting may help (not
+    a row lock timeout, which is one request's contention)."""
+    translated = translate(error)
+    return isinstance(translated, ServiceUnavailable) and not isinstance(translated, LockNotAvailable)
 
 
 class Database:
