@@ -212,12 +212,9 @@ class RunUseCases:
                 run.status.phase, message=message, now=now, has_finish_time=run.status.HasField("finish_time")
             )
             if transition is None:
-                raise DomainError(
-                    Code.FAILED_PRECONDITION,
-                    "RUN_ALREADY_FINISHED",
-                    f"{self._kind.name} {run.name!r} is {previous} and cannot be cancelled",
-                    metadata={"phase": previous},
-                )
+                # Already finished: the caller's intent (the run is not going on) holds, so this is a
+                # no-op that returns the run as it is, not an error; a terminal phase never changes.
+                return run, run.id
             apply_transition(run.status, transition)
             _cancel_steps(run, message, now)
             saved = await rows.update(db, self._stored, uuid.UUID(run.id), run)

@@ -85,7 +85,8 @@ class AgentRunServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelAgentRun(self, request, context):
-        """Cancels a Pending or Running AgentRun; a finished run is rejected with FAILED_PRECONDITION.
+        """Cancels a Pending or Running AgentRun. A run that has already finished is returned unchanged: its phase
+        never changes again.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -85,7 +85,8 @@ class OrchestrationRunServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelOrchestrationRun(self, request, context):
-        """Cancels a Pending or Running OrchestrationRun; a finished run is rejected with FAILED_PRECONDITION.
+        """Cancels a Pending or Running OrchestrationRun. A run that has already finished is returned unchanged: its phase
+        never changes again.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
