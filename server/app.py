@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -15,14 +16,19 @@ from prometheus_client import start_http_server
 from jangar.server.api.interceptors import CallInterceptor
 from jangar.server.api.servicers import build_handlers
 from jangar.server.config import ServerSettings
+from jangar.server.core.errors import ServiceUnavailable
 from jangar.server.core.kinds import registry
 from jangar.server.core.outage import OutageTracker
 from jangar.server.core.pages import PageTokens
+from jangar.server.core.runtime import JOB, LOCAL, Runtime
 from jangar.server.database_wait import wait_for_database
 from jangar.server.domain.catalog import build_use_cases
+from jangar.server.domain.execution import RunExecution
+from jangar.server.domain.launch import RuntimePolicy
 from jangar.server.migrations_runner import require_current_schema
 from jangar.server.repository import idempotency, server_keys
 from jangar.server.repository.database import Database
+from jangar.server.runtime.local import LocalRuntime
 
 log = logging.getLogger("jangar.server")
 
@@ -41,6 +47,9 @@ MAX_METADATA_BYTES = 64 * 1024
 HEALTH_PROBE_SECONDS = 0.5
 PING_TIMEOUT_SECONDS = 0.75
 PURGE_INTERVAL_SECONDS = 600.0
+# How often the run worker looks for due attempts and finished processes: the delay a user sees between a
+# process exiting (or a cancel) and the run's phase saying so.
+WORKER_INTERVAL_SECONDS = 0.25
 
 
 class JangarServer:
@@ -50,6 +59,12 @@ class JangarServer:
         self.settings = settings
         self.database = Database(settings.database_url, pool_size=settings.db_pool_size)
         self.health = health.aio.HealthServicer()
+        runtimes: dict[str, Runtime] = {}
+        if settings.local_runtime:
+            runtimes[LOCAL] = LocalRuntime(Path(settings.state_dir).resolve())
+        # Job runs are accepted everywhere: they wait until a server with the Job runtime starts them.
+        self._runtime_policy = RuntimePolicy(settings.default_runtime, frozenset({JOB, *runtimes}))
+        self.execution = RunExecution(self.database, runtimes, settings.retry_backoff_seconds)
         # Shared by the error mapping (calls) and the health probe: one log line per outage, not per call.
         self.outages = OutageTracker("database", logging.getLogger("jangar.server.database"))
         self.port = 0
@@ -72,7 +87,8 @@ class JangarServer:
             ],
         )
         key = self.settings.page_token_key or await server_keys.page_token_key(self.database)
-        server.add_generic_rpc_handlers(build_handlers(build_use_cases(self.database, PageTokens(key))))
+        use_cases = build_use_cases(self.database, PageTokens(key), self._runtime_policy, self.execution)
+        server.add_generic_rpc_handlers(build_handlers(use_cases))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             [
@@ -94,6 +110,7 @@ class JangarServer:
         self._tasks = [
             asyncio.create_task(self._probe_database(), name="probe-database"),
             asyncio.create_task(self._purge_idempotency_keys(), name="purge-idempotency-keys"),
+            asyncio.create_task(self._work_runs(), name="run-worker"),
         ]
         log.info("serving", extra={"grpc": self.settings.grpc_address, "port": self.port})
 
@@ -126,6 +143,18 @@ class JangarServer:
         finally:
             if ping is not None:
                 ping.cancel()
+
+    async def _work_runs(self) -> None:
+        """Starts due attempts and watches running ones (domain/execution.py); all its state is in the
+        database, so it simply goes round."""
+        while True:
+            try:
+                await self.execution.tick()
+            except ServiceUnavailable:
+                pass  # the database is down: the health probe and the outage log say so
+            except Exception:
+                log.exception("run worker round failed")
+            await asyncio.sleep(WORKER_INTERVAL_SECONDS)
 
     async def _purge_idempotency_keys(self) -> None:
         while True:

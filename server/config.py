@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from jangar.server.core.pages import MIN_KEY_BYTES
+from jangar.server.core.runtime import LOCAL, RUNTIME_TYPES
 from jangar.server.domain.idempotency import RETENTION_HOURS_MINIMUM
 
 
@@ -38,6 +40,55 @@ def _page_token_key() -> bytes:
     return key
 
 
+def _flag(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name) or default
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 <= value <= 3600:
+        raise ConfigError(f"{name} must be between 0 and 3600, got {raw!r}")
+    return value
+
+
+def check_local_runtime(settings: ServerSettings) -> None:
+    """Refuses to run API callers' commands on this machine for anyone who can reach a non-loopback
+    address, unless the operator insists."""
+    if settings.default_runtime == LOCAL and not settings.local_runtime:
+        raise ConfigError("JANGAR_DEFAULT_RUNTIME=local needs JANGAR_LOCAL_RUNTIME=1")
+    if not settings.local_runtime or settings.local_runtime_force:
+        return
+    host = settings.grpc_address.rpartition(":")[0].strip("[]")
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        raise ConfigError(
+            f"JANGAR_LOCAL_RUNTIME=1 runs what API callers configure on this machine, and the server listens "
+            f"on {settings.grpc_address}, which is not a loopback address; listen on 127.0.0.1, or set "
+            "JANGAR_LOCAL_RUNTIME_FORCE=1 if that is what you mean"
+        )
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     database_url: str
@@ -56,6 +107,16 @@ class ServerSettings:
     # How long start-up waits for an unreachable database before giving up; 0 waits for ever (a replica
     # started before its database, as in a fresh cluster or `make run`, comes up when the database does).
     database_wait_seconds: int = 0
+    # The runtime of runs whose spec names none: `job` (Kubernetes) or `local` (child processes).
+    default_runtime: str = "job"
+    # The local runtime executes what API callers configure, so it is off unless asked for, and refused on
+    # a non-loopback listen address unless forced (see `check_local_runtime`).
+    local_runtime: bool = False
+    local_runtime_force: bool = False
+    # Where the local runtime keeps each attempt's working directory, run.json, status and output.
+    state_dir: str = ".jangar"
+    # Delay before the second attempt of a failed run; it doubles per attempt up to 5 minutes.
+    retry_backoff_seconds: float = 10.0
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -67,7 +128,7 @@ class ServerSettings:
         retention_hours = _int(
             "JANGAR_IDEMPOTENCY_RETENTION_HOURS", RETENTION_HOURS_MINIMUM, RETENTION_HOURS_MINIMUM
         )
-        return cls(
+        settings = cls(
             database_url=url,
             grpc_address=os.environ.get("JANGAR_GRPC_ADDRESS", cls.grpc_address),
             metrics_address=os.environ.get("JANGAR_METRICS_ADDRESS", cls.metrics_address),
@@ -78,4 +139,11 @@ class ServerSettings:
             log_level=os.environ.get("JANGAR_LOG_LEVEL", cls.log_level).upper(),
             page_token_key=_page_token_key(),
             database_wait_seconds=_int("JANGAR_DATABASE_WAIT_SECONDS", cls.database_wait_seconds),
+            default_runtime=_choice("JANGAR_DEFAULT_RUNTIME", cls.default_runtime, RUNTIME_TYPES),
+            local_runtime=_flag("JANGAR_LOCAL_RUNTIME"),
+            local_runtime_force=_flag("JANGAR_LOCAL_RUNTIME_FORCE"),
+            state_dir=os.environ.get("JANGAR_STATE_DIR") or cls.state_dir,
+            retry_backoff_seconds=_seconds("JANGAR_RETRY_BACKOFF_SECONDS", cls.retry_backoff_seconds),
         )
+        check_local_runtime(settings)
+        return settings

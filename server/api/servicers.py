@@ -86,7 +86,13 @@ class RunApi:
         self._list_response = kind.method(Verb.LIST).response_class
 
     def handlers(self) -> dict[str, Handler]:
-        serve = {Verb.CREATE: self.create, Verb.GET: self.get, Verb.LIST: self.list, Verb.CANCEL: self.cancel}
+        serve = {
+            Verb.CREATE: self.create,
+            Verb.GET: self.get,
+            Verb.LIST: self.list,
+            Verb.CANCEL: self.cancel,
+            Verb.LOGS: self.logs,
+        }
         return {method.name: serve[verb] for verb, method in self.kind.methods.items()}
 
     async def create(self, request: Any, context: RequestContext) -> Reply:
@@ -109,6 +115,9 @@ class RunApi:
         getattr(response, self.kind.plural).extend(items)
         response.next_page_token = token
         return response
+
+    async def logs(self, request: Any, context: RequestContext) -> Any:
+        return await self._use_cases.logs(request.id, request.namespace, request.tail_bytes)
 
     async def cancel(self, request: Any, context: RequestContext) -> Reply:
         outcome = await self._use_cases.cancel(

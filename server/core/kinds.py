@@ -47,6 +47,8 @@ class Verb(enum.StrEnum):
     UPDATE = "Update"
     DELETE = "Delete"
     CANCEL = "Cancel"
+    # `Get<Kind>Logs`: a run's captured output.
+    LOGS = "Logs"
 
 
 class KindError(ValueError):
@@ -231,6 +233,7 @@ def _method(service: ServiceDescriptor, descriptor: MethodDescriptor) -> Method:
 def _methods(kind_name: str, plural: str, service: ServiceDescriptor) -> dict[Verb, Method]:
     expected = {verb: f"{verb.value}{kind_name}" for verb in Verb}
     expected[Verb.LIST] = f"List{plural[0].upper()}{plural[1:]}"
+    expected[Verb.LOGS] = f"Get{kind_name}Logs"
     methods = {
         verb: _method(service, service.methods_by_name[name])
         for verb, name in expected.items()

@@ -12,7 +12,9 @@ Settings (environment):
     JANGAR_GRPC_PORT         the gRPC server's port (50051)
     JANGAR_HTTP_PORT         Envoy: REST/JSON and gRPC (8080)
     JANGAR_ENVOY_ADMIN_PORT  Envoy's admin API (9901)
-    JANGAR_STATE_DIR         Postgres data and logs (<project>/.jangar, git-ignored)
+    JANGAR_STATE_DIR         Postgres data, logs and local runs (<project>/.jangar, git-ignored)
+    JANGAR_LOCAL_RUNTIME     1 (the default here): runs execute as local processes; 0 turns that off
+    JANGAR_DEFAULT_RUNTIME   local (the default here) or job
     JANGAR_PG_RUN_AS         as root, the unprivileged user Postgres runs as (nobody)
     JANGAR_PG_RUNTIME_DIR    as root, where Postgres's binaries and data go when that user cannot reach
                              the checkout (/var/tmp/jangar)
@@ -244,7 +246,11 @@ class Stack:
         port = self.settings.grpc_port
         _say(f"starting the gRPC server on 127.0.0.1:{port}")
         env = {
+            # Without a cluster, runs execute as local processes (the server listens on loopback only).
+            "JANGAR_LOCAL_RUNTIME": "1",
+            "JANGAR_DEFAULT_RUNTIME": "local",
             **os.environ,
+            "JANGAR_STATE_DIR": str(self.settings.state_dir),
             "JANGAR_DATABASE_URL": url,
             "JANGAR_GRPC_ADDRESS": f"127.0.0.1:{port}",
             # Its log should show up as it happens, not when a buffer fills.

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from jangar.server.core.kinds import registry
 from jangar.server.core.pages import PageTokens
 from jangar.server.domain.definitions import DefinitionUseCases
+from jangar.server.domain.execution import RunExecution
+from jangar.server.domain.launch import RuntimePolicy
 from jangar.server.domain.run_view import RunViewUseCases
 from jangar.server.domain.runs import RunUseCases
 from jangar.server.repository.database import Database
@@ -21,7 +23,12 @@ class UseCases:
     run_view: RunViewUseCases
 
 
-def build_use_cases(database: Database, page_tokens: PageTokens) -> UseCases:
+def build_use_cases(
+    database: Database,
+    page_tokens: PageTokens,
+    runtimes: RuntimePolicy | None = None,
+    execution: RunExecution | None = None,
+) -> UseCases:
     kinds = registry()
     return UseCases(
         database=database,
@@ -29,7 +36,7 @@ def build_use_cases(database: Database, page_tokens: PageTokens) -> UseCases:
             kind.name: DefinitionUseCases(database, kind, page_tokens) for kind in kinds.definitions
         },
         runs={
-            kind.name: RunUseCases(database, kind, kinds[kind.parent.kind], page_tokens)
+            kind.name: RunUseCases(database, kind, kinds[kind.parent.kind], page_tokens, runtimes, execution)
             for kind in kinds.runs
             if kind.parent is not None
         },

@@ -15,17 +15,23 @@ from jangar.server.core.errors import Code, DomainError, FieldViolation, invalid
 from jangar.server.core.kinds import Kind
 from jangar.server.core.pages import PageTokens, query_hash
 from jangar.server.core.query import ListQuery, Ref
+from jangar.server.core.runtime import LOCAL, RUNTIME_TYPES
 from jangar.server.domain import common, run_lifecycle
 from jangar.server.domain.definitions import already_exists
+from jangar.server.domain.execution import RunExecution
 from jangar.server.domain.idempotency import Outcome, idempotent
 from jangar.server.domain.kinds import RUN_PROVIDER_NATIVE, rules_for
+from jangar.server.domain.launch import ADMISSION_RUN_ID, PlanProblems, RuntimePolicy
 from jangar.server.domain.validation import Violations, normalize_envelope, validate_envelope
-from jangar.server.repository import rows
+from jangar.server.repository import execution, rows
 from jangar.server.repository.database import Database, Tx
 from jangar.server.repository.mapping import STORED
+from jangar.v1 import execution_pb2
 from jangar.v1.run_phase_pb2 import RunPhase
 
 MAX_CANCEL_REASON = 1024
+DEFAULT_LOG_TAIL_BYTES = 64 * 1024
+MAX_LOG_TAIL_BYTES = 1024 * 1024
 # Kubernetes' generateName alphabet: no vowels (no words) and no look-alike characters.
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _SUFFIX_LENGTH = 5
@@ -75,8 +81,18 @@ def apply_transition(status: Any, transition: run_lifecycle.Transition) -> None:
 
 
 class RunUseCases:
-    def __init__(self, database: Database, kind: Kind, parent: Kind, page_tokens: PageTokens) -> None:
+    def __init__(
+        self,
+        database: Database,
+        kind: Kind,
+        parent: Kind,
+        page_tokens: PageTokens,
+        runtimes: RuntimePolicy | None = None,
+        execution: RunExecution | None = None,
+    ) -> None:
         assert kind.parent is not None
+        self._runtimes = runtimes or RuntimePolicy()
+        self._execution = execution
         self._database = database
         self._page_tokens = page_tokens
         self._kind = kind
@@ -107,7 +123,18 @@ class RunUseCases:
             pending_status(created)
             prepare = self._rules.prepare_run
             provider = prepare(created, parent) if prepare is not None else RUN_PROVIDER_NATIVE
-            await self._insert(db, created, provider, parent.name)
+            runtime = await self._admit(db, created, parent)
+            await self._insert(db, created, provider, parent.name, runtime)
+            await execution.record_transition(
+                db,
+                run_kind=self._kind.name,
+                run_id=created.id,
+                attempt=0,
+                from_phase=RunPhase.RUN_PHASE_UNSPECIFIED,
+                to_phase=RunPhase.Pending,
+                reason=created.status.reason,
+                message=created.status.message,
+            )
             await common.record_audit(
                 db,
                 context,
@@ -125,12 +152,41 @@ class RunUseCases:
 
         return await idempotent(self._database, context, context.method, request, work)
 
-    async def _insert(self, db: Tx, run: Any, provider: str, parent_name: str) -> None:
+    async def _admit(self, db: Tx, run: Any, parent: Any) -> str:
+        """The run's runtime, once its templates render for it: a run that could never start is refused
+        now rather than failed later. Returns '' for a kind that does not execute (an OrchestrationRun)."""
+        if self._rules.plan is None:
+            return ""
+        runtime = run.spec.runtime.type or self._runtimes.default
+        if runtime not in RUNTIME_TYPES:
+            raise invalid_argument(
+                [FieldViolation("spec.runtime.type", f"must be one of {', '.join(RUNTIME_TYPES)}")]
+            )
+        if runtime not in self._runtimes.enabled:
+            raise DomainError(
+                Code.FAILED_PRECONDITION,
+                "RUNTIME_DISABLED",
+                f"the {runtime!r} runtime is not enabled on this server"
+                + (" (JANGAR_LOCAL_RUNTIME=1 enables it)" if runtime == LOCAL else ""),
+                metadata={"runtime": runtime},
+            )
+        candidate = type(run)()
+        candidate.CopyFrom(run)
+        candidate.id = ADMISSION_RUN_ID
+        try:
+            await self._rules.plan(db, candidate, parent, 1)
+        except PlanProblems as problems:
+            raise invalid_argument(problems.problems) from None
+        return runtime
+
+    async def _insert(self, db: Tx, run: Any, provider: str, parent_name: str, runtime: str) -> None:
         chosen_name = run.name
+        # An executable run is due at once; the worker of a server with its runtime starts it.
+        timers = {"runtime": runtime, "next_attempt_at": common.utcnow() if runtime else None}
         for _ in range(_NAME_ATTEMPTS):
             if not chosen_name:
                 run.name = generated_name(parent_name)
-            if await rows.insert(db, self._stored, run, provider=provider):
+            if await rows.insert(db, self._stored, run, provider=provider, **timers):
                 return
             existing = await rows.find(db, self._stored, Ref(namespace=run.namespace, name=run.name))
             if existing is not None and chosen_name:
@@ -217,7 +273,18 @@ class RunUseCases:
                 return run, run.id
             apply_transition(run.status, transition)
             _cancel_steps(run, message, now)
-            saved = await rows.update(db, self._stored, uuid.UUID(run.id), run)
+            # The worker stops the runtime object of a cancelled run (runtime_active stays set until then).
+            saved = await rows.update(db, self._stored, uuid.UUID(run.id), run, next_attempt_at=None)
+            await execution.record_transition(
+                db,
+                run_kind=self._kind.name,
+                run_id=run.id,
+                attempt=_attempt_of(run),
+                from_phase=transition.from_phase,
+                to_phase=transition.to_phase,
+                reason=transition.reason,
+                message=transition.message,
+            )
             await common.record_audit(
                 db,
                 context,
@@ -230,6 +297,24 @@ class RunUseCases:
             return saved, run.id
 
         return await idempotent(self._database, context, context.method, request, work)
+
+    async def logs(self, id_or_name: str, namespace: str, tail_bytes: int) -> execution_pb2.RunLogs:
+        if not 0 <= tail_bytes <= MAX_LOG_TAIL_BYTES:
+            raise invalid_argument(
+                [FieldViolation("tailBytes", f"must be between 0 and {MAX_LOG_TAIL_BYTES}")]
+            )
+        async with self._database.transaction() as db:
+            run = await common.load(db, self._stored, id_or_name, namespace, for_update=False)
+        if self._execution is None:
+            return execution_pb2.RunLogs(attempt=_attempt_of(run))
+        return await self._execution.logs(
+            self._kind, run, _attempt_of(run), tail_bytes or DEFAULT_LOG_TAIL_BYTES
+        )
+
+
+def _attempt_of(run: Any) -> int:
+    """The run's attempt; 0 for kinds that have no attempts of their own (an OrchestrationRun)."""
+    return run.status.attempt if "attempt" in run.status.DESCRIPTOR.fields_by_name else 0
 
 
 def _cancel_steps(run: Any, message: str, now: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from google.protobuf import json_format
 from sqlalchemy import Executable, Row, Select, Table, and_, literal, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -34,6 +35,8 @@ def _branch(kind: Kind, conditions: list[ColumnElement[bool]]) -> Select:
         c.start_time,
         c.finish_time,
         c.labels,
+        c.attempt,
+        c.status_detail,
         literal(kind.parent.kind).label("parent_kind"),
         c[kind.parent.id_field].label("parent_id"),
         c[kind.parent.name_field].label("parent_name"),
@@ -64,7 +67,14 @@ def run_from_row(row: Row) -> run_pb2.Run:
         delivery_id=row.delivery_id,
         parent=run_pb2.RunParent(kind=row.parent_kind, id=str(row.parent_id), name=row.parent_name),
         labels=row.labels,
+        attempt=row.attempt,
     )
+    # The rest of each kind's status is JSON in status_detail; the view shows the parts every kind has.
+    detail = row.status_detail or {}
+    if "runtimeRef" in detail:
+        json_format.ParseDict(detail["runtimeRef"], run.runtime_ref, ignore_unknown_fields=True)
+    if "runner" in detail:
+        json_format.ParseDict(detail["runner"], run.runner, ignore_unknown_fields=True)
     run.create_time.FromDatetime(row.created_at)
     run.update_time.FromDatetime(row.updated_at)
     if row.start_time is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Integer,
@@ -101,6 +102,13 @@ def _run_columns(parent: str) -> list[Column]:
         Column("start_time", DateTime(timezone=True)),
         Column("finish_time", DateTime(timezone=True)),
         Column("status_detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+        # Execution (migration 0006): the attempt, the runtime that executes it, whether a runtime object
+        # may still be alive (the worker stops it once the run is terminal), and the persisted timers.
+        Column("attempt", Integer, nullable=False, server_default=text("0")),
+        Column("runtime", Text, nullable=False, server_default=text("''")),
+        Column("runtime_active", Boolean, nullable=False, server_default=text("false")),
+        Column("next_attempt_at", DateTime(timezone=True)),
+        Column("deadline_at", DateTime(timezone=True)),
     ]
 
 
@@ -158,4 +166,19 @@ server_keys = Table(
     Column("purpose", Text, primary_key=True),
     Column("key", LargeBinary, nullable=False),
     Column("create_time", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Every phase change of every run, oldest first per run (migration 0006).
+run_transitions = Table(
+    "run_transitions",
+    metadata,
+    _id(),
+    Column("run_kind", Text, nullable=False),
+    Column("run_id", UUID(as_uuid=True), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("from_phase", Text, nullable=False),
+    Column("to_phase", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()")),
 )

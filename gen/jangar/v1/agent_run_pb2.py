@@ -28,10 +28,11 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from jangar.v1 import common_pb2 as jangar_dot_v1_dot_common__pb2
+from jangar.v1 import execution_pb2 as jangar_dot_v1_dot_execution__pb2
 from jangar.v1 import run_phase_pb2 as jangar_dot_v1_dot_run__phase__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19jangar/v1/agent_run.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\x1a\x19jangar/v1/run_phase.proto\"\xff\x05\n\x08\x41gentRun\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x05\x12\x17\n\tnamespace\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12/\n\x06labels\x18\x04 \x03(\x0b\x32\x1f.jangar.v1.AgentRun.LabelsEntry\x12\x39\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32$.jangar.v1.AgentRun.AnnotationsEntry\x12,\n\x04spec\x18\x06 \x01(\x0b\x32\x17.jangar.v1.AgentRunSpecB\x05\xe2\x41\x02\x02\x05\x12/\n\x06status\x18\x07 \x01(\x0b\x32\x19.jangar.v1.AgentRunStatusB\x04\xe2\x41\x01\x03\x12\x18\n\ngeneration\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x64\x65livery_id\x18\r \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x08\x61gent_id\x18\x0e \x01(\tB#\xe2\x41\x01\x03\xfa\x41\x1c\n\x1a\x61gents.proompteng.ai/Agent\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:a\xea\x41^\n\x1d\x61gents.proompteng.ai/AgentRun\x12(namespaces/{namespace}/agent-runs/{name}*\tagentRuns2\x08\x61gentRun\"\xc4\x03\n\x0c\x41gentRunSpec\x12W\n\tagent_ref\x18\x01 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReferenceB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1a\x61gents.proompteng.ai/Agent\x12+\n\x07runtime\x18\x02 \x01(\x0b\x32\x1a.jangar.v1.AgentRunRuntime\x12;\n\nparameters\x18\x03 \x03(\x0b\x32\'.jangar.v1.AgentRunSpec.ParametersEntry\x12%\n\x04goal\x18\x04 \x01(\x0b\x32\x17.jangar.v1.AgentRunGoal\x12-\n\x08workload\x18\x05 \x01(\x0b\x32\x1b.jangar.v1.AgentRunWorkload\x12\x0f\n\x07secrets\x18\x06 \x03(\t\x12\x33\n\nmemory_ref\x18\x07 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12\"\n\x1attl_seconds_after_finished\x18\x08 \x01(\x05\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"H\n\x0f\x41gentRunRuntime\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"7\n\x0c\x41gentRunGoal\x12\x11\n\tobjective\x18\x01 \x01(\t\x12\x14\n\x0ctoken_budget\x18\x02 \x01(\x05\"s\n\x10\x41gentRunWorkload\x12\r\n\x05image\x18\x01 \x01(\t\x12\x32\n\tresources\x18\x02 \x01(\x0b\x32\x1f.jangar.v1.ResourceRequirements\x12\x1c\n\x14service_account_name\x18\x03 \x01(\t\"\xba\x02\n\x0e\x41gentRunStatus\x12\"\n\x05phase\x18\x01 \x01(\x0e\x32\x13.jangar.v1.RunPhase\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12(\n\nconditions\x18\x04 \x03(\x0b\x32\x14.jangar.v1.Condition\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61ttempt\x18\x07 \x01(\x05\x12*\n\x0bruntime_ref\x18\x08 \x01(\x0b\x32\x15.jangar.v1.RuntimeRef\x12\x1b\n\x13observed_generation\x18\t \x01(\x03\"?\n\x15\x43reateAgentRunRequest\x12&\n\tagent_run\x18\x01 \x01(\x0b\x32\x13.jangar.v1.AgentRun\"3\n\x12GetAgentRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"\xb2\x01\n\x14ListAgentRunsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\x12\"\n\x05phase\x18\x05 \x03(\x0e\x32\x13.jangar.v1.RunPhase\x12\x10\n\x08\x61gent_id\x18\x06 \x01(\t\x12\x12\n\nagent_name\x18\x07 \x01(\t\"Y\n\x15ListAgentRunsResponse\x12\'\n\nagent_runs\x18\x01 \x03(\x0b\x32\x13.jangar.v1.AgentRun\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"F\n\x15\x43\x61ncelAgentRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t2\xb9\x03\n\x0f\x41gentRunService\x12j\n\x0e\x43reateAgentRun\x12 .jangar.v1.CreateAgentRunRequest\x1a\x13.jangar.v1.AgentRun\"!\x82\xd3\xe4\x93\x02\x1b\"\x0e/v1/agent-runs:\tagent_run\x12^\n\x0bGetAgentRun\x12\x1d.jangar.v1.GetAgentRunRequest\x1a\x13.jangar.v1.AgentRun\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/agent-runs/{id}\x12j\n\rListAgentRuns\x12\x1f.jangar.v1.ListAgentRunsRequest\x1a .jangar.v1.ListAgentRunsResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/agent-runs\x12n\n\x0e\x43\x61ncelAgentRun\x12 .jangar.v1.CancelAgentRunRequest\x1a\x13.jangar.v1.AgentRun\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/agent-runs/{id}:cancel:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19jangar/v1/agent_run.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\x1a\x19jangar/v1/execution.proto\x1a\x19jangar/v1/run_phase.proto\"\xff\x05\n\x08\x41gentRun\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x05\x12\x17\n\tnamespace\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12/\n\x06labels\x18\x04 \x03(\x0b\x32\x1f.jangar.v1.AgentRun.LabelsEntry\x12\x39\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32$.jangar.v1.AgentRun.AnnotationsEntry\x12,\n\x04spec\x18\x06 \x01(\x0b\x32\x17.jangar.v1.AgentRunSpecB\x05\xe2\x41\x02\x02\x05\x12/\n\x06status\x18\x07 \x01(\x0b\x32\x19.jangar.v1.AgentRunStatusB\x04\xe2\x41\x01\x03\x12\x18\n\ngeneration\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x64\x65livery_id\x18\r \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x08\x61gent_id\x18\x0e \x01(\tB#\xe2\x41\x01\x03\xfa\x41\x1c\n\x1a\x61gents.proompteng.ai/Agent\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:a\xea\x41^\n\x1d\x61gents.proompteng.ai/AgentRun\x12(namespaces/{namespace}/agent-runs/{name}*\tagentRuns2\x08\x61gentRun\"\xc4\x03\n\x0c\x41gentRunSpec\x12W\n\tagent_ref\x18\x01 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReferenceB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1a\x61gents.proompteng.ai/Agent\x12+\n\x07runtime\x18\x02 \x01(\x0b\x32\x1a.jangar.v1.AgentRunRuntime\x12;\n\nparameters\x18\x03 \x03(\x0b\x32\'.jangar.v1.AgentRunSpec.ParametersEntry\x12%\n\x04goal\x18\x04 \x01(\x0b\x32\x17.jangar.v1.AgentRunGoal\x12-\n\x08workload\x18\x05 \x01(\x0b\x32\x1b.jangar.v1.AgentRunWorkload\x12\x0f\n\x07secrets\x18\x06 \x03(\t\x12\x33\n\nmemory_ref\x18\x07 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12\"\n\x1attl_seconds_after_finished\x18\x08 \x01(\x05\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"H\n\x0f\x41gentRunRuntime\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"7\n\x0c\x41gentRunGoal\x12\x11\n\tobjective\x18\x01 \x01(\t\x12\x14\n\x0ctoken_budget\x18\x02 \x01(\x05\"s\n\x10\x41gentRunWorkload\x12\r\n\x05image\x18\x01 \x01(\t\x12\x32\n\tresources\x18\x02 \x01(\x0b\x32\x1f.jangar.v1.ResourceRequirements\x12\x1c\n\x14service_account_name\x18\x03 \x01(\t\"\xe3\x02\n\x0e\x41gentRunStatus\x12\"\n\x05phase\x18\x01 \x01(\x0e\x32\x13.jangar.v1.RunPhase\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12(\n\nconditions\x18\x04 \x03(\x0b\x32\x14.jangar.v1.Condition\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61ttempt\x18\x07 \x01(\x05\x12*\n\x0bruntime_ref\x18\x08 \x01(\x0b\x32\x15.jangar.v1.RuntimeRef\x12\x1b\n\x13observed_generation\x18\t \x01(\x03\x12\'\n\x06runner\x18\n \x01(\x0b\x32\x17.jangar.v1.RunnerStatus\"?\n\x15\x43reateAgentRunRequest\x12&\n\tagent_run\x18\x01 \x01(\x0b\x32\x13.jangar.v1.AgentRun\"3\n\x12GetAgentRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"\xb2\x01\n\x14ListAgentRunsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\x12\"\n\x05phase\x18\x05 \x03(\x0e\x32\x13.jangar.v1.RunPhase\x12\x10\n\x08\x61gent_id\x18\x06 \x01(\t\x12\x12\n\nagent_name\x18\x07 \x01(\t\"Y\n\x15ListAgentRunsResponse\x12\'\n\nagent_runs\x18\x01 \x03(\x0b\x32\x13.jangar.v1.AgentRun\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"F\n\x15\x43\x61ncelAgentRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"K\n\x16GetAgentRunLogsRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x12\n\ntail_bytes\x18\x03 \x01(\x05\x32\xa5\x04\n\x0f\x41gentRunService\x12j\n\x0e\x43reateAgentRun\x12 .jangar.v1.CreateAgentRunRequest\x1a\x13.jangar.v1.AgentRun\"!\x82\xd3\xe4\x93\x02\x1b\"\x0e/v1/agent-runs:\tagent_run\x12^\n\x0bGetAgentRun\x12\x1d.jangar.v1.GetAgentRunRequest\x1a\x13.jangar.v1.AgentRun\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/agent-runs/{id}\x12j\n\rListAgentRuns\x12\x1f.jangar.v1.ListAgentRunsRequest\x1a .jangar.v1.ListAgentRunsResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/agent-runs\x12j\n\x0fGetAgentRunLogs\x12!.jangar.v1.GetAgentRunLogsRequest\x1a\x12.jangar.v1.RunLogs\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/agent-runs/{id}/logs\x12n\n\x0e\x43\x61ncelAgentRun\x12 .jangar.v1.CancelAgentRunRequest\x1a\x13.jangar.v1.AgentRun\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/agent-runs/{id}:cancel:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -78,36 +79,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AGENTRUNSERVICE'].methods_by_name['GetAgentRun']._serialized_options = b'\202\323\344\223\002\025\022\023/v1/agent-runs/{id}'
   _globals['_AGENTRUNSERVICE'].methods_by_name['ListAgentRuns']._loaded_options = None
   _globals['_AGENTRUNSERVICE'].methods_by_name['ListAgentRuns']._serialized_options = b'\202\323\344\223\002\020\022\016/v1/agent-runs'
+  _globals['_AGENTRUNSERVICE'].methods_by_name['GetAgentRunLogs']._loaded_options = None
+  _globals['_AGENTRUNSERVICE'].methods_by_name['GetAgentRunLogs']._serialized_options = b'\202\323\344\223\002\032\022\030/v1/agent-runs/{id}/logs'
   _globals['_AGENTRUNSERVICE'].methods_by_name['CancelAgentRun']._loaded_options = None
   _globals['_AGENTRUNSERVICE'].methods_by_name['CancelAgentRun']._serialized_options = b'\202\323\344\223\002\037\"\032/v1/agent-runs/{id}:cancel:\001*'
-  _globals['_AGENTRUN']._serialized_start=245
-  _globals['_AGENTRUN']._serialized_end=1012
-  _globals['_AGENTRUN_LABELSENTRY']._serialized_start=816
-  _globals['_AGENTRUN_LABELSENTRY']._serialized_end=861
-  _globals['_AGENTRUN_ANNOTATIONSENTRY']._serialized_start=863
-  _globals['_AGENTRUN_ANNOTATIONSENTRY']._serialized_end=913
-  _globals['_AGENTRUNSPEC']._serialized_start=1015
-  _globals['_AGENTRUNSPEC']._serialized_end=1467
-  _globals['_AGENTRUNSPEC_PARAMETERSENTRY']._serialized_start=1418
-  _globals['_AGENTRUNSPEC_PARAMETERSENTRY']._serialized_end=1467
-  _globals['_AGENTRUNRUNTIME']._serialized_start=1469
-  _globals['_AGENTRUNRUNTIME']._serialized_end=1541
-  _globals['_AGENTRUNGOAL']._serialized_start=1543
-  _globals['_AGENTRUNGOAL']._serialized_end=1598
-  _globals['_AGENTRUNWORKLOAD']._serialized_start=1600
-  _globals['_AGENTRUNWORKLOAD']._serialized_end=1715
-  _globals['_AGENTRUNSTATUS']._serialized_start=1718
-  _globals['_AGENTRUNSTATUS']._serialized_end=2032
-  _globals['_CREATEAGENTRUNREQUEST']._serialized_start=2034
-  _globals['_CREATEAGENTRUNREQUEST']._serialized_end=2097
-  _globals['_GETAGENTRUNREQUEST']._serialized_start=2099
-  _globals['_GETAGENTRUNREQUEST']._serialized_end=2150
-  _globals['_LISTAGENTRUNSREQUEST']._serialized_start=2153
-  _globals['_LISTAGENTRUNSREQUEST']._serialized_end=2331
-  _globals['_LISTAGENTRUNSRESPONSE']._serialized_start=2333
-  _globals['_LISTAGENTRUNSRESPONSE']._serialized_end=2422
-  _globals['_CANCELAGENTRUNREQUEST']._serialized_start=2424
-  _globals['_CANCELAGENTRUNREQUEST']._serialized_end=2494
-  _globals['_AGENTRUNSERVICE']._serialized_start=2497
-  _globals['_AGENTRUNSERVICE']._serialized_end=2938
+  _globals['_AGENTRUN']._serialized_start=272
+  _globals['_AGENTRUN']._serialized_end=1039
+  _globals['_AGENTRUN_LABELSENTRY']._serialized_start=843
+  _globals['_AGENTRUN_LABELSENTRY']._serialized_end=888
+  _globals['_AGENTRUN_ANNOTATIONSENTRY']._serialized_start=890
+  _globals['_AGENTRUN_ANNOTATIONSENTRY']._serialized_end=940
+  _globals['_AGENTRUNSPEC']._serialized_start=1042
+  _globals['_AGENTRUNSPEC']._serialized_end=1494
+  _globals['_AGENTRUNSPEC_PARAMETERSENTRY']._serialized_start=1445
+  _globals['_AGENTRUNSPEC_PARAMETERSENTRY']._serialized_end=1494
+  _globals['_AGENTRUNRUNTIME']._serialized_start=1496
+  _globals['_AGENTRUNRUNTIME']._serialized_end=1568
+  _globals['_AGENTRUNGOAL']._serialized_start=1570
+  _globals['_AGENTRUNGOAL']._serialized_end=1625
+  _globals['_AGENTRUNWORKLOAD']._serialized_start=1627
+  _globals['_AGENTRUNWORKLOAD']._serialized_end=1742
+  _globals['_AGENTRUNSTATUS']._serialized_start=1745
+  _globals['_AGENTRUNSTATUS']._serialized_end=2100
+  _globals['_CREATEAGENTRUNREQUEST']._serialized_start=2102
+  _globals['_CREATEAGENTRUNREQUEST']._serialized_end=2165
+  _globals['_GETAGENTRUNREQUEST']._serialized_start=2167
+  _globals['_GETAGENTRUNREQUEST']._serialized_end=2218
+  _globals['_LISTAGENTRUNSREQUEST']._serialized_start=2221
+  _globals['_LISTAGENTRUNSREQUEST']._serialized_end=2399
+  _globals['_LISTAGENTRUNSRESPONSE']._serialized_start=2401
+  _globals['_LISTAGENTRUNSRESPONSE']._serialized_end=2490
+  _globals['_CANCELAGENTRUNREQUEST']._serialized_start=2492
+  _globals['_CANCELAGENTRUNREQUEST']._serialized_end=2562
+  _globals['_GETAGENTRUNLOGSREQUEST']._serialized_start=2564
+  _globals['_GETAGENTRUNLOGSREQUEST']._serialized_end=2639
+  _globals['_AGENTRUNSERVICE']._serialized_start=2642
+  _globals['_AGENTRUNSERVICE']._serialized_end=3191
 # @@protoc_insertion_point(module_scope)

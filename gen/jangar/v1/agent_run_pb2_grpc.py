@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from jangar.v1 import agent_run_pb2 as jangar_dot_v1_dot_agent__run__pb2
+from jangar.v1 import execution_pb2 as jangar_dot_v1_dot_execution__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -51,6 +52,11 @@ class AgentRunServiceStub:
                 request_serializer=jangar_dot_v1_dot_agent__run__pb2.ListAgentRunsRequest.SerializeToString,
                 response_deserializer=jangar_dot_v1_dot_agent__run__pb2.ListAgentRunsResponse.FromString,
                 _registered_method=True)
+        self.GetAgentRunLogs = channel.unary_unary(
+                '/jangar.v1.AgentRunService/GetAgentRunLogs',
+                request_serializer=jangar_dot_v1_dot_agent__run__pb2.GetAgentRunLogsRequest.SerializeToString,
+                response_deserializer=jangar_dot_v1_dot_execution__pb2.RunLogs.FromString,
+                _registered_method=True)
         self.CancelAgentRun = channel.unary_unary(
                 '/jangar.v1.AgentRunService/CancelAgentRun',
                 request_serializer=jangar_dot_v1_dot_agent__run__pb2.CancelAgentRunRequest.SerializeToString,
@@ -84,6 +90,13 @@ class AgentRunServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetAgentRunLogs(self, request, context):
+        """The end of the output of an AgentRun's current or last attempt.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CancelAgentRun(self, request, context):
         """Cancels a Pending or Running AgentRun. A run that has already finished is returned unchanged: its phase
         never changes again.
@@ -109,6 +122,11 @@ def add_AgentRunServiceServicer_to_server(servicer, server):
                     servicer.ListAgentRuns,
                     request_deserializer=jangar_dot_v1_dot_agent__run__pb2.ListAgentRunsRequest.FromString,
                     response_serializer=jangar_dot_v1_dot_agent__run__pb2.ListAgentRunsResponse.SerializeToString,
+            ),
+            'GetAgentRunLogs': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAgentRunLogs,
+                    request_deserializer=jangar_dot_v1_dot_agent__run__pb2.GetAgentRunLogsRequest.FromString,
+                    response_serializer=jangar_dot_v1_dot_execution__pb2.RunLogs.SerializeToString,
             ),
             'CancelAgentRun': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelAgentRun,
@@ -199,6 +217,33 @@ class AgentRunService:
             '/jangar.v1.AgentRunService/ListAgentRuns',
             jangar_dot_v1_dot_agent__run__pb2.ListAgentRunsRequest.SerializeToString,
             jangar_dot_v1_dot_agent__run__pb2.ListAgentRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAgentRunLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jangar.v1.AgentRunService/GetAgentRunLogs',
+            jangar_dot_v1_dot_agent__run__pb2.GetAgentRunLogsRequest.SerializeToString,
+            jangar_dot_v1_dot_execution__pb2.RunLogs.FromString,
             options,
             channel_credentials,
             insecure,

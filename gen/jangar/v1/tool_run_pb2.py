@@ -28,10 +28,11 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from jangar.v1 import common_pb2 as jangar_dot_v1_dot_common__pb2
+from jangar.v1 import execution_pb2 as jangar_dot_v1_dot_execution__pb2
 from jangar.v1 import run_phase_pb2 as jangar_dot_v1_dot_run__phase__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18jangar/v1/tool_run.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\x1a\x19jangar/v1/run_phase.proto\"\xf2\x05\n\x07ToolRun\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x05\x12\x17\n\tnamespace\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12.\n\x06labels\x18\x04 \x03(\x0b\x32\x1e.jangar.v1.ToolRun.LabelsEntry\x12\x38\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32#.jangar.v1.ToolRun.AnnotationsEntry\x12+\n\x04spec\x18\x06 \x01(\x0b\x32\x16.jangar.v1.ToolRunSpecB\x05\xe2\x41\x02\x02\x05\x12.\n\x06status\x18\x07 \x01(\x0b\x32\x18.jangar.v1.ToolRunStatusB\x04\xe2\x41\x01\x03\x12\x18\n\ngeneration\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x64\x65livery_id\x18\r \x01(\tB\x04\xe2\x41\x01\x03\x12\x32\n\x07tool_id\x18\x0e \x01(\tB!\xe2\x41\x01\x03\xfa\x41\x1a\n\x18tools.proompteng.ai/Tool\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:\\\xea\x41Y\n\x1btools.proompteng.ai/ToolRun\x12\'namespaces/{namespace}/tool-runs/{name}*\x08toolRuns2\x07toolRun\"\xfe\x01\n\x0bToolRunSpec\x12T\n\x08tool_ref\x18\x01 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReferenceB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18tools.proompteng.ai/Tool\x12:\n\nparameters\x18\x02 \x03(\x0b\x32&.jangar.v1.ToolRunSpec.ParametersEntry\x12*\n\x07runtime\x18\x03 \x01(\x0b\x32\x19.jangar.v1.ToolRunRuntime\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"G\n\x0eToolRunRuntime\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xb9\x02\n\rToolRunStatus\x12\"\n\x05phase\x18\x01 \x01(\x0e\x32\x13.jangar.v1.RunPhase\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12(\n\nconditions\x18\x04 \x03(\x0b\x32\x14.jangar.v1.Condition\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61ttempt\x18\x07 \x01(\x05\x12*\n\x0bruntime_ref\x18\x08 \x01(\x0b\x32\x15.jangar.v1.RuntimeRef\x12\x1b\n\x13observed_generation\x18\t \x01(\x03\"<\n\x14\x43reateToolRunRequest\x12$\n\x08tool_run\x18\x01 \x01(\x0b\x32\x12.jangar.v1.ToolRun\"2\n\x11GetToolRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"\xaf\x01\n\x13ListToolRunsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\x12\"\n\x05phase\x18\x05 \x03(\x0e\x32\x13.jangar.v1.RunPhase\x12\x0f\n\x07tool_id\x18\x06 \x01(\t\x12\x11\n\ttool_name\x18\x07 \x01(\t\"V\n\x14ListToolRunsResponse\x12%\n\ttool_runs\x18\x01 \x03(\x0b\x32\x12.jangar.v1.ToolRun\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"E\n\x14\x43\x61ncelToolRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t2\xa7\x03\n\x0eToolRunService\x12\x65\n\rCreateToolRun\x12\x1f.jangar.v1.CreateToolRunRequest\x1a\x12.jangar.v1.ToolRun\"\x1f\x82\xd3\xe4\x93\x02\x19\"\r/v1/tool-runs:\x08tool_run\x12Z\n\nGetToolRun\x12\x1c.jangar.v1.GetToolRunRequest\x1a\x12.jangar.v1.ToolRun\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/tool-runs/{id}\x12\x66\n\x0cListToolRuns\x12\x1e.jangar.v1.ListToolRunsRequest\x1a\x1f.jangar.v1.ListToolRunsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/tool-runs\x12j\n\rCancelToolRun\x12\x1f.jangar.v1.CancelToolRunRequest\x1a\x12.jangar.v1.ToolRun\"$\x82\xd3\xe4\x93\x02\x1e\"\x19/v1/tool-runs/{id}:cancel:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18jangar/v1/tool_run.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\x1a\x19jangar/v1/execution.proto\x1a\x19jangar/v1/run_phase.proto\"\xf2\x05\n\x07ToolRun\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x05\x12\x17\n\tnamespace\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12.\n\x06labels\x18\x04 \x03(\x0b\x32\x1e.jangar.v1.ToolRun.LabelsEntry\x12\x38\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32#.jangar.v1.ToolRun.AnnotationsEntry\x12+\n\x04spec\x18\x06 \x01(\x0b\x32\x16.jangar.v1.ToolRunSpecB\x05\xe2\x41\x02\x02\x05\x12.\n\x06status\x18\x07 \x01(\x0b\x32\x18.jangar.v1.ToolRunStatusB\x04\xe2\x41\x01\x03\x12\x18\n\ngeneration\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x64\x65livery_id\x18\r \x01(\tB\x04\xe2\x41\x01\x03\x12\x32\n\x07tool_id\x18\x0e \x01(\tB!\xe2\x41\x01\x03\xfa\x41\x1a\n\x18tools.proompteng.ai/Tool\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:\\\xea\x41Y\n\x1btools.proompteng.ai/ToolRun\x12\'namespaces/{namespace}/tool-runs/{name}*\x08toolRuns2\x07toolRun\"\xfe\x01\n\x0bToolRunSpec\x12T\n\x08tool_ref\x18\x01 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReferenceB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18tools.proompteng.ai/Tool\x12:\n\nparameters\x18\x02 \x03(\x0b\x32&.jangar.v1.ToolRunSpec.ParametersEntry\x12*\n\x07runtime\x18\x03 \x01(\x0b\x32\x19.jangar.v1.ToolRunRuntime\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"G\n\x0eToolRunRuntime\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xe2\x02\n\rToolRunStatus\x12\"\n\x05phase\x18\x01 \x01(\x0e\x32\x13.jangar.v1.RunPhase\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12(\n\nconditions\x18\x04 \x03(\x0b\x32\x14.jangar.v1.Condition\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61ttempt\x18\x07 \x01(\x05\x12*\n\x0bruntime_ref\x18\x08 \x01(\x0b\x32\x15.jangar.v1.RuntimeRef\x12\x1b\n\x13observed_generation\x18\t \x01(\x03\x12\'\n\x06runner\x18\n \x01(\x0b\x32\x17.jangar.v1.RunnerStatus\"<\n\x14\x43reateToolRunRequest\x12$\n\x08tool_run\x18\x01 \x01(\x0b\x32\x12.jangar.v1.ToolRun\"2\n\x11GetToolRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"\xaf\x01\n\x13ListToolRunsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\x12\"\n\x05phase\x18\x05 \x03(\x0e\x32\x13.jangar.v1.RunPhase\x12\x0f\n\x07tool_id\x18\x06 \x01(\t\x12\x11\n\ttool_name\x18\x07 \x01(\t\"V\n\x14ListToolRunsResponse\x12%\n\ttool_runs\x18\x01 \x03(\x0b\x32\x12.jangar.v1.ToolRun\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"E\n\x14\x43\x61ncelToolRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"J\n\x15GetToolRunLogsRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x12\n\ntail_bytes\x18\x03 \x01(\x05\x32\x90\x04\n\x0eToolRunService\x12\x65\n\rCreateToolRun\x12\x1f.jangar.v1.CreateToolRunRequest\x1a\x12.jangar.v1.ToolRun\"\x1f\x82\xd3\xe4\x93\x02\x19\"\r/v1/tool-runs:\x08tool_run\x12Z\n\nGetToolRun\x12\x1c.jangar.v1.GetToolRunRequest\x1a\x12.jangar.v1.ToolRun\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/tool-runs/{id}\x12\x66\n\x0cListToolRuns\x12\x1e.jangar.v1.ListToolRunsRequest\x1a\x1f.jangar.v1.ListToolRunsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/tool-runs\x12g\n\x0eGetToolRunLogs\x12 .jangar.v1.GetToolRunLogsRequest\x1a\x12.jangar.v1.RunLogs\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/tool-runs/{id}/logs\x12j\n\rCancelToolRun\x12\x1f.jangar.v1.CancelToolRunRequest\x1a\x12.jangar.v1.ToolRun\"$\x82\xd3\xe4\x93\x02\x1e\"\x19/v1/tool-runs/{id}:cancel:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -78,32 +79,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TOOLRUNSERVICE'].methods_by_name['GetToolRun']._serialized_options = b'\202\323\344\223\002\024\022\022/v1/tool-runs/{id}'
   _globals['_TOOLRUNSERVICE'].methods_by_name['ListToolRuns']._loaded_options = None
   _globals['_TOOLRUNSERVICE'].methods_by_name['ListToolRuns']._serialized_options = b'\202\323\344\223\002\017\022\r/v1/tool-runs'
+  _globals['_TOOLRUNSERVICE'].methods_by_name['GetToolRunLogs']._loaded_options = None
+  _globals['_TOOLRUNSERVICE'].methods_by_name['GetToolRunLogs']._serialized_options = b'\202\323\344\223\002\031\022\027/v1/tool-runs/{id}/logs'
   _globals['_TOOLRUNSERVICE'].methods_by_name['CancelToolRun']._loaded_options = None
   _globals['_TOOLRUNSERVICE'].methods_by_name['CancelToolRun']._serialized_options = b'\202\323\344\223\002\036\"\031/v1/tool-runs/{id}:cancel:\001*'
-  _globals['_TOOLRUN']._serialized_start=244
-  _globals['_TOOLRUN']._serialized_end=998
-  _globals['_TOOLRUN_LABELSENTRY']._serialized_start=807
-  _globals['_TOOLRUN_LABELSENTRY']._serialized_end=852
-  _globals['_TOOLRUN_ANNOTATIONSENTRY']._serialized_start=854
-  _globals['_TOOLRUN_ANNOTATIONSENTRY']._serialized_end=904
-  _globals['_TOOLRUNSPEC']._serialized_start=1001
-  _globals['_TOOLRUNSPEC']._serialized_end=1255
-  _globals['_TOOLRUNSPEC_PARAMETERSENTRY']._serialized_start=1206
-  _globals['_TOOLRUNSPEC_PARAMETERSENTRY']._serialized_end=1255
-  _globals['_TOOLRUNRUNTIME']._serialized_start=1257
-  _globals['_TOOLRUNRUNTIME']._serialized_end=1328
-  _globals['_TOOLRUNSTATUS']._serialized_start=1331
-  _globals['_TOOLRUNSTATUS']._serialized_end=1644
-  _globals['_CREATETOOLRUNREQUEST']._serialized_start=1646
-  _globals['_CREATETOOLRUNREQUEST']._serialized_end=1706
-  _globals['_GETTOOLRUNREQUEST']._serialized_start=1708
-  _globals['_GETTOOLRUNREQUEST']._serialized_end=1758
-  _globals['_LISTTOOLRUNSREQUEST']._serialized_start=1761
-  _globals['_LISTTOOLRUNSREQUEST']._serialized_end=1936
-  _globals['_LISTTOOLRUNSRESPONSE']._serialized_start=1938
-  _globals['_LISTTOOLRUNSRESPONSE']._serialized_end=2024
-  _globals['_CANCELTOOLRUNREQUEST']._serialized_start=2026
-  _globals['_CANCELTOOLRUNREQUEST']._serialized_end=2095
-  _globals['_TOOLRUNSERVICE']._serialized_start=2098
-  _globals['_TOOLRUNSERVICE']._serialized_end=2521
+  _globals['_TOOLRUN']._serialized_start=271
+  _globals['_TOOLRUN']._serialized_end=1025
+  _globals['_TOOLRUN_LABELSENTRY']._serialized_start=834
+  _globals['_TOOLRUN_LABELSENTRY']._serialized_end=879
+  _globals['_TOOLRUN_ANNOTATIONSENTRY']._serialized_start=881
+  _globals['_TOOLRUN_ANNOTATIONSENTRY']._serialized_end=931
+  _globals['_TOOLRUNSPEC']._serialized_start=1028
+  _globals['_TOOLRUNSPEC']._serialized_end=1282
+  _globals['_TOOLRUNSPEC_PARAMETERSENTRY']._serialized_start=1233
+  _globals['_TOOLRUNSPEC_PARAMETERSENTRY']._serialized_end=1282
+  _globals['_TOOLRUNRUNTIME']._serialized_start=1284
+  _globals['_TOOLRUNRUNTIME']._serialized_end=1355
+  _globals['_TOOLRUNSTATUS']._serialized_start=1358
+  _globals['_TOOLRUNSTATUS']._serialized_end=1712
+  _globals['_CREATETOOLRUNREQUEST']._serialized_start=1714
+  _globals['_CREATETOOLRUNREQUEST']._serialized_end=1774
+  _globals['_GETTOOLRUNREQUEST']._serialized_start=1776
+  _globals['_GETTOOLRUNREQUEST']._serialized_end=1826
+  _globals['_LISTTOOLRUNSREQUEST']._serialized_start=1829
+  _globals['_LISTTOOLRUNSREQUEST']._serialized_end=2004
+  _globals['_LISTTOOLRUNSRESPONSE']._serialized_start=2006
+  _globals['_LISTTOOLRUNSRESPONSE']._serialized_end=2092
+  _globals['_CANCELTOOLRUNREQUEST']._serialized_start=2094
+  _globals['_CANCELTOOLRUNREQUEST']._serialized_end=2163
+  _globals['_GETTOOLRUNLOGSREQUEST']._serialized_start=2165
+  _globals['_GETTOOLRUNLOGSREQUEST']._serialized_end=2239
+  _globals['_TOOLRUNSERVICE']._serialized_start=2242
+  _globals['_TOOLRUNSERVICE']._serialized_end=2770
 # @@protoc_insertion_point(module_scope)

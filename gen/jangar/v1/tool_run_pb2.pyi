@@ -6,6 +6,7 @@ from google.api import resource_pb2 as _resource_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from jangar.v1 import common_pb2 as _common_pb2
+from jangar.v1 import execution_pb2 as _execution_pb2
 from jangar.v1 import run_phase_pb2 as _run_phase_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -87,7 +88,7 @@ class ToolRunRuntime(_message.Message):
     def __init__(self, type: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ToolRunStatus(_message.Message):
-    __slots__ = ("phase", "reason", "message", "conditions", "start_time", "finish_time", "attempt", "runtime_ref", "observed_generation")
+    __slots__ = ("phase", "reason", "message", "conditions", "start_time", "finish_time", "attempt", "runtime_ref", "observed_generation", "runner")
     PHASE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -97,6 +98,7 @@ class ToolRunStatus(_message.Message):
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     RUNTIME_REF_FIELD_NUMBER: _ClassVar[int]
     OBSERVED_GENERATION_FIELD_NUMBER: _ClassVar[int]
+    RUNNER_FIELD_NUMBER: _ClassVar[int]
     phase: _run_phase_pb2.RunPhase
     reason: str
     message: str
@@ -106,7 +108,8 @@ class ToolRunStatus(_message.Message):
     attempt: int
     runtime_ref: _common_pb2.RuntimeRef
     observed_generation: int
-    def __init__(self, phase: _Optional[_Union[_run_phase_pb2.RunPhase, str]] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., conditions: _Optional[_Iterable[_Union[_common_pb2.Condition, _Mapping]]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., runtime_ref: _Optional[_Union[_common_pb2.RuntimeRef, _Mapping]] = ..., observed_generation: _Optional[int] = ...) -> None: ...
+    runner: _execution_pb2.RunnerStatus
+    def __init__(self, phase: _Optional[_Union[_run_phase_pb2.RunPhase, str]] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., conditions: _Optional[_Iterable[_Union[_common_pb2.Condition, _Mapping]]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., runtime_ref: _Optional[_Union[_common_pb2.RuntimeRef, _Mapping]] = ..., observed_generation: _Optional[int] = ..., runner: _Optional[_Union[_execution_pb2.RunnerStatus, _Mapping]] = ...) -> None: ...
 
 class CreateToolRunRequest(_message.Message):
     __slots__ = ("tool_run",)
@@ -157,3 +160,13 @@ class CancelToolRunRequest(_message.Message):
     namespace: str
     reason: str
     def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class GetToolRunLogsRequest(_message.Message):
+    __slots__ = ("id", "namespace", "tail_bytes")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    TAIL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    namespace: str
+    tail_bytes: int
+    def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ..., tail_bytes: _Optional[int] = ...) -> None: ...

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from jangar.v1 import execution_pb2 as jangar_dot_v1_dot_execution__pb2
 from jangar.v1 import tool_run_pb2 as jangar_dot_v1_dot_tool__run__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -51,6 +52,11 @@ class ToolRunServiceStub:
                 request_serializer=jangar_dot_v1_dot_tool__run__pb2.ListToolRunsRequest.SerializeToString,
                 response_deserializer=jangar_dot_v1_dot_tool__run__pb2.ListToolRunsResponse.FromString,
                 _registered_method=True)
+        self.GetToolRunLogs = channel.unary_unary(
+                '/jangar.v1.ToolRunService/GetToolRunLogs',
+                request_serializer=jangar_dot_v1_dot_tool__run__pb2.GetToolRunLogsRequest.SerializeToString,
+                response_deserializer=jangar_dot_v1_dot_execution__pb2.RunLogs.FromString,
+                _registered_method=True)
         self.CancelToolRun = channel.unary_unary(
                 '/jangar.v1.ToolRunService/CancelToolRun',
                 request_serializer=jangar_dot_v1_dot_tool__run__pb2.CancelToolRunRequest.SerializeToString,
@@ -84,6 +90,13 @@ class ToolRunServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetToolRunLogs(self, request, context):
+        """The end of the output of a ToolRun's current or last attempt.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CancelToolRun(self, request, context):
         """Cancels a Pending or Running ToolRun. A run that has already finished is returned unchanged: its phase
         never changes again.
@@ -109,6 +122,11 @@ def add_ToolRunServiceServicer_to_server(servicer, server):
                     servicer.ListToolRuns,
                     request_deserializer=jangar_dot_v1_dot_tool__run__pb2.ListToolRunsRequest.FromString,
                     response_serializer=jangar_dot_v1_dot_tool__run__pb2.ListToolRunsResponse.SerializeToString,
+            ),
+            'GetToolRunLogs': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetToolRunLogs,
+                    request_deserializer=jangar_dot_v1_dot_tool__run__pb2.GetToolRunLogsRequest.FromString,
+                    response_serializer=jangar_dot_v1_dot_execution__pb2.RunLogs.SerializeToString,
             ),
             'CancelToolRun': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelToolRun,
@@ -199,6 +217,33 @@ class ToolRunService:
             '/jangar.v1.ToolRunService/ListToolRuns',
             jangar_dot_v1_dot_tool__run__pb2.ListToolRunsRequest.SerializeToString,
             jangar_dot_v1_dot_tool__run__pb2.ListToolRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetToolRunLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jangar.v1.ToolRunService/GetToolRunLogs',
+            jangar_dot_v1_dot_tool__run__pb2.GetToolRunLogsRequest.SerializeToString,
+            jangar_dot_v1_dot_execution__pb2.RunLogs.FromString,
             options,
             channel_credentials,
             insecure,

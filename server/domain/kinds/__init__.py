@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -30,6 +30,11 @@ class KindRules:
     initial_status: Callable[[Any], None] | None = None
     # Run kinds: completes the new, Pending run from its parent and returns its `provider` column value.
     prepare_run: Callable[[Any, Any], str] | None = None
+    # Executable run kinds: what attempt N of a run executes, from (db, run, parent, N); raises
+    # domain.launch.PlanProblems when its templates cannot be rendered.
+    plan: Callable[[Any, Any, Any, int], Awaitable[Any]] | None = None
+    # Executable run kinds: the timeout and retry limit of a run, from (run, parent).
+    limits: Callable[[Any, Any], Any] | None = None
 
 
 @cache

@@ -1,10 +1,19 @@
-"""AgentRun: spec rules beyond its annotations, and the provider a new run records."""
+"""AgentRun: spec rules beyond its annotations, the provider a new run records, and what its attempts
+execute: the AgentProvider's binary with the provider's templates rendered for the run."""
 
 from __future__ import annotations
 
+from jangar.server.core.errors import FieldViolation
 from jangar.server.core.names import dns1123_subdomain_problems
+from jangar.server.core.query import Ref
+from jangar.server.core.runtime import Attempt, Launch
+from jangar.server.core.templates import Root
 from jangar.server.domain.kinds import KindRules
+from jangar.server.domain.launch import Limits, PlanProblems, Renderer, document, run_env
 from jangar.server.domain.validation import MAX_LIST_ITEMS, Violations
+from jangar.server.repository import rows
+from jangar.server.repository.database import Tx
+from jangar.server.repository.mapping import STORED
 from jangar.v1 import agent_pb2, agent_run_pb2
 
 KIND = "AgentRun"
@@ -33,4 +42,44 @@ def prepare_run(run: agent_run_pb2.AgentRun, agent: agent_pb2.Agent) -> str:
     return agent.spec.provider_ref.name
 
 
-RULES = KindRules(validate_spec=validate_spec, prepare_run=prepare_run)
+async def plan(db: Tx, run: agent_run_pb2.AgentRun, agent: agent_pb2.Agent, attempt: int) -> Launch:
+    """The provider's binary with its rendered arguments, environment and input files."""
+    provider_name = agent.spec.provider_ref.name
+    provider = await rows.find(db, STORED["AgentProvider"], Ref(namespace=run.namespace, name=provider_name))
+    if provider is None:
+        problem = f"Agent {agent.name!r} names AgentProvider {provider_name!r}, which does not exist"
+        raise PlanProblems([FieldViolation("spec.agentRef", problem)])
+    context = {
+        "run": Root(run),
+        "agentRun": Root(run),
+        "agent": Root(agent),
+        "provider": Root(provider),
+        "parameters": Root(run.spec.parameters),
+    }
+    spec = provider.spec
+    render = Renderer(context, f"AgentProvider {provider.name!r}", "spec.agentRef")
+    args = [render.text(f"spec.argsTemplate[{i}]", t) for i, t in enumerate(spec.args_template)]
+    env = {name: render.text(f"spec.envTemplate[{name!r}]", t) for name, t in spec.env_template.items()}
+    files = {
+        f.path: render.text(f"spec.inputFiles[{i}].content", f.content)
+        for i, f in enumerate(spec.input_files)
+    }
+    render.raise_if_any()
+    env.update({var.name: var.value for var in agent.spec.env})
+    env.update(run_env(run, attempt))
+    return Launch(
+        attempt=Attempt(KIND, run.id, attempt),
+        argv=(spec.binary, *args),
+        env=env,
+        files=files,
+        run_document=document(run=run, agent=agent, provider=provider, parameters=run.spec.parameters),
+        output_artifacts={a.name: a.path for a in spec.output_artifacts},
+        required_secrets=tuple(s.name for s in spec.secret_env if not s.optional),
+    )
+
+
+def limits(run: agent_run_pb2.AgentRun, agent: agent_pb2.Agent) -> Limits:
+    return Limits(agent.spec.defaults.timeout_seconds, agent.spec.defaults.retry_limit)
+
+
+RULES = KindRules(validate_spec=validate_spec, prepare_run=prepare_run, plan=plan, limits=limits)

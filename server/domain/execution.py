@@ -1,0 +1,330 @@
+"""Run execution: the worker that starts due attempts, watches running ones, and feeds what it sees into one
+ingest function (`finish_attempt`), which applies the run state machine.
+
+Everything the worker acts on is in the database: an attempt is due when `next_attempt_at` has passed, a
+runtime object may be alive while `runtime_active` is set, and a deadline is `deadline_at`. A restarted
+server (or another replica) therefore carries on where the last one stopped, and no timer lives only in
+memory. Each phase change commits in one transaction with its run_transitions row and its audit event.
+
+    due (next_attempt_at <= now) --start--> Running, attempt n, runtime_active
+    runtime_active + Exited       --finish--> Succeeded | Failed | retry (next_attempt_at = now + backoff)
+    runtime_active + Lost         --finish--> Failed/RuntimeLost
+    runtime_active + deadline     --stop, finish--> Failed/Timeout
+    runtime_active + terminal run --stop--> runtime_active cleared (a cancelled run's process)
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from jangar.server.core.context import RequestContext
+from jangar.server.core.kinds import Kind, registry
+from jangar.server.core.query import Ref
+from jangar.server.core.runner import Outcome, outcome
+from jangar.server.core.runtime import Alive, Attempt, Exited, Launch, Lost, Runtime, StartFailed
+from jangar.server.domain import common, run_lifecycle
+from jangar.server.domain.kinds import rules_for
+from jangar.server.domain.launch import Limits, PlanProblems
+from jangar.server.repository import execution as execution_rows
+from jangar.server.repository import rows
+from jangar.server.repository.database import Database, Tx
+from jangar.server.repository.mapping import STORED
+from jangar.v1 import common_pb2, execution_pb2
+from jangar.v1.run_phase_pb2 import RunPhase
+
+log = logging.getLogger("jangar.server.execution")
+
+# The worker's own identity in audit events.
+WORKER = RequestContext(request_id="", method="jangar.server/RunWorker", principal="system:run-worker")
+BATCH = 32
+
+
+def executable_kinds() -> tuple[Kind, ...]:
+    """The run kinds whose rules say what an attempt executes (AgentRun, ToolRun)."""
+    return tuple(k for k in registry().runs if rules_for(k.name).plan is not None)
+
+
+async def record_phase_change(
+    db: Tx, context: RequestContext, kind: Kind, run: Any, attempt: int, transition: run_lifecycle.Transition
+) -> None:
+    """The history row and the audit event of a phase change, in the caller's transaction."""
+    await execution_rows.record_transition(
+        db,
+        run_kind=kind.name,
+        run_id=run.id,
+        attempt=attempt,
+        from_phase=transition.from_phase,
+        to_phase=transition.to_phase,
+        reason=transition.reason,
+        message=transition.message,
+    )
+    await common.record_audit(
+        db,
+        context,
+        kind=kind.name,
+        entity_id=run.id,
+        event=RunPhase.Name(transition.to_phase),
+        namespace=run.namespace,
+        payload={
+            "name": run.name,
+            "from": RunPhase.Name(transition.from_phase),
+            "reason": transition.reason,
+            "attempt": attempt,
+        },
+    )
+
+
+def apply(status: Any, transition: run_lifecycle.Transition) -> None:
+    status.phase = transition.to_phase
+    status.reason = transition.reason
+    status.message = transition.message
+    if transition.sets_start_time:
+        status.start_time.FromDatetime(transition.at)
+    if transition.sets_finish_time:
+        status.finish_time.FromDatetime(transition.at)
+
+
+class RunExecution:
+    """Starts and watches the attempts of every executable run kind on the runtimes this server has."""
+
+    def __init__(
+        self,
+        database: Database,
+        runtimes: Mapping[str, Runtime],
+        retry_backoff_seconds: float = run_lifecycle.DEFAULT_RETRY_BACKOFF_SECONDS,
+    ) -> None:
+        self._retry_base = retry_backoff_seconds
+        self._database = database
+        self._runtimes = dict(runtimes)
+        self._kinds = executable_kinds()
+
+    async def tick(self) -> None:
+        """One round: start what is due, then look at everything that may be running."""
+        if not self._runtimes:
+            return
+        for kind in self._kinds:
+            await self._start_due(kind)
+            await self._watch(kind)
+
+    # Starting.
+
+    async def _start_due(self, kind: Kind) -> None:
+        launches: list[tuple[Launch, str]] = []
+        async with self._database.transaction() as db:
+            now = common.utcnow()
+            for run, state in await execution_rows.due(
+                db, STORED[kind.name], list(self._runtimes), now, BATCH
+            ):
+                launch = await self._claim(db, kind, run, state)
+                if launch is not None:
+                    launches.append((launch, state.runtime))
+        for launch, runtime in launches:
+            try:
+                await self._runtimes[runtime].start(launch)
+            except StartFailed as error:
+                await self.finish_attempt(kind, launch.attempt, _start_failed(str(error)), retryable=False)
+            except OSError as error:
+                log.warning("could not start %s: %s", launch.attempt.name, error.strerror or error)
+                await self.finish_attempt(
+                    kind, launch.attempt, _start_failed("the runtime could not start the process")
+                )
+
+    async def _claim(self, db: Tx, kind: Kind, run: Any, state: execution_rows.Execution) -> Launch | None:
+        """Attempt n + 1 of a due run: planned, recorded as started (Running), committed before the runtime
+        is asked to start it, so a crash in between leaves an attempt the watcher finds Lost."""
+        parent = await _parent(db, kind, run)
+        number = state.attempt + 1
+        rules = rules_for(kind.name)
+        assert rules.plan is not None and rules.limits is not None
+        now = common.utcnow()
+        try:
+            launch = await rules.plan(db, run, parent, number)
+        except PlanProblems as problems:
+            transition = _fail(run, "InvalidSpec", str(problems), now)
+            apply(run.status, transition)
+            await rows.update(db, STORED[kind.name], uuid.UUID(run.id), run, next_attempt_at=None)
+            await record_phase_change(db, WORKER, kind, run, state.attempt, transition)
+            return None
+        limits: Limits = rules.limits(run, parent)
+        run.status.attempt = number
+        run.status.runtime_ref.CopyFrom(common_pb2.RuntimeRef(type=state.runtime, name=launch.attempt.name))
+        transition = run_lifecycle.decide(
+            run.status.phase,
+            RunPhase.Running,
+            reason=run_lifecycle.Reason.STARTED,
+            message=f"attempt {number} started",
+            now=now,
+            has_start_time=run.status.HasField("start_time"),
+            has_finish_time=False,
+        )
+        if transition is not None:
+            apply(run.status, transition)
+        else:
+            run.status.message = f"attempt {number} started"
+        deadline = now + timedelta(seconds=limits.timeout_seconds) if limits.timeout_seconds else None
+        await rows.update(
+            db,
+            STORED[kind.name],
+            uuid.UUID(run.id),
+            run,
+            attempt=number,
+            runtime_active=True,
+            next_attempt_at=None,
+            deadline_at=deadline,
+        )
+        if transition is not None:
+            await record_phase_change(db, WORKER, kind, run, number, transition)
+        else:
+            await _audit_attempt(db, kind, run, "AttemptStarted", number, {})
+        return launch
+
+    # Watching.
+
+    async def _watch(self, kind: Kind) -> None:
+        stored = STORED[kind.name]
+        async with self._database.transaction() as db:
+            active = await execution_rows.active(db, stored, list(self._runtimes), BATCH * 4)
+        for item in active:
+            attempt = Attempt(kind.name, str(item.run_id), item.attempt)
+            runtime = self._runtimes[item.runtime]
+            if item.phase not in execution_rows.UNFINISHED:
+                # Terminal (cancelled) while its process runs: stop it; the run keeps its phase.
+                await runtime.stop(attempt)
+                async with self._database.transaction() as db:
+                    await execution_rows.set_inactive(db, stored, item.run_id, item.attempt)
+                continue
+            observed = await runtime.observe(attempt)
+            if isinstance(observed, Alive):
+                if item.deadline_at is not None and item.deadline_at <= common.utcnow():
+                    await runtime.stop(attempt)
+                    await self.finish_attempt(kind, attempt, _timed_out(), retryable=False)
+            elif isinstance(observed, Exited):
+                await self.finish_attempt(
+                    kind, attempt, outcome(observed.exit_code, observed.status_file, observed.artifacts)
+                )
+            elif isinstance(observed, Lost):
+                lost = Outcome(False, run_lifecycle.Reason.RUNTIME_LOST, observed.message, _no_report())
+                await self.finish_attempt(kind, attempt, lost, retryable=False)
+
+    async def finish_attempt(
+        self, kind: Kind, attempt: Attempt, result: Outcome, *, retryable: bool = True
+    ) -> None:
+        """The one ingest function: an attempt ended with `result`. Stale news (another attempt, a run that
+        already finished or is no longer watched) changes nothing, so observers may report twice."""
+        stored = STORED[kind.name]
+        async with self._database.transaction() as db:
+            loaded = await execution_rows.load(db, stored, uuid.UUID(attempt.run_id))
+            if loaded is None:
+                return
+            run, state = loaded
+            if state.attempt != attempt.number or not state.runtime_active:
+                return
+            if run_lifecycle.is_terminal(run.status.phase):
+                await execution_rows.set_inactive(db, stored, uuid.UUID(run.id), attempt.number)
+                return
+            run.status.runner.CopyFrom(result.runner)
+            now = common.utcnow()
+            limits = rules_for(kind.name).limits(run, await _parent(db, kind, run))  # type: ignore[misc]
+            if result.succeeded:
+                decision = run_lifecycle.AttemptOutcome.SUCCEED
+            else:
+                decision = run_lifecycle.attempt_outcome(
+                    attempt.number, limits.retry_limit, failed=True, retryable=retryable
+                )
+            columns: dict[str, Any] = {"runtime_active": False, "deadline_at": None}
+            if decision == run_lifecycle.AttemptOutcome.RETRY:
+                delay = run_lifecycle.retry_backoff_seconds(attempt.number, base=self._retry_base)
+                run.status.message = (
+                    f"attempt {attempt.number} failed ({result.reason}: {result.message}); "
+                    f"attempt {attempt.number + 1} starts in {delay:g} s"
+                )
+                columns["next_attempt_at"] = now + timedelta(seconds=delay)
+                await rows.update(db, stored, uuid.UUID(run.id), run, **columns)
+                await _audit_attempt(
+                    db,
+                    kind,
+                    run,
+                    "AttemptFailed",
+                    attempt.number,
+                    {"reason": result.reason, "retryIn": delay},
+                )
+                return
+            target = RunPhase.Succeeded if result.succeeded else RunPhase.Failed
+            transition = run_lifecycle.decide(
+                run.status.phase,
+                target,
+                reason=result.reason,
+                message=result.message,
+                now=now,
+                has_start_time=run.status.HasField("start_time"),
+                has_finish_time=run.status.HasField("finish_time"),
+            )
+            assert transition is not None
+            apply(run.status, transition)
+            await rows.update(db, stored, uuid.UUID(run.id), run, **columns)
+            await record_phase_change(db, WORKER, kind, run, attempt.number, transition)
+
+    async def logs(self, kind: Kind, run: Any, attempt: int, tail_bytes: int) -> execution_pb2.RunLogs:
+        """The tail of an attempt's output, from the runtime that ran it."""
+        runtime = self._runtimes.get(run.status.runtime_ref.type)
+        if runtime is None or attempt == 0:
+            return execution_pb2.RunLogs(attempt=attempt)
+        text, truncated = await runtime.logs(Attempt(kind.name, run.id, attempt), tail_bytes)
+        return execution_pb2.RunLogs(attempt=attempt, text=text, truncated=truncated)
+
+
+async def _parent(db: Tx, kind: Kind, run: Any) -> Any:
+    assert kind.parent is not None
+    parent_kind = registry()[kind.parent.kind]
+    parent_id = getattr(run, kind.parent.id_field)
+    parent = await rows.find(db, STORED[parent_kind.name], Ref(id=uuid.UUID(parent_id)))
+    if parent is None:
+        # Runs keep their parent while unfinished (its delete is refused), so this is a broken invariant.
+        raise RuntimeError(f"{kind.name} {run.id} has lost its {parent_kind.name} {parent_id}")
+    return parent
+
+
+def _fail(run: Any, reason: str, message: str, now: Any) -> run_lifecycle.Transition:
+    transition = run_lifecycle.decide(
+        run.status.phase,
+        RunPhase.Failed,
+        reason=reason,
+        message=message,
+        now=now,
+        has_start_time=run.status.HasField("start_time"),
+        has_finish_time=run.status.HasField("finish_time"),
+    )
+    assert transition is not None
+    return transition
+
+
+def _no_report() -> execution_pb2.RunnerStatus:
+    return execution_pb2.RunnerStatus()
+
+
+def _start_failed(message: str) -> Outcome:
+    return Outcome(False, "StartFailed", message, _no_report())
+
+
+def _timed_out() -> Outcome:
+    return Outcome(
+        False, run_lifecycle.Reason.TIMEOUT, "the attempt ran past its timeout and was stopped", _no_report()
+    )
+
+
+async def _audit_attempt(
+    db: Tx, kind: Kind, run: Any, event: str, attempt: int, extra: dict[str, Any]
+) -> None:
+    await common.record_audit(
+        db,
+        WORKER,
+        kind=kind.name,
+        entity_id=run.id,
+        event=event,
+        namespace=run.namespace,
+        payload={"name": run.name, "attempt": attempt, **extra},
+    )

@@ -1,0 +1,83 @@
+"""What a run's attempt executes, rendered from its definition's templates: shared by the kinds' plans
+(domain/kinds/agent_run.py, tool_run.py), by admission (a run whose templates cannot be rendered is refused
+when it is created) and by the worker (which renders them again when an attempt starts)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from jangar.server.core.errors import FieldViolation
+from jangar.server.core.templates import Root, TemplateError, render
+
+# The id a run is rendered with at admission, before the database has given it one.
+ADMISSION_RUN_ID = "00000000-0000-0000-0000-000000000000"
+
+
+class PlanProblems(Exception):
+    """The attempt cannot be planned: each problem is a field of the run and what is wrong there."""
+
+    def __init__(self, problems: list[FieldViolation]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{p.field}: {p.description}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long one attempt may run (0: no limit) and how many retries follow a failed one."""
+
+    timeout_seconds: int
+    retry_limit: int
+
+
+class Renderer:
+    """Renders one definition's templates against a run's context, collecting every problem."""
+
+    def __init__(self, context: Mapping[str, Root], owner: str, field: str) -> None:
+        self._context = context
+        self._owner = owner  # "AgentProvider 'codex'"
+        self._field = field  # the run field that names the definition: spec.agentRef
+        self.problems: list[FieldViolation] = []
+
+    def text(self, location: str, template: str) -> str:
+        try:
+            return render(template, self._context)
+        except TemplateError as error:
+            # A missing parameter is the run's to fix; anything else is the definition's.
+            field = "spec.parameters" if str(error).startswith("{{parameters.") else self._field
+            self.problems.append(FieldViolation(field, f"{self._owner} {location}: {error}"))
+            return ""
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise PlanProblems(self.problems)
+
+
+def run_env(run: Any, attempt: int) -> dict[str, str]:
+    """Variables every attempt gets, whatever its definition says."""
+    return {
+        "JANGAR_RUN_ID": run.id,
+        "JANGAR_RUN_NAME": run.name,
+        "JANGAR_RUN_NAMESPACE": run.namespace,
+        "JANGAR_ATTEMPT": str(attempt),
+    }
+
+
+def document(**resources: Message | Mapping[str, str]) -> dict[str, Any]:
+    """The run.json an attempt finds at $JANGAR_RUN_SPEC: each resource as its proto3 JSON."""
+    return {
+        name: json_format.MessageToDict(value) if isinstance(value, Message) else dict(value)
+        for name, value in resources.items()
+    }
+
+
+@dataclass(frozen=True)
+class RuntimePolicy:
+    """Which runtime a run gets when its spec names none, and which ones this server may use."""
+
+    default: str = "job"
+    enabled: frozenset[str] = frozenset({"job"})

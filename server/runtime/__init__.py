@@ -1,0 +1,1 @@
+"""Runtimes: the adapters that execute run attempts (jangar.server.core.runtime is their port)."""
