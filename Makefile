@@ -24,16 +24,17 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/jangar-dev
 
-## test: ruff, buf lint, the gen/ freshness check and every test against real Postgres and Envoy
+## test: ruff, buf lint, the gen/ and deploy/ freshness check and every test against real Postgres and Envoy
 test: $(STAMP)
 	$(VENV)/bin/ruff check server migrations tests
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
-## gen: regenerate gen/ (messages, gRPC stubs, .pyi stubs, Envoy's descriptor set) from proto/
+## gen: regenerate gen/ (messages, gRPC stubs, .pyi stubs, Envoy's descriptor set) from proto/, and deploy/crds/
+## and deploy/rbac/ (CustomResourceDefinitions and RBAC, from the kind registry and the .proto comments)
 gen: $(STAMP)
 	@bash tests/tools/gen.sh gen
 
-## gen-check: fail when gen/ differs from what `make gen` would produce
+## gen-check: fail when gen/ or deploy/ differs from what `make gen` would produce
 gen-check: $(STAMP)
 	@bash tests/tools/gen.sh check
 

@@ -1,4 +1,5 @@
-"""The contracts: buf lint (STANDARD + COMMENTS) passes offline, and gen/ is exactly what `make gen` makes."""
+"""The contracts: buf lint (STANDARD + COMMENTS) passes offline, and gen/ and deploy/ are exactly what
+`make gen` makes."""
 
 from __future__ import annotations
 

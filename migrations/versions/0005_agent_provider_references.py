@@ -14,9 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute(
-        "CREATE INDEX agents_provider_ref_idx ON agents (namespace, (spec #>> '{providerRef,name}'))"
-    )
+    op.execute("CREATE INDEX agents_provider_ref_idx ON agents (namespace, (spec #>> '{providerRef,name}'))")
 
 
 def downgrade() -> None:
