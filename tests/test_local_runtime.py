@@ -204,6 +204,10 @@ async def test_a_non_zero_exit_fails_the_run_with_reason_exit_code(local, db):
     run = await local.run(agent)
     status = (await local.settled(run["id"]))["status"]
     assert (status["phase"], status["reason"]) == ("Failed", "ExitCode")
+    row = await db.fetchrow(
+        "SELECT status, external_run_id FROM agent_runs WHERE id = $1", uuid.UUID(run["id"])
+    )
+    assert (row["status"], row["external_run_id"]) == ("Failed", f"{run['id']}-1")
     assert status["runner"]["exitCode"] == 3
     assert "exited with code 3" in status["message"]
     events = await db.fetch(

@@ -175,6 +175,8 @@ class RunExecution:
             runtime_active=True,
             next_attempt_at=None,
             deadline_at=deadline,
+            # The seed's column for "what executes this run", kept in step with status.runtimeRef.
+            external_run_id=launch.attempt.name,
         )
         if transition is not None:
             await record_phase_change(db, WORKER, kind, run, number, transition)
