@@ -722,6 +722,18 @@ async def test_retries_until_the_backoff_limit(kube, api):
     )
 
 
+async def test_a_pod_deleted_while_it_runs_is_a_failed_attempt(kube, api):
+    kube.kubelet.script(JobScript.sequence(PodRun("Hang"), PodRun("Succeeded")), name="evicted")
+    await BatchV1Api(api).create_namespaced_job("default", job("evicted", backoffLimit=1))
+    [first] = await kube.wait_for(lambda: kube.objects("pods"), WITHIN)
+    await CoreV1Api(api).delete_namespaced_pod(first["metadata"]["name"], "default")
+    done = await finished_job(kube, "evicted")
+    assert condition_types(done)[-1] == "Complete"
+    assert (done["status"]["failed"], done["status"]["succeeded"]) == (1, 1)
+    [second] = kube.objects("pods")
+    assert second["metadata"]["name"] != first["metadata"]["name"]
+
+
 async def test_a_job_driven_step_by_step(kube, api):
     handle = kube.kubelet.manual("manual")
     await BatchV1Api(api).create_namespaced_job("default", job("manual"))

@@ -209,8 +209,8 @@ class _PodState:
     manual: ManualJob | None
     kill: asyncio.Event = field(default_factory=asyncio.Event)
     deleted: asyncio.Event = field(default_factory=asyncio.Event)
-    logs: str = ""
     started: bool = False
+    task: asyncio.Task[str] | None = None
 
 
 class Kubelet:
@@ -333,7 +333,9 @@ class Kubelet:
         try:
             async with asyncio.timeout(deadline * self.config.deadline_scale if deadline else None):
                 while True:
-                    current, task = self._start_pod(job, script, attempt)
+                    current = self._start_pod(job, script, attempt)
+                    assert current.task is not None
+                    task = current.task
                     change: dict[str, Any] = {
                         "active": 1,
                         "ready": 0,
@@ -345,7 +347,7 @@ class Kubelet:
                     self._write_job_status(job, change)
                     await asyncio.wait({task})
                     outcome = task.result()
-                    current = None
+                    ended, current = current, None
                     interim: list[dict[str, Any]] = []
                     if outcome == "Succeeded":
                         succeeded += 1
@@ -366,7 +368,7 @@ class Kubelet:
                             "active": 0,
                             "ready": 0,
                             "conditions": interim,
-                            "uncountedTerminatedPods": {counted: [outcome_uid(task)]},
+                            "uncountedTerminatedPods": {counted: [ended.uid]},
                         },
                     )
                     self._write_job_status(
@@ -411,7 +413,7 @@ class Kubelet:
 
     # ---- Pods -------------------------------------------------------------------------------------------
 
-    def _start_pod(self, job: dict[str, Any], script: JobScript | ManualJob, attempt: int):
+    def _start_pod(self, job: dict[str, Any], script: JobScript | ManualJob, attempt: int) -> _PodState:
         template = copy.deepcopy(job["spec"]["template"])
         metadata = template.get("metadata") or {}
         metadata.pop("name", None)
@@ -439,11 +441,10 @@ class Kubelet:
         self._pods[state.uid] = state
         if manual is not None:
             manual._set_pod(pod)
-        task = asyncio.get_running_loop().create_task(self._run_pod(state, job))
-        task.pod_uid = state.uid  # type: ignore[attr-defined]
-        self._pod_tasks.add(task)
-        task.add_done_callback(self._pod_tasks.discard)
-        return state, task
+        state.task = asyncio.get_running_loop().create_task(self._run_pod(state, job))
+        self._pod_tasks.add(state.task)
+        state.task.add_done_callback(self._pod_tasks.discard)
+        return state
 
     def _write_pod_status(self, state: _PodState, status: dict[str, Any], node: bool = False) -> None:
         pod = self._store.get(PODS, state.namespace, state.name)
@@ -593,6 +594,8 @@ class Kubelet:
                     "containerStatuses": self._container_statuses(state, pod, running, True, True),
                 },
             )
+            if state.manual is None:
+                self._logs[(state.namespace, state.name)] = state.run.logs  # scripted output, all at once
             with contextlib.suppress(ApiError):
                 self._write_job_status(job, {"ready": 1})
             if isinstance(command, tuple) and command[0] == "start":
@@ -653,12 +656,7 @@ class Kubelet:
         """What the Job controller's delete of an active Pod leads to: kubelet stops the container, the
         Pod ends Failed, and it is removed."""
         state.kill.set()
-        for task in list(self._pod_tasks):
-            if getattr(task, "pod_uid", None) == state.uid:
-                await asyncio.wait({task})
+        if state.task is not None:
+            await asyncio.wait({state.task})
         with contextlib.suppress(ApiError):
             self._store.delete(PODS, state.namespace, state.name, "Background", {"uid": state.uid})
-
-
-def outcome_uid(task: asyncio.Task[str]) -> str:
-    return getattr(task, "pod_uid", "")
