@@ -28,7 +28,9 @@ from jangar.v1 import (
     run_pb2_grpc,
 )
 from tests import builders
-from tests.support import ServerProcess
+from tests.fakekube import FakeKube, KubeletConfig
+from tests.fakekube.jangar import jangar_custom_resources
+from tests.support import PROJECT_ROOT, ServerProcess
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +42,16 @@ def work_dir() -> Iterator[Path]:
     yield path
     if not os.environ.get("JANGAR_KEEP_TEST_DIR"):
         shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+async def fake_kube() -> AsyncIterator[FakeKube]:
+    """A fresh fake Kubernetes API server (tests/fakekube, docs/testing.md) serving Jangar's custom
+    resources, on 127.0.0.1; `fake_kube.url` is the host for kubernetes-asyncio, and
+    `fake_kube.write_kubeconfig(path)` writes a KUBECONFIG for other processes."""
+    async with FakeKube(crds=jangar_custom_resources(PROJECT_ROOT), kubelet=KubeletConfig()) as kube:
+        yield kube
+        assert kube.internal_errors == []
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,209 @@
+"""What the API server does to an object before storing it: defaulting (as the v1 SetDefaults_* functions
+do for the fields Jangar touches), the registries' PrepareForCreate/Update, and validation.
+
+Defaulting runs on every incoming body, so it must be idempotent. Validation covers what a client of
+Jangar's kind is likely to get wrong (names, labels, a Job's restartPolicy, immutable Job fields), not the
+whole of Kubernetes' validation."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from jangar.server.core.names import (
+    dns1123_label_problems,
+    dns1123_subdomain_problems,
+    label_value_problems,
+    qualified_name_problems,
+)
+
+from .kinds import JOBS, NAMESPACES, PODS, ResourceType
+
+Cause = tuple[str, str, str]
+
+CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
+JOB_NAME = "batch.kubernetes.io/job-name"
+LEGACY_CONTROLLER_UID = "controller-uid"
+LEGACY_JOB_NAME = "job-name"
+
+
+def _invalid(field: str, value: Any, detail: str) -> Cause:
+    return (field, "FieldValueInvalid", f"{field}: Invalid value: {json.dumps(value)}: {detail}")
+
+
+def _required(field: str, detail: str = "") -> Cause:
+    return (field, "FieldValueRequired", f"{field}: Required value" + (f": {detail}" if detail else ""))
+
+
+def _default_container(container: dict[str, Any]) -> None:
+    container.setdefault("terminationMessagePath", "/dev/termination-log")
+    container.setdefault("terminationMessagePolicy", "File")
+    image = str(container.get("image", ""))
+    tagged = ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest")
+    container.setdefault("imagePullPolicy", "IfNotPresent" if tagged or "@" in image else "Always")
+    container.setdefault("resources", {})
+
+
+def default_pod_spec(spec: dict[str, Any]) -> None:
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("securityContext", {})
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("enableServiceLinks", True)
+    for field in ("containers", "initContainers"):
+        for container in spec.get(field) or []:
+            if isinstance(container, dict):
+                _default_container(container)
+
+
+def apply_defaults(resource_type: ResourceType, obj: dict[str, Any]) -> None:
+    if resource_type is PODS:
+        spec = obj.setdefault("spec", {})
+        default_pod_spec(spec)
+        # The ServiceAccount admission plug-in.
+        spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
+        spec.setdefault("serviceAccount", spec["serviceAccountName"])
+    elif resource_type is JOBS:
+        spec = obj.setdefault("spec", {})
+        if spec.get("completions") is None and spec.get("parallelism") is None:
+            spec["completions"] = 1
+        spec.setdefault("parallelism", 1)
+        spec.setdefault("backoffLimit", 6)
+        spec.setdefault("completionMode", "NonIndexed")
+        spec.setdefault("suspend", False)
+        spec.setdefault(
+            "podReplacementPolicy", "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed"
+        )
+        template = spec.setdefault("template", {})
+        default_pod_spec(template.setdefault("spec", {}))
+        template_labels = (template.get("metadata") or {}).get("labels")
+        metadata = obj.setdefault("metadata", {})
+        if template_labels and not metadata.get("labels"):
+            metadata["labels"] = dict(template_labels)
+    elif resource_type is NAMESPACES:
+        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+        labels = obj.setdefault("metadata", {}).setdefault("labels", {})
+        labels.setdefault("kubernetes.io/metadata.name", obj["metadata"].get("name", ""))
+
+
+def _qos_class(spec: dict[str, Any]) -> str:
+    resources = [c.get("resources") or {} for c in spec.get("containers") or []]
+    if not any(r.get("requests") or r.get("limits") for r in resources):
+        return "BestEffort"
+    guaranteed = all(
+        (r.get("limits") or {}).get(k)
+        and (r.get("requests") or r.get("limits") or {}).get(k) == (r.get("limits") or {}).get(k)
+        for r in resources
+        for k in ("cpu", "memory")
+    )
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+def prepare_for_create(resource_type: ResourceType, obj: dict[str, Any]) -> None:
+    """The registries' PrepareForCreate: status is the server's, not the client's."""
+    metadata = obj["metadata"]
+    if resource_type is PODS:
+        obj["status"] = {"phase": "Pending", "qosClass": _qos_class(obj.get("spec") or {})}
+    elif resource_type is NAMESPACES:
+        obj["status"] = {"phase": "Active"}
+    elif resource_type.status_subresource:
+        obj.pop("status", None)
+        if resource_type is JOBS:
+            obj["status"] = {}
+    if resource_type is JOBS and not obj["spec"].get("manualSelector"):
+        uid, name = metadata["uid"], metadata["name"]
+        obj["spec"]["selector"] = {"matchLabels": {CONTROLLER_UID: uid}}
+        template_metadata = obj["spec"]["template"].setdefault("metadata", {})
+        labels = template_metadata.setdefault("labels", {})
+        labels.update(
+            {CONTROLLER_UID: uid, JOB_NAME: name, LEGACY_CONTROLLER_UID: uid, LEGACY_JOB_NAME: name}
+        )
+
+
+def _metadata_causes(resource_type: ResourceType, metadata: dict[str, Any]) -> list[Cause]:
+    causes: list[Cause] = []
+    name = metadata.get("name", "")
+    if resource_type is NAMESPACES:
+        problems = dns1123_label_problems(name)
+    else:
+        problems = dns1123_subdomain_problems(name)
+        # A Job's name goes into its Pods' job-name label, so it must also be a valid label value.
+        if resource_type is JOBS and not problems:
+            problems = label_value_problems(name)
+    causes += [_invalid("metadata.name", name, p) for p in problems]
+    for field in ("labels", "annotations"):
+        values = metadata.get(field) or {}
+        if not isinstance(values, dict):
+            causes.append(_invalid(f"metadata.{field}", values, "must be a map of strings"))
+            continue
+        for key, value in values.items():
+            causes += [_invalid(f"metadata.{field}", key, p) for p in qualified_name_problems(key)]
+            if not isinstance(value, str):
+                causes.append(_invalid(f"metadata.{field}", value, "must be a string"))
+            elif field == "labels":
+                causes += [_invalid("metadata.labels", value, p) for p in label_value_problems(value)]
+    return causes
+
+
+def _pod_spec_causes(path: str, spec: dict[str, Any]) -> list[Cause]:
+    containers = spec.get("containers")
+    if not containers:
+        return [_required(f"{path}.containers")]
+    causes: list[Cause] = []
+    for index, container in enumerate(containers):
+        where = f"{path}.containers[{index}]"
+        if not container.get("name"):
+            causes.append(_required(f"{where}.name"))
+        else:
+            causes += [
+                _invalid(f"{where}.name", container["name"], p)
+                for p in dns1123_label_problems(container["name"])
+            ]
+        if not container.get("image"):
+            causes.append(_required(f"{where}.image"))
+        policy = container.get("terminationMessagePolicy")
+        if policy not in ("File", "FallbackToLogsOnError"):
+            causes.append(
+                (
+                    f"{where}.terminationMessagePolicy",
+                    "FieldValueNotSupported",
+                    f"{where}.terminationMessagePolicy: Unsupported value: {json.dumps(policy)}: "
+                    'supported values: "File", "FallbackToLogsOnError"',
+                )
+            )
+    return causes
+
+
+def validate(resource_type: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> list[Cause]:
+    causes = _metadata_causes(resource_type, obj["metadata"])
+    if resource_type is PODS:
+        causes += _pod_spec_causes("spec", obj.get("spec") or {})
+    elif resource_type is JOBS:
+        spec = obj.get("spec") or {}
+        template_spec = (spec.get("template") or {}).get("spec") or {}
+        causes += _pod_spec_causes("spec.template.spec", template_spec)
+        restart = template_spec.get("restartPolicy")
+        if restart not in ("OnFailure", "Never"):
+            causes.append(
+                (
+                    "spec.template.spec.restartPolicy",
+                    "FieldValueNotSupported",
+                    f"spec.template.spec.restartPolicy: Unsupported value: {json.dumps(restart)}: "
+                    'supported values: "OnFailure", "Never"',
+                )
+            )
+        for field in ("activeDeadlineSeconds", "ttlSecondsAfterFinished", "backoffLimit"):
+            value = spec.get(field)
+            minimum = 1 if field == "activeDeadlineSeconds" else 0
+            if value is not None and (not isinstance(value, int) or value < minimum):
+                detail = "must be greater than 0" if minimum else "must be greater than or equal to 0"
+                causes.append(_invalid(f"spec.{field}", value, detail))
+        if old is not None:
+            for field in ("selector", "template", "completions", "completionMode"):
+                if spec.get(field) != (old.get("spec") or {}).get(field):
+                    causes.append(
+                        _invalid(f"spec.{field}", copy.deepcopy(spec.get(field)), "field is immutable")
+                    )
+    return causes
