@@ -50,6 +50,7 @@ PURGE_INTERVAL_SECONDS = 600.0
 # How often the run worker looks for due attempts and finished processes: the delay a user sees between a
 # process exiting (or a cancel) and the run's phase saying so.
 WORKER_INTERVAL_SECONDS = 0.25
+WORKER_FAILURE_LOG_SECONDS = 60.0
 
 
 class JangarServer:
@@ -147,13 +148,19 @@ class JangarServer:
     async def _work_runs(self) -> None:
         """Starts due attempts and watches running ones (domain/execution.py); all its state is in the
         database, so it simply goes round."""
+        last_failure, logged_at = "", 0.0
         while True:
             try:
                 await self.execution.tick()
             except ServiceUnavailable:
                 pass  # the database is down: the health probe and the outage log say so
-            except Exception:
-                log.exception("run worker round failed")
+            except Exception as error:
+                # A round that fails fails again 0.25 s later: log a failure once, then again only when it
+                # changes or a minute has passed.
+                failure, now = repr(error), asyncio.get_running_loop().time()
+                if failure != last_failure or now - logged_at > WORKER_FAILURE_LOG_SECONDS:
+                    log.exception("run worker round failed")
+                    last_failure, logged_at = failure, now
             await asyncio.sleep(WORKER_INTERVAL_SECONDS)
 
     async def _purge_idempotency_keys(self) -> None:
