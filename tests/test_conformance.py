@@ -20,7 +20,7 @@ import tests.kinds
 from jangar.server.core.kinds import Kind, ListFilter, registry, snake_case
 from jangar.v1.run_phase_pb2 import RunPhase
 from tests.support import unique
-from tests.transports import TRANSPORTS, Client, GrpcClient, RestClient, new_key, refused
+from tests.transports import TRANSPORTS, ApiError, Client, GrpcClient, RestClient, new_key, refused
 
 
 def _sample_modules() -> dict[str, ModuleType]:
@@ -83,6 +83,11 @@ class World:
         """A new namespace holding what samples of `kind` and of its parent reference (the AgentProvider an
         Agent's sample names), and nothing else, so creating the samples there succeeds."""
         namespace = unique("ns")
+        await self.prepare(namespace, kind)
+        return namespace
+
+    async def prepare(self, namespace: str, kind: Kind) -> None:
+        """Creates in `namespace` what samples of `kind` (or of its parent) reference, unless it exists."""
         while kind.parent is not None:
             kind = registry()[kind.parent.kind]
         example = sample(kind, namespace)
@@ -90,8 +95,11 @@ class World:
             target_kind = registry()[reference.kind]
             target = sample(target_kind, namespace)
             target.name = getattr(example.spec, reference.field).name
-            await GrpcClient(target_kind, self._channel).create(target, key=new_key())
-        return namespace
+            try:
+                await GrpcClient(target_kind, self._channel).create(target, key=new_key())
+            except ApiError as error:
+                if error.code != grpc.StatusCode.ALREADY_EXISTS:
+                    raise
 
     async def parent(self, kind: Kind, namespace: str) -> Any:
         """A new parent for runs of `kind` (None for a kind without one)."""

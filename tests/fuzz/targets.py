@@ -74,6 +74,8 @@ async def build(channel: grpc.aio.Channel) -> dict[str, Target]:
     """One target per endpoint, in a namespace of their own."""
     world = World(channel)
     namespace = unique("fuzz")
+    for kind in registry():
+        await world.prepare(namespace, kind)
     existing = {kind.name: await _existing(world, kind, namespace) for kind in registry()}
     targets = {}
     for endpoint in endpoints():
