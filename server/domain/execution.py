@@ -78,16 +78,6 @@ async def record_phase_change(
     )
 
 
-def apply(status: Any, transition: run_lifecycle.Transition) -> None:
-    status.phase = transition.to_phase
-    status.reason = transition.reason
-    status.message = transition.message
-    if transition.sets_start_time:
-        status.start_time.FromDatetime(transition.at)
-    if transition.sets_finish_time:
-        status.finish_time.FromDatetime(transition.at)
-
-
 class RunExecution:
     """Starts and watches the attempts of every executable run kind on the runtimes this server has."""
 
@@ -145,7 +135,7 @@ class RunExecution:
             launch = await rules.plan(db, run, parent, number)
         except PlanProblems as problems:
             transition = _fail(run, "InvalidSpec", str(problems), now)
-            apply(run.status, transition)
+            run_lifecycle.apply_transition(run.status, transition)
             await rows.update(db, STORED[kind.name], uuid.UUID(run.id), run, next_attempt_at=None)
             await record_phase_change(db, WORKER, kind, run, state.attempt, transition)
             return None
@@ -162,7 +152,7 @@ class RunExecution:
             has_finish_time=False,
         )
         if transition is not None:
-            apply(run.status, transition)
+            run_lifecycle.apply_transition(run.status, transition)
         else:
             run.status.message = f"attempt {number} started"
         deadline = now + timedelta(seconds=limits.timeout_seconds) if limits.timeout_seconds else None
@@ -266,7 +256,7 @@ class RunExecution:
                 has_finish_time=run.status.HasField("finish_time"),
             )
             assert transition is not None
-            apply(run.status, transition)
+            run_lifecycle.apply_transition(run.status, transition)
             await rows.update(db, stored, uuid.UUID(run.id), run, **columns)
             await record_phase_change(db, WORKER, kind, run, attempt.number, transition)
 

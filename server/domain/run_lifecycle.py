@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 from jangar.v1.run_phase_pb2 import RunPhase
 
@@ -173,6 +174,19 @@ def decide(
         sets_start_time=target_phase == RunPhase.Running and not has_start_time,
         sets_finish_time=target_phase in TERMINAL_PHASES and not has_finish_time,
     )
+
+
+def apply_transition(status: Any, transition: Transition) -> None:
+    """Writes a decision into a run's (or a step's) status message: phase, reason, message, and the times
+    the decision stamps."""
+    status.phase = transition.to_phase
+    if hasattr(status, "reason"):  # an OrchestrationRun's step has none
+        status.reason = transition.reason
+    status.message = transition.message
+    if transition.sets_start_time:
+        status.start_time.FromDatetime(transition.at)
+    if transition.sets_finish_time:
+        status.finish_time.FromDatetime(transition.at)
 
 
 def _why_illegal(current_phase: int, target_phase: int) -> str:

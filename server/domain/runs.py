@@ -68,18 +68,6 @@ def pending_status(run: Any) -> None:
     )
 
 
-def apply_transition(status: Any, transition: run_lifecycle.Transition) -> None:
-    """Writes a state machine decision into a run's (or a step's) status."""
-    status.phase = transition.to_phase
-    if hasattr(status, "reason"):
-        status.reason = transition.reason
-    status.message = transition.message
-    if transition.sets_start_time:
-        status.start_time.FromDatetime(transition.at)
-    if transition.sets_finish_time:
-        status.finish_time.FromDatetime(transition.at)
-
-
 class RunUseCases:
     def __init__(
         self,
@@ -271,7 +259,7 @@ class RunUseCases:
                 # Already finished: the caller's intent (the run is not going on) holds, so this is a
                 # no-op that returns the run as it is, not an error; a terminal phase never changes.
                 return run, run.id
-            apply_transition(run.status, transition)
+            run_lifecycle.apply_transition(run.status, transition)
             _cancel_steps(run, message, now)
             # The worker stops the runtime object of a cancelled run (runtime_active stays set until then).
             saved = await rows.update(db, self._stored, uuid.UUID(run.id), run, next_attempt_at=None)
