@@ -4,7 +4,6 @@ run)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 
 from jangar.server.core.errors import FieldViolation, invalid_argument, not_found
@@ -12,7 +11,7 @@ from jangar.server.core.pages import PageTokens, query_hash
 from jangar.server.core.query import ListQuery
 from jangar.server.domain import common
 from jangar.server.domain.runs import phase_name
-from jangar.server.repository import execution, run_view
+from jangar.server.repository import run_view
 from jangar.server.repository.database import Database
 from jangar.v1 import run_pb2
 
@@ -26,8 +25,6 @@ class RunViewUseCases:
         ref = common.resolve_ref(id_or_name, namespace)
         async with self._database.transaction() as db:
             runs = await run_view.find_runs(db, ref)
-            if len(runs) == 1:
-                runs[0].history.extend(await execution.history(db, uuid.UUID(runs[0].id)))
         if not runs:
             raise not_found("Run", id_or_name, None if ref.id else ref.namespace)
         if len(runs) > 1:

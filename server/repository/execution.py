@@ -15,7 +15,6 @@ from sqlalchemy import select
 from jangar.server.repository.database import Tx
 from jangar.server.repository.mapping import StoredKind
 from jangar.server.repository.tables import run_transitions
-from jangar.v1 import execution_pb2
 from jangar.v1.run_phase_pb2 import RunPhase
 
 UNFINISHED = ("Pending", "Running")
@@ -115,21 +114,3 @@ async def record_transition(
             message=message[:1024],
         )
     )
-
-
-async def history(db: Tx, run_id: uuid.UUID) -> list[execution_pb2.PhaseTransition]:
-    """A run's phase changes, oldest first."""
-    t = run_transitions.c
-    statement = select(run_transitions).where(t.run_id == run_id).order_by(t.created_at, t.id)
-    found = []
-    for row in (await db.execute(statement)).all():
-        item = execution_pb2.PhaseTransition(
-            from_phase=RunPhase.Value(row.from_phase),
-            to_phase=RunPhase.Value(row.to_phase),
-            reason=row.reason,
-            message=row.message,
-            attempt=row.attempt,
-        )
-        item.time.FromDatetime(row.created_at)
-        found.append(item)
-    return found

@@ -4,23 +4,49 @@ and each row turned into a `Run` message."""
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from google.protobuf import json_format
-from sqlalchemy import Executable, Row, Select, Table, and_, literal, select, union_all
+from sqlalchemy import Executable, Row, Select, Table, and_, func, literal, literal_column, select, union_all
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
 from jangar.server.core.kinds import Kind, registry
 from jangar.server.core.query import ListQuery, PageOf, Ref
 from jangar.server.repository.database import Tx
 from jangar.server.repository.rows import after_cursor, list_conditions, page_of, ref_conditions, ref_params
-from jangar.server.repository.tables import KIND_TABLES
+from jangar.server.repository.tables import KIND_TABLES, run_transitions
 from jangar.v1 import run_pb2
 from jangar.v1.run_phase_pb2 import RunPhase
 
 
-def _branch(kind: Kind, conditions: list[ColumnElement[bool]]) -> Select:
+def _history(run_id: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A run's phase changes as one JSON array, oldest first: read with the run, in the same round trip."""
+    t = run_transitions.c
+    item = func.json_build_object(
+        "from",
+        t.from_phase,
+        "to",
+        t.to_phase,
+        "reason",
+        t.reason,
+        "message",
+        t.message,
+        "attempt",
+        t.attempt,
+        "time",
+        t.created_at,
+    )
+    aggregated = func.coalesce(
+        func.json_agg(aggregate_order_by(item, t.created_at, t.id)), literal_column("'[]'::json")
+    )
+    return select(aggregated).where(t.run_id == run_id).scalar_subquery().label("history")
+
+
+def _branch(kind: Kind, conditions: list[ColumnElement[bool]], *, with_history: bool = False) -> Select:
     assert kind.parent is not None
     c = KIND_TABLES[kind.name].c
+    history = [_history(c.id)] if with_history else []
     return select(
         literal(kind.name).label("kind"),
         c.id,
@@ -40,6 +66,7 @@ def _branch(kind: Kind, conditions: list[ColumnElement[bool]]) -> Select:
         literal(kind.parent.kind).label("parent_kind"),
         c[kind.parent.id_field].label("parent_id"),
         c[kind.parent.name_field].label("parent_name"),
+        *history,
     ).where(and_(*conditions))
 
 
@@ -51,7 +78,10 @@ def _table(kind: Kind) -> Table:
 def _find_query(by_id: bool) -> Executable:
     # Built once: GetRun is on the hot path of every UI poll.
     return union_all(
-        *(_branch(kind, ref_conditions(_table(kind), "name", by_id=by_id)) for kind in registry().runs)
+        *(
+            _branch(kind, ref_conditions(_table(kind), "name", by_id=by_id), with_history=True)
+            for kind in registry().runs
+        )
     )
 
 
@@ -75,6 +105,15 @@ def run_from_row(row: Row) -> run_pb2.Run:
         json_format.ParseDict(detail["runtimeRef"], run.runtime_ref, ignore_unknown_fields=True)
     if "runner" in detail:
         json_format.ParseDict(detail["runner"], run.runner, ignore_unknown_fields=True)
+    for change in getattr(row, "history", None) or ():
+        item = run.history.add(
+            from_phase=RunPhase.Value(change["from"]),
+            to_phase=RunPhase.Value(change["to"]),
+            reason=change["reason"],
+            message=change["message"],
+            attempt=change["attempt"],
+        )
+        item.time.FromJsonString(change["time"])
     run.create_time.FromDatetime(row.created_at)
     run.update_time.FromDatetime(row.updated_at)
     if row.start_time is not None:
@@ -85,7 +124,7 @@ def run_from_row(row: Row) -> run_pb2.Run:
 
 
 async def find_runs(db: Tx, ref: Ref) -> list[run_pb2.Run]:
-    """Every run the reference matches: at most one per kind."""
+    """Every run the reference matches (at most one per kind), each with its phase history."""
     rows = (await db.execute(_find_query(ref.id is not None), ref_params(ref))).all()
     return [run_from_row(row) for row in rows]
 
