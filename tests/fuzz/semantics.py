@@ -57,8 +57,18 @@ def page_tokens(real: str) -> st.SearchStrategy[str]:
         fields = json.loads(base64.urlsafe_b64decode(real + "=" * (-len(real) % 4)))
     except ValueError:
         fields = {"t": "2024-01-01T00:00:00+00:00", "i": str(uuid.uuid4()), "q": "0" * 16}
+    # Naive, at either end of the range (past it once in UTC), not a time at all.
     times = st.sampled_from(
-        ["2024-01-01T00:00:00", "0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59+14:00", "yesterday", "", 0]
+        [
+            "2024-01-01T00:00:00",
+            "0001-01-01T00:00:00+00:00",
+            "0001-01-01T00:00:00+14:00",
+            "9999-12-31T23:59:59-14:00",
+            "9999-12-31T23:59:59.999999+00:00",
+            "yesterday",
+            "",
+            0,
+        ]
     )
     ids = st.one_of(
         st.sampled_from(["", "x", str(uuid.UUID(int=0)), "00000000-0000-0000-0000-00000000000Z"]), TEXT
