@@ -19,6 +19,10 @@ from tests.fuzz.findings import Findings
 from tests.fuzz.profile import FUZZ
 from tests.support import ServerProcess
 
+# Hypothesis warns when it describes a strategy with a long repr; ours are long by construction (they hold
+# the valid request they mutate), and the description is only used in its own failure reports.
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
+
 
 @pytest.fixture(scope="module")
 async def targets(channel) -> dict[str, fuzz_targets.Target]:

@@ -219,7 +219,9 @@ def edits(
         for slot in every
         if slot.shape is Shape.SINGLE and slot.field.name in extra
     }
-    return st.sampled_from(weighted(every)).flatmap(
+    # A slot with values of its own (a page token) is picked as often as three plain ones.
+    chances = weighted(every) + [slot for slot in special for _ in range(2)]
+    return st.sampled_from(chances).flatmap(
         lambda slot: special[slot] if slot in special else _slot_edits(slot, depth)
     )
 

@@ -60,7 +60,7 @@ def _query_value(field: FieldDescriptor, target: Target) -> st.SearchStrategy[st
         "etag": semantics.etags(target.etag),
     }
     if field.name in by_name:
-        return st.one_of(by_name[field.name], TEXT)
+        return st.one_of(by_name[field.name], by_name[field.name], TEXT)
     if field.name == "update_mask" and target.endpoint.kind is not None:
         return semantics.mask_paths(target.endpoint.kind.descriptor).map(",".join)
     if field.name.endswith("_id"):
@@ -110,7 +110,9 @@ def _queries(endpoint: Endpoint, target: Target) -> st.SearchStrategy[list[tuple
     unknown = st.tuples(
         st.just("add"), st.sampled_from(["bogus", "page_size ", "pageSize[]", "", "$filter", "%00"]), TEXT
     )
-    one = st.one_of(st.sampled_from(fields).flatmap(edit), unknown)
+    # Parameters with a grammar of their own have the most ways to go wrong.
+    weighted = [f for f in fields for _ in range(3 if f.name in semantics.GRAMMARS else 1)]
+    one = st.one_of(st.sampled_from(weighted).flatmap(edit), unknown)
     return st.one_of(st.lists(one, max_size=1), st.lists(one, max_size=4)).map(
         lambda chosen: _edited(base, chosen)
     )
