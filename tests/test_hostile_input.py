@@ -12,7 +12,7 @@ import grpc
 import httpx
 import pytest
 
-from jangar.v1 import agent_pb2, agent_pb2_grpc, agent_run_pb2
+from jangar.v1 import agent_pb2, agent_pb2_grpc, agent_run_pb2, memory_pb2
 from tests import builders
 from tests.support import error_details, reason_of, unique, violated_fields
 
@@ -242,3 +242,26 @@ async def test_two_idempotency_keys_are_refused_over_grpc(channel):
         )
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert reason_of(refused.value) == "DUPLICATE_HEADER"
+
+
+async def test_an_enum_number_the_schema_does_not_define_is_a_400_naming_the_field(memories, http, db):
+    memory = builders.memory(namespace="hostile")
+    memory.spec.type = 99
+    memory.spec.capabilities.append(42)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await memories.CreateMemory(memory_pb2.CreateMemoryRequest(memory=memory), metadata=builders.key())
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert sorted(violated_fields(refused.value)) == ["spec.capabilities[2]", "spec.type"]
+    name = unique("enum")
+    response = await http.post(
+        "/v1/memories",
+        json={
+            "name": name,
+            "namespace": "hostile",
+            "spec": {"type": 99, "connection": {"secretRef": {"name": "db", "key": "uri"}}},
+        },
+        headers=key(),
+    )
+    assert response.status_code == 400, response.text
+    assert [v["field"] for v in violations(response.json())] == ["spec.type"]
+    assert await db.fetchval("SELECT count(*) FROM memory_resources WHERE memory_name = $1", name) == 0

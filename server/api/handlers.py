@@ -26,7 +26,7 @@ from jangar.server.api.interceptors import current_call
 from jangar.server.core.context import RequestContext
 from jangar.server.core.errors import Code, DomainError, invalid_argument
 from jangar.server.core.kinds import http_body_field
-from jangar.server.core.storable import nul_violations
+from jangar.server.core.storable import request_violations
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def _checked(request: Message | Undecodable, body_field: str) -> Message:
             f"the request is not a valid {request.message_type}: a field has the wrong type or the message "
             "is corrupt",
         )
-    violations = nul_violations(request, body_field)
+    violations = request_violations(request, body_field)
     if violations:
         raise invalid_argument(violations)
     return request

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from google.protobuf import json_format
 
-from jangar.server.core.storable import PROBLEM, nul_violations
+from jangar.server.core.storable import PROBLEM, request_violations
 from jangar.v1 import agent_pb2, orchestration_pb2
 
 
 def fields(request, body_field: str = "") -> list[str]:
-    violations = nul_violations(request, body_field)
+    violations = request_violations(request, body_field)
     assert all(v.description == PROBLEM for v in violations)
     return sorted(v.field for v in violations)
 
@@ -74,3 +74,15 @@ def test_an_update_mask_is_one_path():
     request = agent_pb2.UpdateAgentRequest()
     request.update_mask.paths.extend(["labels", "spec\x00"])
     assert fields(request, "agent") == ["updateMask"]
+
+
+def test_enum_numbers_the_schema_does_not_define_are_named():
+    request = json_format.ParseDict(
+        {"orchestration": {"spec": {"steps": [{"name": "a", "kind": "AgentRun"}, {"name": "b"}]}}},
+        orchestration_pb2.CreateOrchestrationRequest(),
+    )
+    request.orchestration.spec.steps[1].kind = 77
+    (violation,) = request_violations(request, "orchestration")
+    assert violation.field == "spec.steps[1].kind"
+    assert violation.description.startswith("77 is not a value of")
+    assert "AgentRun" in violation.description
