@@ -49,9 +49,16 @@ def executable_kinds() -> tuple[Kind, ...]:
 
 
 async def record_phase_change(
-    db: Tx, context: RequestContext, kind: Kind, run: Any, attempt: int, transition: run_lifecycle.Transition
+    db: Tx,
+    context: RequestContext,
+    kind: Kind,
+    run: Any,
+    attempt: int,
+    transition: run_lifecycle.Transition,
+    payload: dict[str, Any] | None = None,
 ) -> None:
-    """The history row and the audit event of a phase change, in the caller's transaction."""
+    """The history row and the audit event of a phase change, in the caller's transaction; `payload`
+    replaces the audit event's default one."""
     await execution_rows.record_transition(
         db,
         run_kind=kind.name,
@@ -69,7 +76,8 @@ async def record_phase_change(
         entity_id=run.id,
         event=RunPhase.Name(transition.to_phase),
         namespace=run.namespace,
-        payload={
+        payload=payload
+        or {
             "name": run.name,
             "from": RunPhase.Name(transition.from_phase),
             "reason": transition.reason,

@@ -18,7 +18,7 @@ from jangar.server.core.query import ListQuery, Ref
 from jangar.server.core.runtime import LOCAL, RUNTIME_TYPES
 from jangar.server.domain import common, run_lifecycle
 from jangar.server.domain.definitions import already_exists
-from jangar.server.domain.execution import RunExecution
+from jangar.server.domain.execution import RunExecution, record_phase_change
 from jangar.server.domain.idempotency import Outcome, idempotent
 from jangar.server.domain.kinds import RUN_PROVIDER_NATIVE, rules_for
 from jangar.server.domain.launch import ADMISSION_RUN_ID, PlanProblems, RuntimePolicy
@@ -263,23 +263,13 @@ class RunUseCases:
             _cancel_steps(run, message, now)
             # The worker stops the runtime object of a cancelled run (runtime_active stays set until then).
             saved = await rows.update(db, self._stored, uuid.UUID(run.id), run, next_attempt_at=None)
-            await execution.record_transition(
-                db,
-                run_kind=self._kind.name,
-                run_id=run.id,
-                attempt=_attempt_of(run),
-                from_phase=transition.from_phase,
-                to_phase=transition.to_phase,
-                reason=transition.reason,
-                message=transition.message,
-            )
-            await common.record_audit(
+            await record_phase_change(
                 db,
                 context,
-                kind=self._kind.name,
-                entity_id=run.id,
-                event="Cancelled",
-                namespace=run.namespace,
+                self._kind,
+                run,
+                _attempt_of(run),
+                transition,
                 payload={"name": run.name, "previousPhase": previous, "reason": reason},
             )
             return saved, run.id
