@@ -36,8 +36,6 @@ class Root:
     """A root of the template context: a message (resource-aware) or a string map."""
 
     value: Message | Mapping[str, str]
-    # In static checks, absent map or Struct keys are unknown rather than wrong.
-    strict: bool = True
 
 
 def placeholders(template: str) -> list[str]:
@@ -60,21 +58,6 @@ def render(template: str, context: Mapping[str, Root]) -> str:
     return _PLACEHOLDER.sub(lambda m: _lookup(m.group(1).strip(), context), template)
 
 
-def problems(template: str, context: Mapping[str, Root]) -> list[str]:
-    """Why the template cannot be rendered in `context`, one problem per placeholder; empty when it can."""
-    try:
-        paths = placeholders(template)
-    except TemplateError as error:
-        return [str(error)]
-    found = []
-    for path in dict.fromkeys(paths):
-        try:
-            _lookup(path, context)
-        except TemplateError as error:
-            found.append(str(error))
-    return found
-
-
 def _lookup(path: str, context: Mapping[str, Root]) -> str:
     root_name, *names = path.split(".")
     if root_name not in context:
@@ -83,22 +66,17 @@ def _lookup(path: str, context: Mapping[str, Root]) -> str:
     value: object = root.value
     for index, name in enumerate(names):
         here = ".".join([root_name, *names[: index + 1]])
-        value = _step(value, name, here, resource=index == 0, strict=root.strict)
-        if value is _UNKNOWN:
-            return ""
+        value = _step(value, name, here, resource=index == 0)
     return _scalar(value, path)
 
 
-_UNKNOWN = object()
-
-
-def _step(value: object, name: str, here: str, *, resource: bool, strict: bool) -> object:
+def _step(value: object, name: str, here: str, *, resource: bool) -> object:
     if isinstance(value, Message):
         full_name = value.DESCRIPTOR.full_name
         if full_name == "google.protobuf.Struct":
-            return _key(dict(value.fields), name, here, strict)  # type: ignore[attr-defined]
+            return _key(dict(value.fields), name, here)  # type: ignore[attr-defined]
         if full_name == "google.protobuf.Value":
-            return _step(_value_of(value), name, here, resource=False, strict=strict)
+            return _step(_value_of(value), name, here, resource=False)
         field = _field(value, name)
         if field is None and resource and name not in _ENVELOPE and "spec" in value.DESCRIPTOR.fields_by_name:
             value = value.spec  # type: ignore[attr-defined]
@@ -111,15 +89,13 @@ def _step(value: object, name: str, here: str, *, resource: bool, strict: bool) 
             return field.enum_type.values_by_number[getattr(value, field.name)].name
         return getattr(value, field.name)
     if isinstance(value, Mapping):
-        return _key(value, name, here, strict)
+        return _key(value, name, here)
     raise TemplateError(f"{{{{{here}}}}}: {here.rsplit('.', 1)[0]} is a value and has no fields")
 
 
-def _key(entries: Mapping[str, object], name: str, here: str, strict: bool) -> object:
+def _key(entries: Mapping[str, object], name: str, here: str) -> object:
     if name in entries:
         return entries[name]
-    if not strict:
-        return _UNKNOWN
     raise TemplateError(f"{{{{{here}}}}}: no key {name!r}")
 
 
