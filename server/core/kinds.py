@@ -111,6 +111,10 @@ class Reference:
     json_path: str
 
 
+# The one version every custom resource is served and stored in (deploy/crds/).
+CRD_VERSION = "v1alpha1"
+
+
 # eq=False: there is one Kind object per kind, so identity is equality, and statement caches key on it.
 @dataclass(frozen=True, eq=False)
 class Kind:
@@ -142,6 +146,15 @@ class Kind:
 
     def method(self, verb: Verb) -> Method:
         return self.methods[verb]
+
+    @property
+    def crd_plural(self) -> str:
+        """The custom resource's name in URLs and RBAC: the snake_case plural without underscores."""
+        return self.plural.replace("_", "")
+
+    @property
+    def crd_api_version(self) -> str:
+        return f"{self.crd_group}/{CRD_VERSION}"
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,56 @@ class Attempt:
     run_kind: str
     run_id: str
     number: int
+    # The run's namespace: where a Job runtime finds the attempt's objects.
+    namespace: str = ""
 
     @property
     def name(self) -> str:
         """The runtime object's name: deterministic, so a retried start finds what an earlier one made."""
         return f"{self.run_id}-{self.number}"
+
+
+@dataclass(frozen=True)
+class SecretKeyEnv:
+    """An environment variable whose value is one key of a Kubernetes Secret (never read by Jangar)."""
+
+    name: str
+    secret_name: str
+    key: str
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class OwnerResource:
+    """The run's custom resource, which a Job runtime writes first and makes the owner of the attempt's
+    objects: `body` is the complete object (apiVersion, kind, metadata, spec)."""
+
+    api_version: str
+    kind: str
+    plural: str
+    name: str
+    body: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a container runtime (Kubernetes Jobs) needs beyond the process: the local runtime ignores it."""
+
+    image: str = ""
+    # {"limits": {"cpu": "500m"}, "requests": {...}}, quantities as the spec wrote them.
+    resources: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    service_account: str = ""
+    working_dir: str = ""
+    # Secrets whose every key becomes an environment variable (the run's `spec.secrets`).
+    secret_refs: tuple[str, ...] = ()
+    # Variables taken from one key of a Secret (an AgentProvider's `secretEnv`).
+    secret_env: tuple[SecretKeyEnv, ...] = ()
+    # Kubernetes' own deadline for the attempt (0: none) and how long a finished Job is kept (0: forever).
+    timeout_seconds: int = 0
+    ttl_seconds_after_finished: int = 0
+    # Labels linking the attempt's objects to the run and its definitions (agent, provider, tool).
+    labels: Mapping[str, str] = field(default_factory=dict)
+    owner: OwnerResource | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +88,7 @@ class Launch:
     output_artifacts: Mapping[str, str] = field(default_factory=dict)
     # Variables that must come from Kubernetes Secrets (an AgentProvider's non-optional secretEnv).
     required_secrets: tuple[str, ...] = ()
+    workload: Workload = field(default_factory=Workload)
 
 
 @dataclass(frozen=True)
@@ -72,8 +118,13 @@ Observation = Exited | Lost | Alive
 
 
 class StartFailed(Exception):
-    """The runtime could not start the attempt (the binary does not exist, no permission); the message says
-    why and is safe to show."""
+    """The runtime could not start the attempt (the binary does not exist, no permission, the cluster refused
+    the Job as invalid): retrying will not help. The message says why and is safe to show."""
+
+
+class RuntimeUnavailable(Exception):
+    """The runtime could not be reached or answered with a transient error (a connection refused, a 5xx, a
+    429): the same call may succeed later. The message says what happened and is safe to show."""
 
 
 class Runtime(Protocol):

@@ -30,10 +30,10 @@ from typing import Any
 from google.api import field_behavior_pb2
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
-from jangar.server.core.kinds import Kind, behaviors
+from jangar.server.core.kinds import CRD_VERSION, Kind, behaviors
 from jangar.server.devstack.proto_comments import Comments
 
-VERSION = "v1alpha1"
+VERSION = CRD_VERSION
 # `kubectl get jangar` lists every Jangar resource of a namespace.
 CATEGORY = "jangar"
 PART_OF = {"app.kubernetes.io/part-of": "jangar"}
@@ -183,8 +183,7 @@ def _described(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def crd_plural(kind: Kind) -> str:
-    """The resource name in URLs and RBAC: the registry's snake_case plural without underscores."""
-    return kind.plural.replace("_", "")
+    return kind.crd_plural
 
 
 def crd_name(kind: Kind) -> str:

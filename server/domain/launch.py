@@ -5,13 +5,16 @@ when it is created) and by the worker (which renders them again when an attempt 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from jangar.server.core import custom_resources as cr
 from jangar.server.core.errors import FieldViolation
+from jangar.server.core.kinds import Kind
+from jangar.server.core.runtime import Launch, OwnerResource
 from jangar.server.core.templates import Root, TemplateError, render
 
 # The id a run is rendered with at admission, before the database has given it one.
@@ -67,6 +70,13 @@ def run_env(run: Any, attempt: int) -> dict[str, str]:
     }
 
 
+def resource_map(resources: Message) -> dict[str, dict[str, str]]:
+    """A ResourceRequirements message as a container's `resources`, leaving out what is empty."""
+    return {
+        part: dict(getattr(resources, part)) for part in ("limits", "requests") if getattr(resources, part)
+    }
+
+
 def document(**resources: Message | Mapping[str, str]) -> dict[str, Any]:
     """The run.json an attempt finds at $JANGAR_RUN_SPEC: each resource as its proto3 JSON."""
     return {
@@ -81,3 +91,25 @@ class RuntimePolicy:
 
     default: str = "job"
     enabled: frozenset[str] = frozenset({"job"})
+
+
+def with_cluster_identity(kind: Kind, run: Any, launch: Launch) -> Launch:
+    """The launch with what links a Job's objects to the run: the labels every one of them carries, and the
+    run's custom resource as their owner."""
+    identity = {
+        cr.RUN_ID_LABEL: run.id,
+        cr.RUN_KIND_LABEL: kind.name,
+        cr.ATTEMPT_LABEL: str(launch.attempt.number),
+        cr.MANAGED_BY_LABEL: cr.MANAGED_BY,
+    }
+    owner = OwnerResource(
+        api_version=kind.crd_api_version,
+        kind=kind.name,
+        plural=kind.crd_plural,
+        name=run.name,
+        body=cr.custom_resource(
+            kind, run, extra_labels={cr.RUN_ID_LABEL: run.id, cr.MANAGED_BY_LABEL: cr.MANAGED_BY}
+        ),
+    )
+    workload = replace(launch.workload, labels={**launch.workload.labels, **identity}, owner=owner)
+    return replace(launch, workload=workload)

@@ -3,13 +3,16 @@ execute: the AgentProvider's binary with the provider's templates rendered for t
 
 from __future__ import annotations
 
+from typing import Any
+
+from jangar.server.core.custom_resources import LABEL_PREFIX
 from jangar.server.core.errors import FieldViolation
 from jangar.server.core.names import dns1123_subdomain_problems
 from jangar.server.core.query import Ref
-from jangar.server.core.runtime import Attempt, Launch
+from jangar.server.core.runtime import Attempt, Launch, SecretKeyEnv, Workload
 from jangar.server.core.templates import Root
 from jangar.server.domain.kinds import KindRules
-from jangar.server.domain.launch import Limits, PlanProblems, Renderer, document, run_env
+from jangar.server.domain.launch import Limits, PlanProblems, Renderer, document, resource_map, run_env
 from jangar.server.domain.validation import MAX_LIST_ITEMS, Violations
 from jangar.server.repository import rows
 from jangar.server.repository.database import Tx
@@ -68,13 +71,32 @@ async def plan(db: Tx, run: agent_run_pb2.AgentRun, agent: agent_pb2.Agent, atte
     env.update({var.name: var.value for var in agent.spec.env})
     env.update(run_env(run, attempt))
     return Launch(
-        attempt=Attempt(KIND, run.id, attempt),
+        attempt=Attempt(KIND, run.id, attempt, run.namespace),
         argv=(spec.binary, *args),
         env=env,
         files=files,
         run_document=document(run=run, agent=agent, provider=provider, parameters=run.spec.parameters),
         output_artifacts={a.name: a.path for a in spec.output_artifacts},
         required_secrets=tuple(s.name for s in spec.secret_env if not s.optional),
+        workload=workload(run, agent, provider),
+    )
+
+
+def workload(run: agent_run_pb2.AgentRun, agent: agent_pb2.Agent, provider: Any) -> Workload:
+    """The container: the run's workload where it sets a field, otherwise the provider's."""
+    own, default = run.spec.workload, provider.spec.workload
+    resources = own.resources if own.HasField("resources") else default.resources
+    return Workload(
+        image=own.image or default.image,
+        resources=resource_map(resources),
+        service_account=own.service_account_name or default.service_account_name,
+        secret_refs=tuple(run.spec.secrets),
+        secret_env=tuple(
+            SecretKeyEnv(s.name, s.secret_name, s.key, s.optional) for s in provider.spec.secret_env
+        ),
+        timeout_seconds=agent.spec.defaults.timeout_seconds,
+        ttl_seconds_after_finished=run.spec.ttl_seconds_after_finished,
+        labels={LABEL_PREFIX + "agent": agent.name, LABEL_PREFIX + "provider": provider.name},
     )
 
 

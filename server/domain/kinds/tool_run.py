@@ -3,7 +3,8 @@ execute: the Tool's command and arguments, rendered for the run."""
 
 from __future__ import annotations
 
-from jangar.server.core.runtime import Attempt, Launch
+from jangar.server.core.custom_resources import LABEL_PREFIX
+from jangar.server.core.runtime import Attempt, Launch, Workload
 from jangar.server.core.templates import Root
 from jangar.server.domain.kinds import KindRules
 from jangar.server.domain.launch import Limits, Renderer, document, run_env
@@ -41,10 +42,18 @@ async def plan(db: Tx, run: tool_run_pb2.ToolRun, tool: tool_pb2.Tool, attempt: 
     render.raise_if_any()
     env.update(run_env(run, attempt))
     return Launch(
-        attempt=Attempt(KIND, run.id, attempt),
+        attempt=Attempt(KIND, run.id, attempt, run.namespace),
         argv=(*command, *args),
         env=env,
         run_document=document(run=run, tool=tool, parameters=run.spec.parameters),
+        workload=Workload(
+            image=tool.spec.image,
+            service_account=tool.spec.service_account,
+            working_dir=tool.spec.working_dir,
+            timeout_seconds=tool.spec.timeout_seconds,
+            ttl_seconds_after_finished=tool.spec.ttl_seconds_after_finished,
+            labels={LABEL_PREFIX + "tool": tool.name},
+        ),
     )
 
 
