@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import grpc
@@ -51,6 +52,8 @@ PURGE_INTERVAL_SECONDS = 600.0
 # process exiting (or a cancel) and the run's phase saying so.
 WORKER_INTERVAL_SECONDS = 0.25
 WORKER_FAILURE_LOG_SECONDS = 60.0
+# How often finished Jobs whose Pod never reported are looked for (domain/cluster_ingest.py).
+SETTLE_INTERVAL_SECONDS = 1.0
 
 
 class JangarServer:
@@ -111,7 +114,13 @@ class JangarServer:
         self._tasks = [
             asyncio.create_task(self._probe_database(), name="probe-database"),
             asyncio.create_task(self._purge_idempotency_keys(), name="purge-idempotency-keys"),
-            asyncio.create_task(self._work_runs(), name="run-worker"),
+            asyncio.create_task(
+                self._repeat("run worker", self.execution.tick, WORKER_INTERVAL_SECONDS), name="run-worker"
+            ),
+            asyncio.create_task(
+                self._repeat("job settling", use_cases.ingest.settle_overdue, SETTLE_INTERVAL_SECONDS),
+                name="settle-jobs",
+            ),
         ]
         log.info("serving", extra={"grpc": self.settings.grpc_address, "port": self.port})
 
@@ -145,23 +154,22 @@ class JangarServer:
             if ping is not None:
                 ping.cancel()
 
-    async def _work_runs(self) -> None:
-        """Starts due attempts and watches running ones (domain/execution.py); all its state is in the
-        database, so it simply goes round."""
+    async def _repeat(self, what: str, work: Callable[[], Awaitable[object]], interval: float) -> None:
+        """Runs one round of `work` every `interval` seconds. The background workers keep all their state in
+        the database, so they simply go round; a round that fails is logged once, then again only when the
+        failure changes or a minute has passed (it fails again `interval` later)."""
         last_failure, logged_at = "", 0.0
         while True:
             try:
-                await self.execution.tick()
+                await work()
             except ServiceUnavailable:
                 pass  # the database is down: the health probe and the outage log say so
             except Exception as error:
-                # A round that fails fails again 0.25 s later: log a failure once, then again only when it
-                # changes or a minute has passed.
                 failure, now = repr(error), asyncio.get_running_loop().time()
                 if failure != last_failure or now - logged_at > WORKER_FAILURE_LOG_SECONDS:
-                    log.exception("run worker round failed")
+                    log.exception("%s round failed", what)
                     last_failure, logged_at = failure, now
-            await asyncio.sleep(WORKER_INTERVAL_SECONDS)
+            await asyncio.sleep(interval)
 
     async def _purge_idempotency_keys(self) -> None:
         while True:

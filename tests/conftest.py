@@ -68,7 +68,8 @@ def pg_url(work_dir: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def server(pg_url: str, work_dir: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(pg_url, free_port(), work_dir / "server.log")
+    # Short retry backoff, so that tests of retries wait a second, not ten.
+    process = ServerProcess(pg_url, free_port(), work_dir / "server.log", JANGAR_RETRY_BACKOFF_SECONDS="0.5")
     process.start()
     yield process
     process.stop()

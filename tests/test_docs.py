@@ -13,12 +13,16 @@ VERBS = ("get", "post", "patch", "put", "delete")
 
 
 def _routes() -> list[str]:
+    """Every REST route, and every gRPC-only method (the reconciler's stream) by its full name."""
     routes = []
     for service in registry().services:
         for method in service.methods:
             rule = method.GetOptions().Extensions[annotations_pb2.http]
-            verb = next(v for v in VERBS if getattr(rule, v))
-            routes.append(f"{verb.upper()} {getattr(rule, verb)}")
+            verb = next((v for v in VERBS if getattr(rule, v)), None)
+            if verb is None:
+                routes.append(f"{service.full_name}/{method.name}")
+            else:
+                routes.append(f"{verb.upper()} {getattr(rule, verb)}")
     return routes
 
 

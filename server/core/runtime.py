@@ -5,7 +5,7 @@ domain or the database."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 # The runtime types a run's `spec.runtime.type` may name.
@@ -139,3 +139,35 @@ class Runtime(Protocol):
     async def stop(self, attempt: Attempt) -> None: ...
 
     async def logs(self, attempt: Attempt, tail_bytes: int) -> tuple[str, bool]: ...
+
+
+def launch_to_json(launch: Launch) -> dict[str, Any]:
+    """The launch as JSON (what an outbox row keeps until a Job runtime writes it to the cluster)."""
+    return asdict(launch)
+
+
+def launch_from_json(document: Mapping[str, Any]) -> Launch:
+    """The inverse of launch_to_json."""
+    workload = dict(document.get("workload") or {})
+    owner = workload.get("owner")
+    workload["owner"] = OwnerResource(**owner) if owner else None
+    workload["secret_refs"] = tuple(workload.get("secret_refs", ()))
+    workload["secret_env"] = tuple(SecretKeyEnv(**item) for item in workload.get("secret_env", ()))
+    return Launch(
+        attempt=Attempt(**document["attempt"]),
+        argv=tuple(document["argv"]),
+        env=dict(document["env"]),
+        files=dict(document.get("files") or {}),
+        run_document=dict(document.get("run_document") or {}),
+        output_artifacts=dict(document.get("output_artifacts") or {}),
+        required_secrets=tuple(document.get("required_secrets", ())),
+        workload=Workload(**workload),
+    )
+
+
+class StatusWriter(Protocol):
+    """What the Job runtime also does: write a custom resource's status (a refused kubectl-created run)."""
+
+    async def write_status(
+        self, api_version: str, plural: str, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> None: ...

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from jangar.server.core.kinds import registry
 from jangar.server.core.pages import PageTokens
+from jangar.server.domain.cluster_ingest import ClusterIngest
 from jangar.server.domain.definitions import DefinitionUseCases
 from jangar.server.domain.execution import RunExecution
 from jangar.server.domain.launch import RuntimePolicy
@@ -21,6 +22,8 @@ class UseCases:
     definitions: dict[str, DefinitionUseCases]
     runs: dict[str, RunUseCases]
     run_view: RunViewUseCases
+    # The reconciler stream's side of the server.
+    ingest: ClusterIngest
 
 
 def build_use_cases(
@@ -30,15 +33,18 @@ def build_use_cases(
     execution: RunExecution | None = None,
 ) -> UseCases:
     kinds = registry()
+    execution = execution or RunExecution(database, {})
+    runs = {
+        kind.name: RunUseCases(database, kind, kinds[kind.parent.kind], page_tokens, runtimes, execution)
+        for kind in kinds.runs
+        if kind.parent is not None
+    }
     return UseCases(
         database=database,
         definitions={
             kind.name: DefinitionUseCases(database, kind, page_tokens) for kind in kinds.definitions
         },
-        runs={
-            kind.name: RunUseCases(database, kind, kinds[kind.parent.kind], page_tokens, runtimes, execution)
-            for kind in kinds.runs
-            if kind.parent is not None
-        },
+        runs=runs,
         run_view=RunViewUseCases(database, page_tokens),
+        ingest=ClusterIngest(database, execution, runs),
     )

@@ -25,12 +25,22 @@ from jangar.server.core.context import RequestContext
 from jangar.server.core.kinds import Kind, registry
 from jangar.server.core.query import Ref
 from jangar.server.core.runner import Outcome, outcome
-from jangar.server.core.runtime import Alive, Attempt, Exited, Launch, Lost, Runtime, StartFailed
+from jangar.server.core.runtime import (
+    JOB,
+    Alive,
+    Attempt,
+    Exited,
+    Launch,
+    Lost,
+    Runtime,
+    StartFailed,
+    launch_to_json,
+)
 from jangar.server.domain import common, run_lifecycle
 from jangar.server.domain.kinds import rules_for
-from jangar.server.domain.launch import Limits, PlanProblems
+from jangar.server.domain.launch import Limits, PlanProblems, with_cluster_identity
 from jangar.server.repository import execution as execution_rows
-from jangar.server.repository import rows
+from jangar.server.repository import outbox, rows
 from jangar.server.repository.database import Database, Tx
 from jangar.server.repository.mapping import STORED
 from jangar.v1 import common_pb2, execution_pb2
@@ -98,15 +108,18 @@ class RunExecution:
         self._retry_base = retry_backoff_seconds
         self._database = database
         self._runtimes = dict(runtimes)
+        # Runtimes the worker polls; a Job's state comes from the reconciler instead.
+        self._watched = [name for name in self._runtimes if name != JOB]
+        self._startable = sorted({*self._runtimes, JOB})
         self._kinds = executable_kinds()
 
     async def tick(self) -> None:
-        """One round: start what is due, then look at everything that may be running."""
-        if not self._runtimes:
-            return
+        """One round: start what is due, then look at everything that may be running. Job attempts are
+        submitted through the outbox by any server (the outbox worker of one with a cluster writes them)."""
         for kind in self._kinds:
             await self._start_due(kind)
-            await self._watch(kind)
+            if self._watched:
+                await self._watch(kind)
 
     # Starting.
 
@@ -114,9 +127,10 @@ class RunExecution:
         launches: list[tuple[Launch, str]] = []
         async with self._database.transaction() as db:
             now = common.utcnow()
-            for run, state in await execution_rows.due(
-                db, STORED[kind.name], list(self._runtimes), now, BATCH
-            ):
+            for run, state in await execution_rows.due(db, STORED[kind.name], self._startable, now, BATCH):
+                if state.runtime == JOB:
+                    await self.submit(db, kind, run, await _parent(db, kind, run), state.attempt + 1)
+                    continue
                 launch = await self._claim(db, kind, run, state)
                 if launch is not None:
                     launches.append((launch, state.runtime))
@@ -182,12 +196,92 @@ class RunExecution:
             await _audit_attempt(db, kind, run, "AttemptStarted", number, {})
         return launch
 
+    async def submit(
+        self, db: Tx, kind: Kind, run: Any, parent: Any, number: int, *, audit: bool = True
+    ) -> Any:
+        """Attempt `number` of a Job run, in the caller's transaction: planned, and its Kubernetes writes
+        queued in the outbox. The run's phase does not change: it becomes Running when the reconciler reports
+        the Job active. `audit=False` when the caller's own audit event covers it (a create)."""
+        rules = rules_for(kind.name)
+        assert rules.plan is not None
+        now = common.utcnow()
+        try:
+            launch = await rules.plan(db, run, parent, number)
+        except PlanProblems as problems:
+            transition = _fail(run, "InvalidSpec", str(problems), now)
+            run_lifecycle.apply_transition(run.status, transition)
+            saved = await rows.update(db, STORED[kind.name], uuid.UUID(run.id), run, next_attempt_at=None)
+            await record_phase_change(db, WORKER, kind, run, number - 1, transition)
+            return saved
+        launch = with_cluster_identity(kind, run, launch)
+        await outbox.add(
+            db,
+            operation="start",
+            run_kind=kind.name,
+            run_id=run.id,
+            attempt=number,
+            payload=launch_to_json(launch),
+        )
+        run.status.attempt = number
+        run.status.runtime_ref.CopyFrom(common_pb2.RuntimeRef(type=JOB, name=launch.attempt.name))
+        run.status.message = f"attempt {number} queued for Kubernetes"
+        saved = await rows.update(
+            db,
+            STORED[kind.name],
+            uuid.UUID(run.id),
+            run,
+            attempt=number,
+            runtime_active=True,
+            next_attempt_at=None,
+            deadline_at=None,
+            external_run_id=launch.attempt.name,
+        )
+        if audit:
+            await _audit_attempt(db, kind, run, "AttemptSubmitted", number, {"job": launch.attempt.name})
+        return saved
+
+    async def stop_job(self, db: Tx, kind: Kind, run: Any, attempt: int) -> None:
+        """Queue the deletion of a Job run's current attempt (cancel), in the caller's transaction."""
+        await outbox.add(
+            db,
+            operation="stop",
+            run_kind=kind.name,
+            run_id=run.id,
+            attempt=attempt,
+            payload={"namespace": run.namespace},
+        )
+        await execution_rows.set_inactive(db, STORED[kind.name], uuid.UUID(run.id), attempt)
+
+    async def after_cancel(self, db: Tx, kind: Kind, run: Any) -> None:
+        """A run was cancelled in the caller's transaction: a Job attempt that may be alive is deleted."""
+        loaded = await execution_rows.load(db, STORED[kind.name], uuid.UUID(run.id))
+        if loaded is not None and loaded[1].runtime == JOB and loaded[1].runtime_active:
+            await self.stop_job(db, kind, run, loaded[1].attempt)
+
+    async def mark_running(self, db: Tx, kind: Kind, run: Any, attempt: int, message: str) -> None:
+        """The attempt's Job is active: a Pending run becomes Running (a retry's run already is)."""
+        now = common.utcnow()
+        transition = run_lifecycle.decide(
+            run.status.phase,
+            RunPhase.Running,
+            reason=run_lifecycle.Reason.STARTED,
+            message=message,
+            now=now,
+            has_start_time=run.status.HasField("start_time"),
+            has_finish_time=False,
+        )
+        if transition is None:
+            return
+        run_lifecycle.apply_transition(run.status, transition)
+        await rows.update(db, STORED[kind.name], uuid.UUID(run.id), run)
+        await record_phase_change(db, WORKER, kind, run, attempt, transition)
+
     # Watching.
 
     async def _watch(self, kind: Kind) -> None:
         stored = STORED[kind.name]
         async with self._database.transaction() as db:
-            active = await execution_rows.active(db, stored, list(self._runtimes), BATCH * 4)
+            active = await execution_rows.active(db, stored, self._watched, BATCH * 4)
         for item in active:
             attempt = Attempt(kind.name, str(item.run_id), item.attempt)
             runtime = self._runtimes[item.runtime]
@@ -215,58 +309,65 @@ class RunExecution:
     ) -> None:
         """The one ingest function: an attempt ended with `result`. Stale news (another attempt, a run that
         already finished or is no longer watched) changes nothing, so observers may report twice."""
-        stored = STORED[kind.name]
         async with self._database.transaction() as db:
-            loaded = await execution_rows.load(db, stored, uuid.UUID(attempt.run_id))
-            if loaded is None:
-                return
-            run, state = loaded
-            if state.attempt != attempt.number or not state.runtime_active:
-                return
-            if run_lifecycle.is_terminal(run.status.phase):
-                await execution_rows.set_inactive(db, stored, uuid.UUID(run.id), attempt.number)
-                return
-            run.status.runner.CopyFrom(result.runner)
-            now = common.utcnow()
-            limits = rules_for(kind.name).limits(run, await _parent(db, kind, run))  # type: ignore[misc]
-            if result.succeeded:
-                decision = run_lifecycle.AttemptOutcome.SUCCEED
-            else:
-                decision = run_lifecycle.attempt_outcome(
-                    attempt.number, limits.retry_limit, failed=True, retryable=retryable
-                )
-            columns: dict[str, Any] = {"runtime_active": False, "deadline_at": None}
-            if decision == run_lifecycle.AttemptOutcome.RETRY:
-                delay = run_lifecycle.retry_backoff_seconds(attempt.number, base=self._retry_base)
-                run.status.message = (
-                    f"attempt {attempt.number} failed ({result.reason}: {result.message}); "
-                    f"attempt {attempt.number + 1} starts in {delay:g} s"
-                )
-                columns["next_attempt_at"] = now + timedelta(seconds=delay)
-                await rows.update(db, stored, uuid.UUID(run.id), run, **columns)
-                await _audit_attempt(
-                    db,
-                    kind,
-                    run,
-                    "AttemptFailed",
-                    attempt.number,
-                    {"reason": result.reason, "retryIn": delay},
-                )
-                return
-            target = RunPhase.Succeeded if result.succeeded else RunPhase.Failed
-            transition = run_lifecycle.decide(
-                run.status.phase,
-                target,
-                reason=result.reason,
-                message=result.message,
-                now=now,
-                has_start_time=run.status.HasField("start_time"),
-                has_finish_time=run.status.HasField("finish_time"),
+            await self.finish_in(db, kind, attempt, result, retryable=retryable)
+
+    async def finish_in(
+        self, db: Tx, kind: Kind, attempt: Attempt, result: Outcome, *, retryable: bool = True
+    ) -> bool:
+        """finish_attempt in the caller's transaction; False when the news was stale."""
+        stored = STORED[kind.name]
+        loaded = await execution_rows.load(db, stored, uuid.UUID(attempt.run_id))
+        if loaded is None:
+            return False
+        run, state = loaded
+        if state.attempt != attempt.number or not state.runtime_active:
+            return False
+        if run_lifecycle.is_terminal(run.status.phase):
+            await execution_rows.set_inactive(db, stored, uuid.UUID(run.id), attempt.number)
+            return False
+        run.status.runner.CopyFrom(result.runner)
+        now = common.utcnow()
+        limits = rules_for(kind.name).limits(run, await _parent(db, kind, run))  # type: ignore[misc]
+        if result.succeeded:
+            decision = run_lifecycle.AttemptOutcome.SUCCEED
+        else:
+            decision = run_lifecycle.attempt_outcome(
+                attempt.number, limits.retry_limit, failed=True, retryable=retryable
             )
-            assert transition is not None
-            run_lifecycle.apply_transition(run.status, transition)
+        columns: dict[str, Any] = {"runtime_active": False, "deadline_at": None}
+        if decision == run_lifecycle.AttemptOutcome.RETRY:
+            delay = run_lifecycle.retry_backoff_seconds(attempt.number, base=self._retry_base)
+            run.status.message = (
+                f"attempt {attempt.number} failed ({result.reason}: {result.message}); "
+                f"attempt {attempt.number + 1} starts in {delay:g} s"
+            )
+            columns["next_attempt_at"] = now + timedelta(seconds=delay)
             await rows.update(db, stored, uuid.UUID(run.id), run, **columns)
-            await record_phase_change(db, WORKER, kind, run, attempt.number, transition)
+            await _audit_attempt(
+                db,
+                kind,
+                run,
+                "AttemptFailed",
+                attempt.number,
+                {"reason": result.reason, "retryIn": delay},
+            )
+            return True
+        target = RunPhase.Succeeded if result.succeeded else RunPhase.Failed
+        transition = run_lifecycle.decide(
+            run.status.phase,
+            target,
+            reason=result.reason,
+            message=result.message,
+            now=now,
+            has_start_time=run.status.HasField("start_time"),
+            has_finish_time=run.status.HasField("finish_time"),
+        )
+        assert transition is not None
+        run_lifecycle.apply_transition(run.status, transition)
+        await rows.update(db, stored, uuid.UUID(run.id), run, **columns)
+        await record_phase_change(db, WORKER, kind, run, attempt.number, transition)
+        return True
 
     async def logs(self, kind: Kind, run: Any, attempt: int, tail_bytes: int) -> execution_pb2.RunLogs:
         """The tail of an attempt's output, from the runtime that ran it."""

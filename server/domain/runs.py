@@ -15,7 +15,7 @@ from jangar.server.core.errors import Code, DomainError, FieldViolation, invalid
 from jangar.server.core.kinds import Kind
 from jangar.server.core.pages import PageTokens, query_hash
 from jangar.server.core.query import ListQuery, Ref
-from jangar.server.core.runtime import LOCAL, RUNTIME_TYPES
+from jangar.server.core.runtime import JOB, LOCAL, RUNTIME_TYPES
 from jangar.server.domain import common, run_lifecycle
 from jangar.server.domain.definitions import already_exists
 from jangar.server.domain.execution import RunExecution, record_phase_change
@@ -113,6 +113,7 @@ class RunUseCases:
             provider = prepare(created, parent) if prepare is not None else RUN_PROVIDER_NATIVE
             runtime = await self._admit(db, created, parent)
             await self._insert(db, created, provider, parent.name, runtime)
+            submitted = runtime == JOB and self._execution is not None
             await execution.record_transition(
                 db,
                 run_kind=self._kind.name,
@@ -134,8 +135,13 @@ class RunUseCases:
                     "name": created.name,
                     "parent": {"kind": self._parent.name, "id": parent.id, "name": parent.name},
                     "phase": RunPhase.Name(created.status.phase),
+                    **({"runtime": runtime} if runtime else {}),
                 },
             )
+            if submitted:
+                # The request commits the run together with its first attempt's outbox entry.
+                assert self._execution is not None
+                created = await self._execution.submit(db, self._kind, created, parent, 1, audit=False)
             return created, created.id
 
         return await idempotent(self._database, context, context.method, request, work)
@@ -162,15 +168,26 @@ class RunUseCases:
         candidate.CopyFrom(run)
         candidate.id = ADMISSION_RUN_ID
         try:
-            await self._rules.plan(db, candidate, parent, 1)
+            launch = await self._rules.plan(db, candidate, parent, 1)
         except PlanProblems as problems:
             raise invalid_argument(problems.problems) from None
+        if runtime == JOB and not launch.workload.image:
+            raise invalid_argument(
+                [
+                    FieldViolation(
+                        "spec.workload.image",
+                        "a job run needs a container image: set it here or in the definition's workload",
+                    )
+                ]
+            )
         return runtime
 
     async def _insert(self, db: Tx, run: Any, provider: str, parent_name: str, runtime: str) -> None:
         chosen_name = run.name
-        # An executable run is due at once; the worker of a server with its runtime starts it.
-        timers = {"runtime": runtime, "next_attempt_at": common.utcnow() if runtime else None}
+        # A local run is due at once, for the worker of a server with the local runtime; a job run's first
+        # attempt is submitted in this transaction (create), or by any worker if this server has no executor.
+        due = runtime == LOCAL or (runtime == JOB and self._execution is None)
+        timers = {"runtime": runtime, "next_attempt_at": common.utcnow() if due else None}
         for _ in range(_NAME_ATTEMPTS):
             if not chosen_name:
                 run.name = generated_name(parent_name)
@@ -261,8 +278,11 @@ class RunUseCases:
                 return run, run.id
             run_lifecycle.apply_transition(run.status, transition)
             _cancel_steps(run, message, now)
-            # The worker stops the runtime object of a cancelled run (runtime_active stays set until then).
+            # The worker stops a local run's process (runtime_active stays set until then); a Job run's delete
+            # is queued in the outbox now.
             saved = await rows.update(db, self._stored, uuid.UUID(run.id), run, next_attempt_at=None)
+            if self._execution is not None:
+                await self._execution.after_cancel(db, self._kind, run)
             await record_phase_change(
                 db,
                 context,

@@ -182,3 +182,44 @@ run_transitions = Table(
     Column("message", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()")),
 )
+
+# Kubernetes writes waiting for the outbox worker (migration 0007): a row commits with the change that needs
+# it and is deleted once the write is done.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    # "start" (payload: the attempt's Launch), "stop" (the attempt), "status" (a custom resource's status).
+    Column("operation", Text, nullable=False),
+    Column("run_kind", Text, nullable=False),
+    Column("run_id", UUID(as_uuid=True), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("available_at", DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()")),
+    Column("tries", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text, nullable=False, server_default=text("''")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()")),
+)
+
+# The last state the reconciler reported of each cluster object (migration 0007), by uid: what makes a
+# resent snapshot a duplicate, an older one stale, and a Job's outcome wait for its Pod's report.
+cluster_objects = Table(
+    "cluster_objects",
+    metadata,
+    Column("uid", Text, primary_key=True),
+    Column("api_version", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("namespace", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("resource_version", Text, nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default=text("false")),
+    Column("run_kind", Text),
+    Column("run_id", UUID(as_uuid=True)),
+    Column("attempt", Integer),
+    # What the ingest read from the object: a Pod's container termination, a Job's state.
+    Column("facts", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    # When a Job was first seen finished, until its run's outcome is decided (settled).
+    Column("terminal_at", DateTime(timezone=True)),
+    Column("settled", Boolean, nullable=False, server_default=text("false")),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()")),
+)

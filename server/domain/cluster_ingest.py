@@ -1,0 +1,383 @@
+"""The server's side of the reconciler stream: each batch of snapshots is deduplicated by (uid,
+resourceVersion) and applied in one transaction, mapping Job and Pod states onto their runs through the same
+ingest function the local runtime uses (RunExecution.finish_in). Run custom resources created with kubectl
+are adopted as if they came through the API. docs/reconciler.md describes the mapping."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from jangar.server.core import custom_resources as cr
+from jangar.server.core.context import RequestContext
+from jangar.server.core.errors import Code, DomainError
+from jangar.server.core.kinds import Kind, Verb
+from jangar.server.core.query import Ref
+from jangar.server.core.runner import Outcome
+from jangar.server.core.runtime import JOB, Attempt
+from jangar.server.domain import cluster_facts, common, run_lifecycle
+from jangar.server.domain.execution import RunExecution, executable_kinds
+from jangar.server.repository import cluster_objects, outbox, rows
+from jangar.server.repository import execution as execution_rows
+from jangar.server.repository.cluster_objects import Record
+from jangar.server.repository.database import Database, Tx
+from jangar.server.repository.mapping import STORED
+from jangar.v1 import execution_pb2, reconciler_pb2
+
+log = logging.getLogger("jangar.server.reconciler")
+
+Verdict = reconciler_pb2.SnapshotVerdict
+JOB_API = ("batch/v1", "Job")
+POD_API = ("v1", "Pod")
+# How long a finished Job waits for its Pod's report before its own conditions decide the outcome.
+POD_REPORT_GRACE_SECONDS = 5.0
+RECONCILER = "system:reconciler"
+
+
+@dataclass
+class BatchResult:
+    """One verdict per item, and the relists the server wants."""
+
+    verdicts: list[int] = field(default_factory=list)
+    relists: list[reconciler_pb2.RelistRequest] = field(default_factory=list)
+
+
+def newer(seen: str | None, incoming: str) -> int:
+    """Verdict of `incoming` given the last resourceVersion seen. resourceVersions are opaque to clients,
+    but every API server backed by etcd issues increasing integers, and only a comparison can tell a
+    resent old snapshot from a new one; non-numeric versions are compared for equality only."""
+    if seen is None:
+        return Verdict.SNAPSHOT_VERDICT_APPLIED
+    if seen == incoming:
+        return Verdict.SNAPSHOT_VERDICT_DUPLICATE
+    if seen.isdigit() and incoming.isdigit() and int(incoming) < int(seen):
+        return Verdict.SNAPSHOT_VERDICT_STALE
+    return Verdict.SNAPSHOT_VERDICT_APPLIED
+
+
+class ClusterIngest:
+    def __init__(
+        self,
+        database: Database,
+        execution: RunExecution,
+        adopt: Mapping[str, Any],
+        grace_seconds: float = POD_REPORT_GRACE_SECONDS,
+    ) -> None:
+        """`adopt` maps a run kind's name to its RunUseCases, whose `create` admits adopted resources."""
+        self._database = database
+        self._execution = execution
+        self._adopt = dict(adopt)
+        self._grace = grace_seconds
+        self._run_kinds = {(k.crd_api_version, k.name): k for k in executable_kinds()}
+        self._by_name = {k.name: k for k in executable_kinds()}
+
+    async def apply(self, items: Sequence[reconciler_pb2.SnapshotItem]) -> BatchResult:
+        result = BatchResult()
+        adoptions: list[tuple[int, Kind, dict[str, Any], reconciler_pb2.ObjectSnapshot]] = []
+        async with self._database.transaction() as db:
+            seen = await cluster_objects.versions(
+                db, (i.object.uid for i in items if i.WhichOneof("item") == "object")
+            )
+            records = _Batch()
+            finished_now: list[str] = []
+            for index, item in enumerate(items):
+                if item.WhichOneof("item") == "list_completed":
+                    await self._list_completed(db, item.list_completed)
+                    result.verdicts.append(Verdict.SNAPSHOT_VERDICT_APPLIED)
+                    continue
+                snapshot = item.object
+                verdict = newer(seen.get(snapshot.uid), snapshot.resource_version)
+                if verdict != Verdict.SNAPSHOT_VERDICT_APPLIED:
+                    result.verdicts.append(verdict)
+                    continue
+                seen[snapshot.uid] = snapshot.resource_version
+                body = json.loads(snapshot.object or b"{}")
+                kind = self._run_kinds.get((snapshot.api_version, snapshot.kind))
+                if kind is not None:
+                    verdict = await self._custom_resource(db, kind, snapshot, body)
+                    if verdict is None:
+                        adoptions.append((index, kind, body, snapshot))
+                        verdict = Verdict.SNAPSHOT_VERDICT_APPLIED
+                    else:
+                        records.append(_record(snapshot, None, {}))
+                elif (snapshot.api_version, snapshot.kind) in (JOB_API, POD_API):
+                    verdict = await self._attempt_object(db, snapshot, body, records, finished_now, result)
+                else:
+                    verdict = Verdict.SNAPSHOT_VERDICT_UNKNOWN
+                result.verdicts.append(verdict)
+            await cluster_objects.save(
+                db, records, terminal_now=[u for u in finished_now if u not in records.settled]
+            )
+            await cluster_objects.settle(db, records.settled)
+        for _, kind, body, snapshot in adoptions:
+            await self._adopt_resource(kind, body, snapshot)
+        unique = {(r.api_version, r.kind, r.namespace): r for r in result.relists}
+        result.relists = list(unique.values())
+        return result
+
+    # Jobs and Pods.
+
+    async def _attempt_object(
+        self,
+        db: Tx,
+        snapshot: reconciler_pb2.ObjectSnapshot,
+        body: dict[str, Any],
+        records: _Batch,
+        finished_now: list[str],
+        result: BatchResult,
+    ) -> int:
+        owner = cluster_facts.owner(body)
+        kind = self._by_name.get(owner.run_kind) if owner else None
+        if owner is None or kind is None:
+            return Verdict.SNAPSHOT_VERDICT_UNKNOWN
+        try:
+            run_id = uuid.UUID(owner.run_id)
+        except ValueError:
+            return Verdict.SNAPSHOT_VERDICT_UNKNOWN
+        loaded = await execution_rows.load(db, STORED[kind.name], run_id)
+        if loaded is None:
+            return Verdict.SNAPSHOT_VERDICT_UNKNOWN
+        run, state = loaded
+        is_job = (snapshot.api_version, snapshot.kind) == JOB_API
+        facts = cluster_facts.job_facts(body) if is_job else cluster_facts.pod_facts(body)
+        records.append(_record(snapshot, owner, facts))
+        current = state.runtime == JOB and state.attempt == owner.attempt and state.runtime_active
+        if not current:
+            if is_job and not snapshot.deleted and not cluster_facts.job_finished(facts):
+                await self._stop_orphan(db, kind, run, owner.attempt)
+            return Verdict.SNAPSHOT_VERDICT_APPLIED
+        if is_job and snapshot.deleted:
+            # Confirmed only by a list: a DELETED event alone may precede a recreate, or be resent.
+            result.relists.append(
+                reconciler_pb2.RelistRequest(
+                    api_version="batch/v1",
+                    kind="Job",
+                    namespace=snapshot.namespace,
+                    reason=f"Job {snapshot.name} of a running attempt was deleted",
+                )
+            )
+            return Verdict.SNAPSHOT_VERDICT_APPLIED
+        attempt = Attempt(kind.name, run.id, owner.attempt, run.namespace)
+        if is_job:
+            if facts["state"] == cluster_facts.ACTIVE:
+                await self._execution.mark_running(db, kind, run, owner.attempt, "the Job is active")
+            elif cluster_facts.job_finished(facts):
+                pods = await records.for_attempt(db, "Pod", run_id, owner.attempt)
+                pod = next((p.facts for p in pods if p.facts.get("terminated")), None)
+                deadline = facts.get("reason") == run_lifecycle.Reason.DEADLINE_EXCEEDED
+                if pod is not None or deadline:
+                    await self._finish(db, kind, attempt, facts, pod)
+                else:
+                    finished_now.append(snapshot.uid)
+        else:
+            if facts.get("running") or facts.get("terminated"):
+                await self._execution.mark_running(db, kind, run, owner.attempt, "the Job's Pod is running")
+            if facts.get("terminated"):
+                jobs = await records.for_attempt(db, "Job", run_id, owner.attempt)
+                job = next((j for j in jobs if cluster_facts.job_finished(j.facts)), None)
+                if job is not None:
+                    await self._finish(db, kind, attempt, job.facts, facts)
+                    records.settled.add(job.uid)
+        return Verdict.SNAPSHOT_VERDICT_APPLIED
+
+    async def _finish(
+        self,
+        db: Tx,
+        kind: Kind,
+        attempt: Attempt,
+        job: Mapping[str, Any],
+        pod: Mapping[str, Any] | None,
+    ) -> None:
+        result, retryable = cluster_facts.attempt_outcome(job, pod)
+        await self._execution.finish_in(db, kind, attempt, result, retryable=retryable)
+
+    async def _stop_orphan(self, db: Tx, kind: Kind, run: Any, attempt: int) -> None:
+        """A Job runs for an attempt that is over (its run was cancelled while the Job was being written, or a
+        retry replaced it): delete it, once."""
+        if not await outbox.pending(db, run.id, "stop"):
+            log.info("deleting Job %s-%d of %s %s: its attempt is over", run.id, attempt, kind.name, run.name)
+            await outbox.add(
+                db,
+                operation="stop",
+                run_kind=kind.name,
+                run_id=run.id,
+                attempt=attempt,
+                payload={"namespace": run.namespace},
+            )
+
+    async def _list_completed(self, db: Tx, listed: reconciler_pb2.ListCompleted) -> None:
+        """A list of Jobs without the Job of a running attempt confirms it is gone: Failed/JobMissing."""
+        if (listed.api_version, listed.kind) != JOB_API:
+            return
+        present = set(listed.names)
+        for kind in self._run_kinds.values():
+            for job in await cluster_objects.jobs_of_active_runs(db, STORED[kind.name], listed.namespace):
+                if f"{job.namespace}/{job.name}" in present:
+                    continue
+                if newer(job.resource_version, listed.resource_version) == Verdict.SNAPSHOT_VERDICT_STALE:
+                    continue  # the list is older than what was seen of the Job
+                assert job.run_id is not None and job.attempt is not None
+                attempt = Attempt(kind.name, str(job.run_id), job.attempt, job.namespace)
+                missing = Outcome(
+                    False,
+                    run_lifecycle.Reason.JOB_MISSING,
+                    f"Job {job.name} is gone and no outcome was reported",
+                    execution_pb2.RunnerStatus(),
+                )
+                await self._execution.finish_in(db, kind, attempt, missing, retryable=False)
+                await cluster_objects.settle(db, [job.uid])
+
+    async def settle_overdue(self, limit: int = 64) -> int:
+        """Finished Jobs whose Pod never reported within the grace period: their own conditions decide."""
+        decided = 0
+        async with self._database.transaction() as db:
+            before = common.utcnow() - timedelta(seconds=self._grace)
+            for job in await cluster_objects.unsettled_jobs(db, before, limit):
+                kind = self._by_name.get(job.run_kind or "")
+                if kind is not None and job.run_id is not None and job.attempt is not None:
+                    attempt = Attempt(kind.name, str(job.run_id), job.attempt, job.namespace)
+                    pods = await cluster_objects.for_attempt(db, "Pod", job.run_id, job.attempt)
+                    pod = next((p.facts for p in pods if p.facts.get("terminated")), None)
+                    await self._finish(db, kind, attempt, job.facts, pod)
+                    decided += 1
+                await cluster_objects.settle(db, [job.uid])
+        return decided
+
+    # Run custom resources.
+
+    async def _custom_resource(
+        self, db: Tx, kind: Kind, snapshot: reconciler_pb2.ObjectSnapshot, body: dict[str, Any]
+    ) -> int | None:
+        """A run's custom resource: the server's own (labelled with the run id), or one created with kubectl.
+        None means it should be adopted."""
+        labels = (body.get("metadata") or {}).get("labels") or {}
+        if labels.get(cr.RUN_ID_LABEL) or snapshot.deleted:
+            return Verdict.SNAPSHOT_VERDICT_APPLIED
+        existing = await rows.find(
+            db, STORED[kind.name], Ref(namespace=snapshot.namespace, name=snapshot.name)
+        )
+        return Verdict.SNAPSHOT_VERDICT_APPLIED if existing is not None else None
+
+    async def _adopt_resource(
+        self, kind: Kind, body: dict[str, Any], snapshot: reconciler_pb2.ObjectSnapshot
+    ) -> None:
+        """Admit a kubectl-created run as if it came through the API, with its delivery id as the idempotency
+        key (a resent snapshot replays); a run the API would refuse gets an InvalidSpec condition instead."""
+        labels = (body.get("metadata") or {}).get("labels") or {}
+        delivery_id = str(labels.get(cr.DELIVERY_ID_LABEL) or snapshot.uid)
+        create = kind.method(Verb.CREATE)
+        context = RequestContext(
+            request_id=f"adopt-{snapshot.uid}",
+            method=create.full_name,
+            principal=RECONCILER,
+            idempotency_key=delivery_id,
+        )
+        try:
+            resource = cr.from_custom_resource(kind, body)
+        except Exception as error:  # json_format.ParseError and the type errors it wraps
+            await self._reject(kind, snapshot, f"spec is not a valid {kind.name}: {error}")
+            return
+        request = create.request_class(**{_resource_field(create.request_class, kind): resource})
+        try:
+            await self._adopt[kind.name].create(context, request, resource)
+        except DomainError as error:
+            if error.code == Code.ALREADY_EXISTS:
+                return
+            if error.code == Code.UNAVAILABLE:
+                raise
+            details = "; ".join(f"{v.field}: {v.description}" for v in error.field_violations[:10])
+            await self._reject(kind, snapshot, f"{error.message}{': ' + details if details else ''}")
+            return
+        await self._record_adopted(snapshot)
+        log.info(
+            "adopted %s %s/%s (deliveryId %s)", kind.name, snapshot.namespace, snapshot.name, delivery_id
+        )
+
+    async def _record_adopted(self, snapshot: reconciler_pb2.ObjectSnapshot) -> None:
+        async with self._database.transaction() as db:
+            await cluster_objects.save(db, [_record(snapshot, None, {"adopted": True})])
+
+    async def _reject(self, kind: Kind, snapshot: reconciler_pb2.ObjectSnapshot, message: str) -> None:
+        """Write an InvalidSpec condition to the custom resource's status, through the outbox."""
+        condition = common.condition("Accepted", "False", "InvalidSpec", message[:1024], 0)
+        status = {
+            "phase": "Failed",
+            "reason": "InvalidSpec",
+            "message": message[:1024],
+            "conditions": [
+                {
+                    "type": condition.type,
+                    "status": condition.status,
+                    "reason": condition.reason,
+                    "message": condition.message,
+                    "lastTransitionTime": condition.last_transition_time.ToJsonString(),
+                }
+            ],
+        }
+        async with self._database.transaction() as db:
+            await outbox.add(
+                db,
+                operation="status",
+                run_kind=kind.name,
+                run_id=str(_uuid_of(snapshot.uid)),
+                attempt=0,
+                payload={
+                    "apiVersion": kind.crd_api_version,
+                    "plural": kind.crd_plural,
+                    "namespace": snapshot.namespace,
+                    "name": snapshot.name,
+                    "status": status,
+                },
+            )
+            await cluster_objects.save(db, [_record(snapshot, None, {"rejected": message[:1024]})])
+        log.info("refused %s %s/%s: %s", kind.name, snapshot.namespace, snapshot.name, message[:200])
+
+
+class _Batch(list[Record]):
+    """The records of the batch being applied, saved when it ends: lookups see them before the database."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.settled: set[str] = set()
+
+    async def for_attempt(self, db: Tx, kind: str, run_id: uuid.UUID, attempt: int) -> list[Record]:
+        mine = [r for r in reversed(self) if r.kind == kind and r.run_id == run_id and r.attempt == attempt]
+        uids = {r.uid for r in mine}
+        stored = await cluster_objects.for_attempt(db, kind, run_id, attempt)
+        return mine + [r for r in stored if r.uid not in uids]
+
+
+def _resource_field(request_class: Any, kind: Kind) -> str:
+    return next(f.name for f in request_class.DESCRIPTOR.fields if f.message_type is kind.descriptor)
+
+
+def _uuid_of(uid: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(uid)
+    except ValueError:
+        return uuid.uuid5(uuid.NAMESPACE_URL, uid)
+
+
+def _record(
+    snapshot: reconciler_pb2.ObjectSnapshot,
+    owner: cluster_facts.Owner | None,
+    facts: dict[str, Any],
+) -> Record:
+    return Record(
+        uid=snapshot.uid,
+        api_version=snapshot.api_version,
+        kind=snapshot.kind,
+        namespace=snapshot.namespace,
+        name=snapshot.name,
+        resource_version=snapshot.resource_version,
+        deleted=snapshot.deleted,
+        run_kind=owner.run_kind if owner else None,
+        run_id=uuid.UUID(owner.run_id) if owner else None,
+        attempt=owner.attempt if owner else None,
+        facts=facts,
+    )

@@ -1,0 +1,145 @@
+"""The outbox worker: performs the Kubernetes writes that requests and the run worker queued (start an
+attempt's Job, delete it, write a custom resource's status) outside any request. Entries are claimed one at a
+time with FOR UPDATE SKIP LOCKED, so several servers drain one outbox without doing a write twice at once; a
+write is idempotent (deterministic names, AlreadyExists is success), so a repeat after a crash is harmless.
+Transient failures wait with capped exponential backoff and jitter, persisted in the entry, and show as the
+run's `KubernetesWrite` condition until a write succeeds."""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from jangar.server.core.kinds import Kind, registry
+from jangar.server.core.query import Ref
+from jangar.server.core.runner import Outcome
+from jangar.server.core.runtime import (
+    Attempt,
+    Runtime,
+    RuntimeUnavailable,
+    StartFailed,
+    StatusWriter,
+    launch_from_json,
+)
+from jangar.server.domain import common, run_lifecycle
+from jangar.server.domain.execution import RunExecution
+from jangar.server.repository import execution as execution_rows
+from jangar.server.repository import outbox, rows
+from jangar.server.repository.database import Database, Tx
+from jangar.server.repository.mapping import STORED
+from jangar.v1 import execution_pb2
+
+log = logging.getLogger("jangar.server.outbox")
+
+CONDITION = "KubernetesWrite"
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_CAP_SECONDS = 60.0
+BATCH = 32
+
+
+def backoff_seconds(
+    tries: int, base: float = BACKOFF_BASE_SECONDS, cap: float = BACKOFF_CAP_SECONDS
+) -> float:
+    """Delay before try `tries + 1`: doubling from `base` up to `cap`, with "equal jitter" (half fixed, half
+    random) so that replicas retrying after one outage do not all hit the API server at once."""
+    ceiling = min(cap, base * 2 ** min(tries, 30))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        database: Database,
+        runtime: Runtime,
+        status_writer: StatusWriter,
+        execution: RunExecution,
+        backoff_base: float = BACKOFF_BASE_SECONDS,
+    ) -> None:
+        self._database = database
+        self._runtime = runtime
+        self._status_writer = status_writer
+        self._execution = execution
+        self._backoff_base = backoff_base
+
+    async def tick(self) -> int:
+        """Perform up to BATCH due entries; returns how many were attempted."""
+        attempted = 0
+        while attempted < BATCH:
+            async with self._database.transaction() as db:
+                entry = await outbox.claim(db, common.utcnow())
+                if entry is None:
+                    return attempted
+                await self._perform(db, entry)
+            attempted += 1
+        return attempted
+
+    async def _perform(self, db: Tx, entry: outbox.Entry) -> None:
+        kind = registry()[entry.run_kind]
+        attempt = Attempt(
+            kind.name, str(entry.run_id), entry.attempt, str(entry.payload.get("namespace", ""))
+        )
+        try:
+            if entry.operation == "start":
+                launch = launch_from_json(entry.payload)
+                attempt = launch.attempt
+                if await self._still_wanted(db, kind, attempt):
+                    await self._runtime.start(launch)
+            elif entry.operation == "stop":
+                await self._runtime.stop(attempt)
+            elif entry.operation == "status":
+                payload = entry.payload
+                await self._status_writer.write_status(
+                    payload["apiVersion"],
+                    payload["plural"],
+                    payload["namespace"],
+                    payload["name"],
+                    payload["status"],
+                )
+            else:
+                log.error("dropping outbox entry %d with unknown operation %r", entry.id, entry.operation)
+        except RuntimeUnavailable as error:
+            delay = backoff_seconds(entry.tries, self._backoff_base)
+            await outbox.retry_later(
+                db, entry.id, at=common.utcnow() + timedelta(seconds=delay), error=str(error)
+            )
+            if entry.tries == 0:
+                log.warning(
+                    "Kubernetes write %s of %s failed, retrying: %s", entry.operation, attempt.name, error
+                )
+            if entry.operation != "status":
+                await self._show(
+                    db, kind, entry.run_id, "False", "Retrying", f"{error}; retrying in {delay:.1f} s"
+                )
+            return
+        except StartFailed as error:
+            await outbox.done(db, entry.id)
+            refused = Outcome(False, "JobRejected", str(error), execution_pb2.RunnerStatus())
+            await self._execution.finish_in(db, kind, attempt, refused, retryable=False)
+            return
+        await outbox.done(db, entry.id)
+        if entry.tries and entry.operation != "status":
+            await self._show(db, kind, entry.run_id, "True", "Written", f"{entry.operation} written")
+
+    async def _still_wanted(self, db: Tx, kind: Kind, attempt: Attempt) -> bool:
+        """A start whose attempt is over (the run was cancelled meanwhile) writes nothing. Read unlocked: a
+        cancel committing after this check queues a delete, and the ingest deletes any Job of an attempt
+        that is over."""
+        found = await execution_rows.peek(db, STORED[kind.name], uuid.UUID(attempt.run_id))
+        return found is not None and found.attempt == attempt.number and found.runtime_active
+
+    async def _show(
+        self, db: Tx, kind: Kind, run_id: uuid.UUID, status: str, reason: str, message: str
+    ) -> None:
+        """Set the run's KubernetesWrite condition, if the run is still going."""
+        run = await rows.find(db, STORED[kind.name], Ref(id=run_id), for_update=True)
+        if run is None or run_lifecycle.is_terminal(run.status.phase):
+            return
+        conditions: Any = run.status.conditions
+        kept = [c for c in conditions if c.type != CONDITION]
+        del conditions[:]
+        conditions.extend(kept)
+        conditions.append(common.condition(CONDITION, status, reason, message[:1024], run.generation))
+        await rows.update(db, STORED[kind.name], run_id, run)

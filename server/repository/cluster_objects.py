@@ -1,0 +1,160 @@
+"""SQL of what the reconciler reported: the last seen resourceVersion of each cluster object (by uid), what
+the ingest read from it, and the Jobs whose outcome waits for their Pod's report."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from jangar.server.repository.database import Tx
+from jangar.server.repository.mapping import StoredKind
+from jangar.server.repository.tables import cluster_objects
+
+
+@dataclass(frozen=True)
+class Record:
+    uid: str
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    resource_version: str
+    deleted: bool
+    run_kind: str | None
+    run_id: uuid.UUID | None
+    attempt: int | None
+    facts: dict[str, Any]
+
+
+def _record(row: Any) -> Record:
+    return Record(
+        row.uid,
+        row.api_version,
+        row.kind,
+        row.namespace,
+        row.name,
+        row.resource_version,
+        row.deleted,
+        row.run_kind,
+        row.run_id,
+        row.attempt,
+        row.facts,
+    )
+
+
+async def versions(db: Tx, uids: Iterable[str]) -> dict[str, str]:
+    """The last resourceVersion seen of each of `uids` that has been seen."""
+    wanted = sorted(set(uids))
+    if not wanted:
+        return {}
+    statement = select(cluster_objects.c.uid, cluster_objects.c.resource_version).where(
+        cluster_objects.c.uid.in_(wanted)
+    )
+    return {row.uid: row.resource_version for row in (await db.execute(statement)).all()}
+
+
+async def save(db: Tx, records: Sequence[Record], *, terminal_now: Sequence[str] = ()) -> None:
+    """Upsert `records`; the uids in `terminal_now` are Jobs seen finished for the first time."""
+    if not records:
+        return
+    # One row per uid (the newest): an upsert may not touch a row twice.
+    records = list({r.uid: r for r in records}.values())
+    values = [
+        {
+            "uid": r.uid,
+            "api_version": r.api_version,
+            "kind": r.kind,
+            "namespace": r.namespace,
+            "name": r.name,
+            "resource_version": r.resource_version,
+            "deleted": r.deleted,
+            "run_kind": r.run_kind,
+            "run_id": r.run_id,
+            "attempt": r.attempt,
+            "facts": r.facts,
+        }
+        for r in records
+    ]
+    statement = insert(cluster_objects).values(values)
+    excluded = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=[cluster_objects.c.uid],
+        set_={
+            "resource_version": excluded.resource_version,
+            "deleted": excluded.deleted,
+            "run_kind": excluded.run_kind,
+            "run_id": excluded.run_id,
+            "attempt": excluded.attempt,
+            "facts": excluded.facts,
+            "updated_at": sa.func.clock_timestamp(),
+        },
+    )
+    await db.execute(statement)
+    if terminal_now:
+        await db.execute(
+            sa.update(cluster_objects)
+            .where(cluster_objects.c.uid.in_(list(terminal_now)), cluster_objects.c.terminal_at.is_(None))
+            .values(terminal_at=sa.func.clock_timestamp())
+        )
+
+
+async def for_attempt(db: Tx, kind: str, run_id: uuid.UUID, attempt: int) -> list[Record]:
+    """The objects of `kind` (Job, Pod) of one attempt, newest first."""
+    statement = (
+        select(cluster_objects)
+        .where(
+            cluster_objects.c.run_id == run_id,
+            cluster_objects.c.attempt == attempt,
+            cluster_objects.c.kind == kind,
+        )
+        .order_by(cluster_objects.c.updated_at.desc())
+    )
+    return [_record(row) for row in (await db.execute(statement)).all()]
+
+
+async def settle(db: Tx, uids: Iterable[str]) -> None:
+    """The Jobs' outcomes are decided: the sweep stops looking at them."""
+    wanted = list(uids)
+    if wanted:
+        await db.execute(
+            sa.update(cluster_objects).where(cluster_objects.c.uid.in_(wanted)).values(settled=True)
+        )
+
+
+async def unsettled_jobs(db: Tx, finished_before: datetime, limit: int) -> list[Record]:
+    """Jobs seen finished before `finished_before` whose run's outcome is still undecided, locked."""
+    statement = (
+        select(cluster_objects)
+        .where(
+            sa.not_(cluster_objects.c.settled),
+            cluster_objects.c.terminal_at.is_not(None),
+            cluster_objects.c.terminal_at <= finished_before,
+        )
+        .order_by(cluster_objects.c.terminal_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [_record(row) for row in (await db.execute(statement)).all()]
+
+
+async def jobs_of_active_runs(db: Tx, stored: StoredKind, namespace: str) -> list[Record]:
+    """The Jobs seen of runs of one kind whose current attempt may be alive, in `namespace` ('' = all)."""
+    runs = stored.table
+    conditions = [
+        cluster_objects.c.kind == "Job",
+        runs.c.runtime_active,
+        runs.c.attempt == cluster_objects.c.attempt,
+    ]
+    if namespace:
+        conditions.append(cluster_objects.c.namespace == namespace)
+    statement = (
+        select(cluster_objects).select_from(cluster_objects.join(runs, runs.c.id == cluster_objects.c.run_id))
+    ).where(*conditions)
+    return [_record(row) for row in (await db.execute(statement)).all()]

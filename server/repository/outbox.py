@@ -1,0 +1,75 @@
+"""SQL of the outbox: Kubernetes writes committed with the change that needs them, claimed by one worker at a
+time (FOR UPDATE SKIP LOCKED) and deleted once done."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from jangar.server.repository.database import Tx
+from jangar.server.repository.tables import outbox
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    operation: str
+    run_kind: str
+    run_id: uuid.UUID
+    attempt: int
+    payload: dict[str, Any]
+    tries: int
+
+
+async def add(
+    db: Tx, *, operation: str, run_kind: str, run_id: str, attempt: int, payload: dict[str, Any]
+) -> None:
+    await db.execute(
+        insert(outbox).values(
+            operation=operation,
+            run_kind=run_kind,
+            run_id=uuid.UUID(run_id),
+            attempt=attempt,
+            payload=payload,
+        )
+    )
+
+
+async def claim(db: Tx, now: datetime) -> Entry | None:
+    """The oldest entry that is due, locked until the transaction ends; entries other workers hold are
+    skipped, so each write is attempted by one worker at a time."""
+    statement = (
+        select(outbox)
+        .where(outbox.c.available_at <= now)
+        .order_by(outbox.c.available_at, outbox.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    row = (await db.execute(statement)).first()
+    if row is None:
+        return None
+    return Entry(row.id, row.operation, row.run_kind, row.run_id, row.attempt, row.payload, row.tries)
+
+
+async def done(db: Tx, entry_id: int) -> None:
+    await db.execute(delete(outbox).where(outbox.c.id == entry_id))
+
+
+async def retry_later(db: Tx, entry_id: int, *, at: datetime, error: str) -> None:
+    await db.execute(
+        update(outbox)
+        .where(outbox.c.id == entry_id)
+        .values(available_at=at, tries=outbox.c.tries + 1, last_error=error)
+    )
+
+
+async def pending(db: Tx, run_id: str, operation: str) -> bool:
+    """Whether the run has an entry of `operation` not yet done."""
+    statement = select(outbox.c.id).where(
+        outbox.c.run_id == uuid.UUID(run_id), outbox.c.operation == operation
+    )
+    return (await db.execute(statement.limit(1))).first() is not None
