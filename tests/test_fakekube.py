@@ -347,6 +347,32 @@ async def test_validation_is_422_invalid(api):
     assert restart.value.status == 422 and "restartPolicy" in status_of(restart.value)["message"]
 
 
+async def test_config_map_keys_and_size_are_validated_and_immutable_data_stays(api):
+    core = CoreV1Api(api)
+    with pytest.raises(ApiException) as path_key:
+        await core.create_namespaced_config_map(
+            "default", {"metadata": {"name": "keys"}, "data": {"dir/file.txt": "x", "..hidden": "y"}}
+        )
+    causes = status_of(path_key.value)["details"]["causes"]
+    assert path_key.value.status == 422
+    assert sorted(c["field"] for c in causes) == ["data[..hidden]", "data[dir/file.txt]"]
+    with pytest.raises(ApiException) as too_big:
+        await core.create_namespaced_config_map(
+            "default", {"metadata": {"name": "big"}, "data": {"a": "x" * (1024 * 1024 + 1)}}
+        )
+    assert too_big.value.status == 422 and "Too long" in status_of(too_big.value)["message"]
+    fixed = {"metadata": {"name": "fixed"}, "data": {"run.json": "{}"}, "immutable": True}
+    await core.create_namespaced_config_map("default", fixed)
+    with pytest.raises(ApiException) as changed:
+        await core.patch_namespaced_config_map("fixed", "default", {"data": {"run.json": "[]"}})
+    assert changed.value.status == 422
+    assert "field is immutable when `immutable` is set" in status_of(changed.value)["message"]
+    labelled = await core.patch_namespaced_config_map(
+        "fixed", "default", {"metadata": {"labels": {"a": "b"}}}
+    )
+    assert labelled.metadata.labels == {"a": "b"} and labelled.data == {"run.json": "{}"}
+
+
 # ---- selectors ---------------------------------------------------------------------------------------------
 
 
@@ -668,6 +694,24 @@ async def test_a_job_that_succeeds(kube, api):
     assert phases.index("Running") < len(phases) - 1
     log = await CoreV1Api(api).read_namespaced_pod_log(pod["metadata"]["name"], "default")
     assert log == "hello\n"
+
+
+async def test_pod_log_honours_container_tail_lines_and_limit_bytes(kube, api):
+    kube.kubelet.script(JobScript.succeed(logs="one\ntwo\nthree\n"), name="talk")
+    await BatchV1Api(api).create_namespaced_job("default", job("talk"))
+    await finished_job(kube, "talk")
+    [pod] = kube.objects("pods")
+    name, container = pod["metadata"]["name"], pod["spec"]["containers"][0]["name"]
+    core = CoreV1Api(api)
+    assert (
+        await core.read_namespaced_pod_log(name, "default", container=container, tail_lines=2)
+        == "two\nthree\n"
+    )
+    assert await core.read_namespaced_pod_log(name, "default", limit_bytes=5) == "one\nt"
+    with pytest.raises(ApiException) as unknown:
+        await core.read_namespaced_pod_log(name, "default", container="sidecar")
+    assert unknown.value.status == 400
+    assert status_of(unknown.value)["message"] == f"container sidecar is not valid for pod {name}"
 
 
 async def test_a_job_that_fails_reports_the_exit_code_and_termination_message(kube, api):

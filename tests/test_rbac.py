@@ -78,6 +78,14 @@ def test_server_manages_jobs_config_maps_and_every_custom_resource(verb):
         assert allowed("jangar-server", verb, group, plural), f"{verb} {plural}.{group}"
 
 
+def test_server_reads_the_logs_of_job_pods_and_nothing_else_of_pods():
+    assert allowed("jangar-server", "list", "", "pods")
+    assert allowed("jangar-server", "get", "", "pods/log")
+    for verb in ("get", "watch", "delete", "patch"):
+        assert not allowed("jangar-server", verb, "", "pods")
+    assert not allowed("jangar-server", "create", "", "pods/exec")
+
+
 @pytest.mark.parametrize("verb", ["get", "patch", "update"])
 def test_server_writes_the_status_of_every_custom_resource(verb):
     for group, plural in CUSTOM:

@@ -77,6 +77,9 @@ def server_objects(registry: Registry) -> list[dict[str, Any]]:
     rules = [
         _rule("", ["configmaps"], WRITE),
         _rule("batch", ["jobs"], WRITE),
+        # The job runtime's logs: it finds an attempt's Pod by its job-name label and reads its log.
+        _rule("", ["pods"], ("list",)),
+        _rule("", ["pods/log"], ("get",)),
         *_custom_resource_rules(registry, WRITE),
         *_custom_resource_rules(registry, STATUS_WRITE, "/status"),
         *_custom_resource_rules(registry.runs, ["update"], "/finalizers"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 from jangar.server.core.names import (
@@ -18,7 +19,7 @@ from jangar.server.core.names import (
     qualified_name_problems,
 )
 
-from .kinds import JOBS, NAMESPACES, PODS, ResourceType
+from .kinds import CONFIGMAPS, JOBS, NAMESPACES, PODS, ResourceType
 
 Cause = tuple[str, str, str]
 
@@ -26,6 +27,9 @@ CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
 JOB_NAME = "batch.kubernetes.io/job-name"
 LEGACY_CONTROLLER_UID = "controller-uid"
 LEGACY_JOB_NAME = "job-name"
+CONFIG_MAP_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+# api.MaxSecretSize: the limit for a ConfigMap's data and binaryData together.
+MAX_CONFIG_MAP_BYTES = 1024 * 1024
 
 
 def _invalid(field: str, value: Any, detail: str) -> Cause:
@@ -176,9 +180,53 @@ def _pod_spec_causes(path: str, spec: dict[str, Any]) -> list[Cause]:
     return causes
 
 
+def _config_map_key_problems(key: str) -> list[str]:
+    """validation.IsConfigMapKey."""
+    problems = []
+    if len(key) > 253:
+        problems.append("must be no more than 253 characters")
+    if not CONFIG_MAP_KEY.fullmatch(key):
+        problems.append(
+            "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  "
+            "or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+        )
+    if key in (".", ".."):
+        problems.append(f"must not be '{key}'")
+    elif key.startswith(".."):
+        problems.append("must not start with '..'")
+    return problems
+
+
+def _config_map_causes(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Cause]:
+    """ValidateConfigMap and, for an update, ValidateConfigMapUpdate's immutability."""
+    causes: list[Cause] = []
+    size = 0
+    data, binary = obj.get("data") or {}, obj.get("binaryData") or {}
+    for field, values in (("data", data), ("binaryData", binary)):
+        for key, value in values.items():
+            causes += [_invalid(f"{field}[{key}]", key, p) for p in _config_map_key_problems(key)]
+            if field == "binaryData" and key in data:
+                causes.append(_invalid(f"binaryData[{key}]", key, "duplicate of key present in data"))
+            # binaryData is base64 on the wire: the limit counts the decoded bytes.
+            size += len(str(value).encode()) if field == "data" else len(str(value)) * 3 // 4
+    if size > MAX_CONFIG_MAP_BYTES:
+        too_long = f"Too long: may not be more than {MAX_CONFIG_MAP_BYTES} bytes"
+        causes.append(("", "FieldValueTooLong", too_long))
+    if old is not None and old.get("immutable"):
+        forbidden = "field is immutable when `immutable` is set"
+        for field in ("data", "binaryData"):
+            if (obj.get(field) or {}) != (old.get(field) or {}):
+                causes.append((field, "FieldValueForbidden", f"{field}: Forbidden: {forbidden}"))
+        if not obj.get("immutable"):
+            causes.append(("immutable", "FieldValueForbidden", f"immutable: Forbidden: {forbidden}"))
+    return causes
+
+
 def validate(resource_type: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> list[Cause]:
     causes = _metadata_causes(resource_type, obj["metadata"])
-    if resource_type is PODS:
+    if resource_type is CONFIGMAPS:
+        causes += _config_map_causes(obj, old)
+    elif resource_type is PODS:
         causes += _pod_spec_causes("spec", obj.get("spec") or {})
     elif resource_type is JOBS:
         spec = obj.get("spec") or {}
