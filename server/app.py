@@ -12,6 +12,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from kubernetes_asyncio.client import ApiClient
 from prometheus_client import start_http_server
 
 from jangar.server.api.interceptors import CallInterceptor
@@ -26,9 +27,12 @@ from jangar.server.database_wait import wait_for_database
 from jangar.server.domain.catalog import build_use_cases
 from jangar.server.domain.execution import RunExecution
 from jangar.server.domain.launch import RuntimePolicy
+from jangar.server.domain.outbox_worker import OutboxWorker
 from jangar.server.migrations_runner import require_current_schema
 from jangar.server.repository import idempotency, server_keys
 from jangar.server.repository.database import Database
+from jangar.server.runtime.job import JobRuntime
+from jangar.server.runtime.kube_client import api_client_from_environment
 from jangar.server.runtime.local import LocalRuntime
 
 log = logging.getLogger("jangar.server")
@@ -74,6 +78,7 @@ class JangarServer:
         self.port = 0
         self._server: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._cluster: ApiClient | None = None
 
     async def start(self) -> None:
         await wait_for_database(
@@ -91,6 +96,10 @@ class JangarServer:
             ],
         )
         key = self.settings.page_token_key or await server_keys.page_token_key(self.database)
+        cluster = await api_client_from_environment()
+        jobs = JobRuntime(cluster) if cluster is not None else None
+        if jobs is not None:
+            self.execution.add_runtime(jobs)
         use_cases = build_use_cases(self.database, PageTokens(key), self._runtime_policy, self.execution)
         server.add_generic_rpc_handlers(build_handlers(use_cases))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
@@ -122,6 +131,17 @@ class JangarServer:
                 name="settle-jobs",
             ),
         ]
+        if jobs is not None:
+            outbox = OutboxWorker(self.database, jobs, jobs, self.execution)
+            self._tasks.append(
+                asyncio.create_task(
+                    self._repeat("outbox", outbox.tick, WORKER_INTERVAL_SECONDS), name="outbox"
+                )
+            )
+            log.info("the job runtime writes to Kubernetes at %s", cluster.configuration.host)  # type: ignore[union-attr]
+        else:
+            log.info("no Kubernetes cluster configured: job runs wait in the outbox")
+        self._cluster = cluster
         log.info("serving", extra={"grpc": self.settings.grpc_address, "port": self.port})
 
     async def _set_health(self, *, serving: bool) -> None:
@@ -196,6 +216,8 @@ class JangarServer:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._cluster is not None:
+            await self._cluster.close()
         await self.database.dispose()
         log.info("stopped")
 

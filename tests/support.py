@@ -37,8 +37,11 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, *, wait: bool = True) -> None:
+        # A cluster only when the test names one: never the developer's own.
+        cluster = ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")
+        inherited = {k: v for k, v in os.environ.items() if k not in cluster}
         env = {
-            **os.environ,
+            **inherited,
             "JANGAR_DATABASE_URL": self.database_url,
             "JANGAR_GRPC_ADDRESS": self.address,
             "JANGAR_SHUTDOWN_GRACE_SECONDS": "10",

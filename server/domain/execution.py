@@ -113,6 +113,12 @@ class RunExecution:
         self._startable = sorted({*self._runtimes, JOB})
         self._kinds = executable_kinds()
 
+    def add_runtime(self, runtime: Runtime) -> None:
+        """A runtime that became available after start-up (the Job runtime, once the cluster client is
+        configured)."""
+        self._runtimes[runtime.type] = runtime
+        self._watched = [name for name in self._runtimes if name != JOB]
+
     async def tick(self) -> None:
         """One round: start what is due, then look at everything that may be running. Job attempts are
         submitted through the outbox by any server (the outbox worker of one with a cluster writes them)."""

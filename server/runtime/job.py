@@ -11,6 +11,7 @@ ConfigMap and Job (job_manifests.py), both owned by the custom resource. docs/ru
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from kubernetes_asyncio.client import ApiClient, BatchV1Api, CoreV1Api, CustomObjectsApi
@@ -133,6 +134,30 @@ class JobRuntime:
                     attempt.name,
                     attempt.namespace,
                     propagation_policy="Background",
+                    _request_timeout=self._timeout,
+                ),
+                what,
+            )
+        except ApiException as error:
+            if error.status != 404:
+                raise unavailable(error, what) from None
+
+    async def write_status(
+        self, api_version: str, plural: str, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> None:
+        """Merge-patches a custom resource's status subresource; one that is gone needs no status."""
+        group, _, version = api_version.partition("/")
+        what = f"{plural}/{name} status in {namespace}"
+        try:
+            await call(
+                self._custom.patch_namespaced_custom_object_status(
+                    group,
+                    version,
+                    namespace,
+                    plural,
+                    name,
+                    {"status": dict(status)},
+                    _content_type="application/merge-patch+json",
                     _request_timeout=self._timeout,
                 ),
                 what,
