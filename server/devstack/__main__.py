@@ -191,6 +191,7 @@ class Stack:
         self.postgres: LocalPostgres | None = None
         self.server: subprocess.Popen[bytes] | None = None
         self.envoy: LocalEnvoy | None = None
+        self.reconciler: subprocess.Popen[bytes] | None = None
         self.database_url = ""
 
     def check_ports_free(self) -> None:
@@ -211,7 +212,7 @@ class Stack:
 
     def rotate_logs(self) -> None:
         """Keeps one previous run's logs (<name>.log.1) so that each log starts with this run."""
-        for name in ("server", "envoy", "envoy-access", "postgres"):
+        for name in ("server", "envoy", "envoy-access", "postgres", "reconciler"):
             log = self.settings.log(name)
             if log.exists():
                 log.replace(log.with_name(log.name + ".1"))
@@ -221,6 +222,7 @@ class Stack:
         self.migrate(url)
         self.start_server(url)
         self.start_envoy()
+        self.start_reconciler()
         self.wait_until_healthy()
 
     def start_database(self) -> str:
@@ -246,9 +248,10 @@ class Stack:
         port = self.settings.grpc_port
         _say(f"starting the gRPC server on 127.0.0.1:{port}")
         env = {
-            # Without a cluster, runs execute as local processes (the server listens on loopback only).
+            # The local runtime is on (the server listens on loopback only); runs use it unless they name
+            # `job`, or by default when a cluster is configured.
             "JANGAR_LOCAL_RUNTIME": "1",
-            "JANGAR_DEFAULT_RUNTIME": "local",
+            "JANGAR_DEFAULT_RUNTIME": "job" if cluster_configured() else "local",
             **os.environ,
             "JANGAR_STATE_DIR": str(self.settings.state_dir),
             "JANGAR_DATABASE_URL": url,
@@ -261,6 +264,21 @@ class Stack:
         processes.wait_for_port(
             port, proc=self.server, timeout=SERVER_READY_TIMEOUT_S, what="the gRPC server", log_path=log
         )
+
+    def start_reconciler(self) -> None:
+        """With a cluster configured (KUBECONFIG or in-cluster), the reconciler reports its Jobs."""
+        if not cluster_configured():
+            return
+        where = os.environ.get("KUBECONFIG") or "in-cluster configuration"
+        _say(f"starting the reconciler (cluster: {where})")
+        env = {
+            **os.environ,
+            "JANGAR_RECONCILER_SERVER": f"127.0.0.1:{self.settings.grpc_port}",
+            "JANGAR_RECONCILER_HTTP_PORT": os.environ.get("JANGAR_RECONCILER_HTTP_PORT", "0"),
+            "PYTHONUNBUFFERED": "1",
+        }
+        log = self.settings.log("reconciler")
+        self.reconciler = processes.spawn([sys.executable, "-m", "jangar.reconciler"], log_path=log, env=env)
 
     def start_envoy(self) -> None:
         s = self.settings
@@ -303,9 +321,13 @@ class Stack:
             yield "the gRPC server", self.server.poll(), self.settings.log("server")
         if self.envoy is not None:
             yield "Envoy", self.envoy.poll(), self.settings.log("envoy")
+        if self.reconciler is not None:
+            yield "the reconciler", self.reconciler.poll(), self.settings.log("reconciler")
 
     def stop(self) -> None:
         """Envoy first (no new requests), then the server (SIGTERM drains in-flight calls), Postgres last."""
+        if self.reconciler is not None and self.reconciler.poll() is None:
+            processes.terminate(self.reconciler, sig=signal.SIGTERM, timeout=SERVER_STOP_TIMEOUT_S)
         if self.envoy is not None:
             self.envoy.stop(drain_timeout=SERVER_STOP_TIMEOUT_S)
         if self.server is not None and self.server.poll() is None:
@@ -316,10 +338,16 @@ class Stack:
             self.postgres.stop()
 
 
+def cluster_configured() -> bool:
+    """Whether the environment names a Kubernetes cluster, as kubectl and the server read it."""
+    return bool(os.environ.get("KUBECONFIG") or os.environ.get("KUBERNETES_SERVICE_HOST"))
+
+
 def _print_banner(stack: Stack) -> None:
     s = stack.settings
     logs = s.logs_dir
     names = ["server", "envoy", "envoy-access"] + (["postgres"] if stack.postgres is not None else [])
+    names += ["reconciler"] if stack.reconciler is not None else []
     lines = [
         "",
         "Jangar is running:",
