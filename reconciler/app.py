@@ -32,9 +32,11 @@ class Reconciler:
         self.elector: LeaseElector | None = None
         self.streamer: Streamer | None = None
         self.watchers: list[ResourceWatcher] = []
-        self._stopping: asyncio.Event | None = None
+        self._stopping = asyncio.Event()
         self._release = True
         self._alive = False
+        # True from acquiring the Lease until it is lost or released (elector.is_leader drops on stop).
+        self._holding = False
 
     @property
     def leading(self) -> bool:
@@ -43,11 +45,9 @@ class Reconciler:
     def stop(self, release: bool = True) -> None:
         """Stop (from the same event loop); release=False keeps the Lease, as a crash would."""
         self._release = release
-        if self._stopping is not None:
-            self._stopping.set()
+        self._stopping.set()
 
     async def run(self) -> None:
-        self._stopping = asyncio.Event()
         config = self.config
         api = await api_client(config)
         kube = Kube(api)
@@ -75,12 +75,14 @@ class Reconciler:
                 log.info(
                     "leadership acquired", extra={"identity": config.identity, "lease": config.lease_name}
                 )
+                self._holding = True
                 reason = await self._lead(kube, elector)
+                self._holding = reason == "stopping"
                 self.metrics.leader.set(0)
                 log.info("leadership ended", extra={"identity": config.identity, "reason": reason})
         finally:
             self._alive = False
-            if elector.is_leader and self._release:
+            if self._holding and self._release:
                 await elector.release()
             elector.is_leader = False
             self.metrics.leader.set(0)
@@ -90,7 +92,6 @@ class Reconciler:
 
     async def _until_stopped(self, work: object) -> bool:
         """Runs `work` (a coroutine) unless stop comes first; True if it finished."""
-        assert self._stopping is not None
         task = asyncio.ensure_future(work)  # type: ignore[arg-type]
         stopped = asyncio.ensure_future(self._stopping.wait())
         await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -103,7 +104,6 @@ class Reconciler:
 
     async def _lead(self, kube: Kube, elector: LeaseElector) -> str:
         """Watch and stream until leadership is lost or stop; returns why it ended."""
-        assert self._stopping is not None
         config = self.config
         buffer = SnapshotBuffer(config.buffer_size)
         self.streamer = streamer = Streamer(config, buffer, self.metrics, self._relist)
@@ -138,6 +138,7 @@ class Reconciler:
             if not task.cancelled() and task.exception() is not None:
                 log.error("worker failed", exc_info=task.exception())
         await elector.release()
+        self._holding = False
         return "worker failed"
 
     def _relist(self, request: reconciler_pb2.RelistRequest) -> None:

@@ -40,6 +40,7 @@ async def test_of_two_reconcilers_exactly_one_streams_and_the_other_takes_over(f
         await sink.wait_for(lambda: a.leading and sink.sessions)
         async with running(config_b) as b:
             # b keeps trying (every retry period) and keeps finding a's valid Lease.
+            await sink.wait_for(lambda: b.elector and b.elector.holder == "reconciler-a")
             reads = _lease_reads(fake_kube)
             await fake_kube.wait_for(lambda: _lease_reads(fake_kube) >= reads + 10, within=30)
             assert b.elector.holder == "reconciler-a" and not b.leading
@@ -109,7 +110,9 @@ async def test_health_readiness_and_metrics(fake_kube, sink, tmp_path):
         assert "jangar_reconciler_stream_reconnects_total 0.0" in metrics
 
         async with running(config_b) as b:
-            await fake_kube.wait_for(lambda: b.http_port and b.elector.holder == "reconciler-a", within=20)
+            await fake_kube.wait_for(
+                lambda: b.http_port and b.elector and b.elector.holder == "reconciler-a", within=20
+            )
             standby = f"http://127.0.0.1:{b.http_port}"
             ready = await http.get(standby + "/readyz")
             assert ready.status_code == 200 and "standby" in ready.text
