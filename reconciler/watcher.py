@@ -194,9 +194,14 @@ class ResourceWatcher:
         if resource.label_selector:
             query["labelSelector"] = resource.label_selector
         events = self._metrics.events
-        stream = await self._kube.watch(
-            resource.path(self.namespace), query, self._config.watch_inactivity_seconds
-        )
+        try:
+            stream = await self._kube.watch(
+                resource.path(self.namespace), query, self._config.watch_inactivity_seconds
+            )
+        except KubeError as error:
+            if error.code == 410:
+                raise Expired(str(error)) from error
+            raise
         self._current = stream
         if self._interrupted:
             stream.close()

@@ -237,3 +237,31 @@ async def test_namespaced_reconciler_lists_only_its_namespaces(fake_kube, sink, 
         [listed] = sink.markers("AgentRun")
         assert listed.namespace == "team-a" and list(listed.names) == ["team-a/a"]
         assert [s.name for s in sink.snapshots("AgentRun")] == ["a"]
+
+
+async def test_a_watch_refused_with_410_means_a_relist(fake_kube, sink, tmp_path):
+    async with running(config_for(fake_kube, sink.address, tmp_path)) as reconciler:
+        await sink.wait_for(lambda: _all_listed(sink))
+        # A 410 answer to the watch request itself (not an ERROR event in a 200 stream).
+        fake_kube.faults.fail_next(1, status=410, path="toolruns", watch=True)
+        fake_kube.end_watches()
+        await sink.wait_for(lambda: len(sink.markers("ToolRun")) == 2)
+        assert reconciler.metrics.relists.labels("ToolRun", "expired")._value.get() == 1
+        assert len(sink.markers("AgentRun")) == 1
+
+
+async def test_api_errors_are_retried(fake_kube, sink, tmp_path):
+    fake_kube.create("toolruns", tool_run("tool-1"))
+    fake_kube.faults.fail_next(3, status=500, path="toolruns", watch=False)
+    fake_kube.faults.fail_next(2, status=429, path="agentruns", watch=True, retry_after=1)
+    async with running(config_for(fake_kube, sink.address, tmp_path)):
+        await sink.wait_for(lambda: _all_listed(sink))
+        assert [list(m.names) for m in sink.markers("ToolRun")] == [["default/tool-1"]]
+        fake_kube.create("agentruns", agent_run("after-errors"))
+        await sink.wait_for(lambda: sink.latest("AgentRun", "after-errors"))
+
+
+async def test_resync_relists_periodically(fake_kube, sink, tmp_path):
+    async with running(config_for(fake_kube, sink.address, tmp_path, resync_seconds=0.5)) as reconciler:
+        await sink.wait_for(lambda: len(sink.markers("Pod")) >= 3)
+        assert reconciler.metrics.relists.labels("Pod", "resync")._value.get() >= 2
