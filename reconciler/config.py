@@ -50,6 +50,9 @@ class Config:
     # Distinct objects waiting to be sent before the watchers wait (snapshots of one object coalesce).
     buffer_size: int = 20000
     reconnect_backoff_max_seconds: float = 5.0
+    # A session whose oldest unacknowledged batch waited this long (with no ack meanwhile) is reopened;
+    # 0: wait for ever.
+    ack_timeout_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
@@ -90,6 +93,7 @@ _OPTIONS: list[tuple[str, str, str, type]] = [
     ("--flush-interval-seconds", "JANGAR_RECONCILER_FLUSH_INTERVAL_SECONDS", "flush_interval_seconds", float),
     ("--window", "JANGAR_RECONCILER_WINDOW", "window", int),
     ("--buffer-size", "JANGAR_RECONCILER_BUFFER_SIZE", "buffer_size", int),
+    ("--ack-timeout-seconds", "JANGAR_RECONCILER_ACK_TIMEOUT_SECONDS", "ack_timeout_seconds", float),
 ]
 
 

@@ -35,6 +35,7 @@ class ProtocolError(Exception):
 class _Batch:
     sequence: int
     entries: list[Entry]
+    sent: float = 0.0  # time.monotonic()
 
 
 class Streamer:
@@ -54,6 +55,7 @@ class Streamer:
         self._resend: deque[Entry] = deque()
         self.connected = False
         self.sessions = 0
+        self._last_ack = 0.0
 
     @property
     def unacknowledged(self) -> int:
@@ -129,25 +131,40 @@ class Streamer:
                     which = response.WhichOneof("message")
                     if which == "ack":
                         self._acknowledge(response.ack)
+                        self._last_ack = time.monotonic()
                         acknowledged = True
                         window.release()
                     elif which == "relist":
                         self._on_relist(response.relist)
 
-            reader = asyncio.get_running_loop().create_task(read())
-            writer = asyncio.get_running_loop().create_task(self._write(call, window))
+            loop = asyncio.get_running_loop()
+            tasks = {loop.create_task(read()), loop.create_task(self._write(call, window))}
+            if self._config.ack_timeout_seconds:
+                tasks.add(loop.create_task(self._watch_acks()))
             try:
-                done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     task.result()
             finally:
-                for task in (reader, writer):
+                for task in tasks:
                     task.cancel()
-                for task in (reader, writer):
+                for task in tasks:
                     with contextlib.suppress(BaseException):
                         await task
                 call.cancel()
         return acknowledged
+
+    async def _watch_acks(self) -> None:
+        """A server that stops acknowledging (stuck, or a connection silently gone) ends the session, so that
+        the window does not stay full for ever."""
+        timeout = self._config.ack_timeout_seconds
+        self._last_ack = time.monotonic()
+        while True:
+            await asyncio.sleep(min(1.0, timeout / 4))
+            if self._in_flight:
+                waiting = time.monotonic() - max(self._in_flight[0].sent, self._last_ack)
+                if waiting > timeout:
+                    raise ProtocolError(f"no acknowledgement for {timeout:g} s")
 
     async def _write(self, call: grpc.aio.StreamStreamCall, window: asyncio.Semaphore) -> None:
         sequence = 0
@@ -160,7 +177,7 @@ class Streamer:
                 entries = await self._buffer.take(size, self._config.flush_interval_seconds)
             sequence += 1
             # In flight before the write: if the write fails, these are resent.
-            self._in_flight.append(_Batch(sequence, entries))
+            self._in_flight.append(_Batch(sequence, entries, time.monotonic()))
             self._metrics.unacknowledged.set(self.unacknowledged)
             self._metrics.pending.set(len(self._buffer))
             await call.write(

@@ -17,7 +17,9 @@ def _routes() -> list[str]:
     for service in registry().services:
         for method in service.methods:
             rule = method.GetOptions().Extensions[annotations_pb2.http]
-            verb = next(v for v in VERBS if getattr(rule, v))
+            verb = next((v for v in VERBS if getattr(rule, v)), None)
+            if verb is None:  # gRPC only (ReconcilerService's stream): no REST route to document
+                continue
             routes.append(f"{verb.upper()} {getattr(rule, verb)}")
     return routes
 

@@ -265,3 +265,15 @@ async def test_resync_relists_periodically(fake_kube, sink, tmp_path):
     async with running(config_for(fake_kube, sink.address, tmp_path, resync_seconds=0.5)) as reconciler:
         await sink.wait_for(lambda: len(sink.markers("Pod")) >= 3)
         assert reconciler.metrics.relists.labels("Pod", "resync")._value.get() >= 2
+
+
+async def test_a_server_that_stops_acknowledging_gets_a_new_session(fake_kube, sink, tmp_path):
+    sink.hold_acks = True
+    fake_kube.create("agentruns", agent_run("run-1"))
+    async with running(config_for(fake_kube, sink.address, tmp_path, ack_timeout_seconds=1.0)):
+        await sink.wait_for(lambda: len(sink.sessions) >= 2)
+        sink.release_acks()
+        await sink.wait_for(lambda: sink.current and sink.current.acked and _all_listed(sink))
+        first = [item for batch in sink.sessions[0].batches for item in batch.items]
+        again = [item for batch in sink.sessions[1].batches for item in batch.items][: len(first)]
+        assert again == first
