@@ -137,7 +137,12 @@ class LeaseElector:
             while True:
                 await asyncio.sleep(config.renew_interval_seconds)
                 while True:
-                    result = await self.attempt()
+                    # A hanging API server must not keep this replica leading past its deadline.
+                    remaining = deadline - (time.monotonic() - last_renewal)
+                    try:
+                        result = await asyncio.wait_for(self.attempt(), max(0.1, remaining))
+                    except TimeoutError:
+                        result = Attempt.FAILED
                     if result is Attempt.HELD:
                         last_renewal = time.monotonic()
                         break

@@ -129,3 +129,13 @@ async def test_health_readiness_and_metrics(fake_kube, sink, tmp_path):
         assert (await http.get(base + "/readyz")).status_code == 503
         assert (await http.get(base + "/healthz")).status_code == 200
         assert (await http.get(base + "/nothing")).status_code == 404
+
+
+async def test_a_leader_that_cannot_renew_steps_down_before_its_lease_expires(fake_kube, sink, tmp_path):
+    async with running(config_for(fake_kube, sink.address, tmp_path)) as reconciler:
+        await sink.wait_for(lambda: reconciler.leading and sink.current)
+        async with fake_kube.outage():
+            # Others would take over once the Lease expires: by then this replica no longer streams.
+            await sink.wait_for(lambda: not reconciler.leading and sink.current is None)
+        await sink.wait_for(lambda: reconciler.leading and len(sink.sessions) == 2)
+        await sink.wait_for(lambda: [i for i in sink.sessions[1].items() if i.list_completed.kind == "Pod"])
