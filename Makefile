@@ -26,7 +26,7 @@ run: $(STAMP)
 
 ## test: ruff, buf lint, the gen/ and deploy/ freshness check and every test against real Postgres and Envoy
 test: $(STAMP)
-	$(VENV)/bin/ruff check server migrations tests
+	$(VENV)/bin/ruff check server reconciler migrations tests
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 ## gen: regenerate gen/ (messages, gRPC stubs, .pyi stubs, Envoy's descriptor set) from proto/, and deploy/crds/
@@ -40,12 +40,12 @@ gen-check: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/buf lint
-	$(VENV)/bin/ruff check server migrations tests
-	$(VENV)/bin/ruff format --check server migrations tests
+	$(VENV)/bin/ruff check server reconciler migrations tests
+	$(VENV)/bin/ruff format --check server reconciler migrations tests
 
 fmt: $(STAMP)
-	$(VENV)/bin/ruff format server migrations tests
-	$(VENV)/bin/ruff check --fix server migrations tests
+	$(VENV)/bin/ruff format server reconciler migrations tests
+	$(VENV)/bin/ruff check --fix server reconciler migrations tests
 
 ## migrate: bring the database at JANGAR_DATABASE_URL (or the local one) to the newest schema
 migrate: $(STAMP)
