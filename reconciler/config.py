@@ -94,6 +94,12 @@ _OPTIONS: list[tuple[str, str, str, type]] = [
     ("--window", "JANGAR_RECONCILER_WINDOW", "window", int),
     ("--buffer-size", "JANGAR_RECONCILER_BUFFER_SIZE", "buffer_size", int),
     ("--ack-timeout-seconds", "JANGAR_RECONCILER_ACK_TIMEOUT_SECONDS", "ack_timeout_seconds", float),
+    (
+        "--reconnect-backoff-max-seconds",
+        "JANGAR_RECONCILER_RECONNECT_BACKOFF_MAX_SECONDS",
+        "reconnect_backoff_max_seconds",
+        float,
+    ),
 ]
 
 

@@ -90,6 +90,46 @@ class ServerProcess:
             return "(no log)"
 
 
+class ReconcilerProcess:
+    """`python -m jangar.reconciler` against a cluster (a kubeconfig) and a server, with short leases, its
+    log in a file."""
+
+    def __init__(self, kubeconfig: Path, server_address: str, log_path: Path, **env: str) -> None:
+        self.kubeconfig = kubeconfig
+        self.server_address = server_address
+        self.log_path = log_path
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {
+            **{k: v for k, v in os.environ.items() if k != "KUBERNETES_SERVICE_HOST"},
+            "KUBECONFIG": str(self.kubeconfig),
+            "JANGAR_RECONCILER_SERVER": self.server_address,
+            "JANGAR_RECONCILER_HTTP_HOST": "127.0.0.1",
+            "JANGAR_RECONCILER_HTTP_PORT": "0",
+            "JANGAR_RECONCILER_LEASE_DURATION_SECONDS": "2",
+            "JANGAR_RECONCILER_RENEW_INTERVAL_SECONDS": "0.5",
+            "JANGAR_RECONCILER_RETRY_PERIOD_SECONDS": "0.2",
+            "JANGAR_RECONCILER_RECONNECT_BACKOFF_MAX_SECONDS": "0.5",
+            **self.env,
+        }
+        self.process = processes.spawn(
+            [sys.executable, "-m", "jangar.reconciler"], log_path=self.log_path, env=env
+        )
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
 def error_details(error: grpc.aio.AioRpcError) -> dict[str, object]:
     """The google.rpc details of a failed call, by type name."""
     status = rpc_status.from_call(error)

@@ -1,6 +1,7 @@
 """Job runs end to end: a server process whose KUBECONFIG names the fake Kubernetes API server
 (tests/fakekube) writes each attempt's custom resource, ConfigMap and Job through its outbox, deletes the Job
-on cancel, and retries writes the API server refuses for a while."""
+on cancel, and retries writes the API server refuses for a while; a reconciler process reports what the fake's
+kubelet does with each Job, and the runs end as the Jobs did."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
 from jangar.server.devstack.processes import free_port
@@ -24,22 +26,30 @@ from jangar.v1.run_phase_pb2 import RunPhase
 from tests import builders
 from tests.fakekube import FakeKube, JobScript, KubeletConfig
 from tests.fakekube.jangar import jangar_custom_resources
-from tests.support import PROJECT_ROOT, ServerProcess
+from tests.support import PROJECT_ROOT, ReconcilerProcess, ServerProcess
 
 NAMESPACE = "jobs"
 IMAGE = "ghcr.io/proompteng/runner:1"
 
 
+# activeDeadlineSeconds run 100 times faster in the fake, so a 120 s timeout is over in 1.2 s.
+DEADLINE_SCALE = 0.01
+
+
 @pytest.fixture(scope="module")
 async def kube() -> AsyncIterator[FakeKube]:
-    async with FakeKube(crds=jangar_custom_resources(PROJECT_ROOT), kubelet=KubeletConfig()) as fake:
+    config = KubeletConfig(deadline_scale=DEADLINE_SCALE)
+    async with FakeKube(crds=jangar_custom_resources(PROJECT_ROOT), kubelet=config) as fake:
         fake.create_namespace(NAMESPACE)
+        fake.create_namespace("jangar")
         yield fake
         assert fake.internal_errors == []
 
 
+# The fake API server is served by this process's event loop: processes that talk to it are stopped from a
+# thread, so that it can answer their last calls (the reconciler releases its Lease).
 @pytest.fixture(scope="module")
-def job_server(kube: FakeKube, pg_url: str, work_dir: Path):
+async def job_server(kube: FakeKube, pg_url: str, work_dir: Path):
     kubeconfig = kube.write_kubeconfig(work_dir / "job-runs.kubeconfig")
     process = ServerProcess(
         pg_url,
@@ -48,15 +58,23 @@ def job_server(kube: FakeKube, pg_url: str, work_dir: Path):
         KUBECONFIG=str(kubeconfig),
         JANGAR_RETRY_BACKOFF_SECONDS="0.2",
     )
+    await asyncio.to_thread(process.start)
+    yield process
+    await asyncio.to_thread(process.stop)
+
+
+@pytest.fixture(scope="module")
+async def reconciler(kube: FakeKube, job_server: ServerProcess, work_dir: Path):
+    process = ReconcilerProcess(
+        work_dir / "job-runs.kubeconfig", job_server.address, work_dir / "job-reconciler.log"
+    )
     process.start()
     yield process
-    process.stop()
+    await asyncio.to_thread(process.stop)
 
 
 @pytest.fixture(scope="module")
 async def job_channel(job_server: ServerProcess):
-    import grpc
-
     async with grpc.aio.insecure_channel(job_server.address) as channel:
         yield channel
 
@@ -71,7 +89,17 @@ async def wait_for(check: Callable[[], Any], within: float = 20.0) -> Any:
         await asyncio.sleep(0.05)
 
 
-async def job_run(channel, **spec: Any) -> agent_run_pb2.AgentRun:
+async def job_run(
+    channel,
+    kube: FakeKube | None = None,
+    script: JobScript | None = None,
+    *,
+    retry_limit: int = 0,
+    scripted: Callable[[str], None] | None = None,
+    **spec: Any,
+) -> agent_run_pb2.AgentRun:
+    """A provider with a workload, an agent, and a run of it; `script` says what the fake kubelet makes of
+    the run's Jobs (registered before the run exists, by the agent's label)."""
     providers = agent_provider_pb2_grpc.AgentProviderServiceStub(channel)
     provider = builders.provider(builders.unique("provider"), NAMESPACE)
     provider.spec.workload.image = IMAGE
@@ -84,7 +112,13 @@ async def job_run(channel, **spec: Any) -> agent_run_pb2.AgentRun:
     agent = builders.agent(namespace=NAMESPACE)
     agent.spec.provider_ref.name = provider.name
     agent.spec.defaults.timeout_seconds = 120
+    agent.spec.defaults.retry_limit = retry_limit
     await builders.create_agent(channel, agent)
+    if script is not None:
+        assert kube is not None
+        kube.kubelet.script(script, labels=f"jangar.proompteng.ai/agent={agent.name}")
+    if scripted is not None:
+        scripted(agent.name)
     run = builders.agent_run(agent.name, NAMESPACE)
     run.spec.secrets.append("openai")
     for field, value in spec.items():
@@ -161,3 +195,136 @@ async def test_writes_the_api_server_refuses_for_a_while_are_retried_and_shown_o
         await asyncio.sleep(0.05)
     assert {"Retrying", "Written"} <= seen
     assert kube.get("jobs", f"{run.id}-1", NAMESPACE) is not None
+
+
+# With the reconciler.
+
+
+async def phase_of(channel, run_id: str, phase: int, within: float = 30.0) -> agent_run_pb2.AgentRun:
+    stub = agent_run_pb2_grpc.AgentRunServiceStub(channel)
+    deadline = time.monotonic() + within
+    while True:
+        run = await stub.GetAgentRun(agent_run_pb2.GetAgentRunRequest(id=run_id))
+        if run.status.phase == phase or time.monotonic() > deadline:
+            assert RunPhase.Name(run.status.phase) == RunPhase.Name(phase), run.status
+            return run
+        await asyncio.sleep(0.1)
+
+
+async def test_a_succeeding_job_ends_the_run_succeeded_with_the_runner_status_and_logs(
+    kube, job_channel, reconciler
+):
+    report = {"status": "succeeded", "usage": {"inputTokens": 900, "outputTokens": 120, "costUsd": 0.02}}
+    script = JobScript.succeed(json.dumps(report), logs="working\nall done\n", run_seconds=0.5)
+    run = await job_run(job_channel, kube, script)
+    running = await phase_of(job_channel, run.id, RunPhase.Running)
+    assert running.status.reason == "Started"
+    done = await phase_of(job_channel, run.id, RunPhase.Succeeded)
+    assert done.status.runner.status == "succeeded"
+    assert done.status.runner.usage.input_tokens == 900
+    stub = agent_run_pb2_grpc.AgentRunServiceStub(job_channel)
+    logs = await stub.GetAgentRunLogs(agent_run_pb2.GetAgentRunLogsRequest(id=run.id))
+    assert "all done" in logs.text
+
+
+async def test_a_failing_job_ends_the_run_failed_with_its_exit_code(kube, job_channel, reconciler):
+    run = await job_run(job_channel, kube, JobScript.fail(3, logs="boom\n"))
+    done = await phase_of(job_channel, run.id, RunPhase.Failed)
+    assert done.status.reason == "ExitCode"
+    assert done.status.runner.exit_code == 3
+
+
+async def test_a_job_past_its_deadline_ends_the_run_failed_timeout(kube, job_channel, reconciler):
+    run = await job_run(job_channel, kube, JobScript.hang(logs="thinking\n"))
+    await phase_of(job_channel, run.id, RunPhase.Running)
+    done = await phase_of(job_channel, run.id, RunPhase.Failed)
+    assert done.status.reason == "Timeout"
+    await wait_for(lambda: not [p for p in kube.objects("pods", NAMESPACE) if _running(p, run.id)])
+
+
+async def test_a_failed_attempt_is_retried_as_a_new_job_that_succeeds(kube, job_channel, reconciler):
+    def second_attempt_succeeds(agent: str) -> None:
+        kube.kubelet.script(
+            JobScript.succeed(), labels=f"jangar.proompteng.ai/agent={agent},jangar.proompteng.ai/attempt=2"
+        )
+
+    run = await job_run(job_channel, kube, JobScript.fail(1), retry_limit=1, scripted=second_attempt_succeeds)
+    done = await phase_of(job_channel, run.id, RunPhase.Succeeded)
+    assert done.status.attempt == 2
+    assert done.status.runtime_ref.name == f"{run.id}-2"
+    assert kube.get("jobs", f"{run.id}-1", NAMESPACE) is not None
+    assert kube.get("jobs", f"{run.id}-2", NAMESPACE) is not None
+
+
+async def test_cancel_of_a_running_job_ends_the_run_cancelled_and_its_pod_goes(kube, job_channel, reconciler):
+    run = await job_run(job_channel, kube, JobScript.hang())
+    await phase_of(job_channel, run.id, RunPhase.Running)
+    stub = agent_run_pb2_grpc.AgentRunServiceStub(job_channel)
+    await stub.CancelAgentRun(agent_run_pb2.CancelAgentRunRequest(id=run.id), metadata=builders.key())
+    await wait_for(lambda: kube.get("jobs", f"{run.id}-1", NAMESPACE) is None)
+    await wait_for(lambda: not [p for p in kube.objects("pods", NAMESPACE) if _running(p, run.id)])
+    await asyncio.sleep(1)  # whatever the reconciler reports of the deletion changes nothing
+    assert (await phase_of(job_channel, run.id, RunPhase.Cancelled)).status.reason == "Cancelled"
+
+
+async def test_a_run_created_with_kubectl_is_adopted_and_runs(kube, job_channel, reconciler):
+    template = await job_run(job_channel, kube, JobScript.succeed(run_seconds=0.2))
+    name = builders.unique("kubectl")
+    kube.create(
+        "agentruns",
+        {
+            "apiVersion": "agents.proompteng.ai/v1alpha1",
+            "kind": "AgentRun",
+            "metadata": {"name": name, "labels": {"agents.proompteng.ai/delivery-id": f"d-{name}"}},
+            "spec": {"agentRef": {"name": template.spec.agent_ref.name}, "workload": {"image": IMAGE}},
+        },
+        NAMESPACE,
+    )
+    stub = agent_run_pb2_grpc.AgentRunServiceStub(job_channel)
+
+    async def adopted() -> agent_run_pb2.AgentRun | None:
+        try:
+            return await stub.GetAgentRun(agent_run_pb2.GetAgentRunRequest(id=name, namespace=NAMESPACE))
+        except grpc.aio.AioRpcError:
+            return None
+
+    deadline = time.monotonic() + 30
+    while (run := await adopted()) is None:
+        assert time.monotonic() < deadline, "the kubectl-created run was not adopted"
+        await asyncio.sleep(0.1)
+    assert run.delivery_id == f"d-{name}"
+    await phase_of(job_channel, run.id, RunPhase.Succeeded)
+    (owner,) = kube.get("jobs", f"{run.id}-1", NAMESPACE)["metadata"]["ownerReferences"]
+    assert owner["uid"] == kube.get("agentruns", name, NAMESPACE)["metadata"]["uid"]
+
+
+async def test_an_invalid_kubectl_run_gets_an_invalid_spec_condition(kube, job_channel, reconciler):
+    name = builders.unique("kubectl-invalid")
+    kube.create(
+        "agentruns",
+        {
+            "apiVersion": "agents.proompteng.ai/v1alpha1",
+            "kind": "AgentRun",
+            "metadata": {"name": name},
+            "spec": {"agentRef": {"name": "no-such-agent"}},
+        },
+        NAMESPACE,
+    )
+    resource = await wait_for(
+        lambda: (
+            (kube.get("agentruns", name, NAMESPACE) or {}).get("status", {}).get("reason") == "InvalidSpec"
+            and kube.get("agentruns", name, NAMESPACE)
+        )
+    )
+    (condition,) = resource["status"]["conditions"]
+    assert condition["type"] == "Accepted"
+    assert condition["status"] == "False"
+    assert "no-such-agent" in condition["message"]
+
+
+def _running(pod: dict[str, Any], run_id: str) -> bool:
+    labels = pod["metadata"].get("labels", {})
+    return labels.get("jangar.proompteng.ai/run-id") == run_id and pod["status"].get("phase") in (
+        "Pending",
+        "Running",
+    )

@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from jangar.server.core.context import RequestContext
+from jangar.server.core.errors import Code, DomainError
 from jangar.server.core.kinds import Kind, registry
 from jangar.server.core.query import Ref
 from jangar.server.core.runner import Outcome, outcome
@@ -33,6 +34,7 @@ from jangar.server.core.runtime import (
     Launch,
     Lost,
     Runtime,
+    RuntimeUnavailable,
     StartFailed,
     launch_to_json,
 )
@@ -380,7 +382,14 @@ class RunExecution:
         runtime = self._runtimes.get(run.status.runtime_ref.type)
         if runtime is None or attempt == 0:
             return execution_pb2.RunLogs(attempt=attempt)
-        text, truncated = await runtime.logs(Attempt(kind.name, run.id, attempt), tail_bytes)
+        try:
+            text, truncated = await runtime.logs(
+                Attempt(kind.name, run.id, attempt, run.namespace), tail_bytes
+            )
+        except RuntimeUnavailable as error:
+            raise DomainError(
+                Code.UNAVAILABLE, "LOGS_UNAVAILABLE", f"the run's output cannot be read now: {error}"
+            ) from None
         return execution_pb2.RunLogs(attempt=attempt, text=text, truncated=truncated)
 
 
