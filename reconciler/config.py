@@ -44,6 +44,8 @@ class Config:
     # 0: a free port, logged at start.
     http_port: int = 9091
     batch_size: int = MAX_BATCH_SIZE
+    # Bytes of one batch message: under the server's 1 MiB request limit (JANGAR_MAX_REQUEST_BYTES).
+    max_batch_bytes: int = 512 * 1024
     flush_interval_seconds: float = 0.015
     # At most this many batches sent and not yet acknowledged.
     window: int = 8
@@ -90,6 +92,7 @@ _OPTIONS: list[tuple[str, str, str, type]] = [
     ("--http-host", "JANGAR_RECONCILER_HTTP_HOST", "http_host", str),
     ("--http-port", "JANGAR_RECONCILER_HTTP_PORT", "http_port", int),
     ("--batch-size", "JANGAR_RECONCILER_BATCH_SIZE", "batch_size", int),
+    ("--max-batch-bytes", "JANGAR_RECONCILER_MAX_BATCH_BYTES", "max_batch_bytes", int),
     ("--flush-interval-seconds", "JANGAR_RECONCILER_FLUSH_INTERVAL_SECONDS", "flush_interval_seconds", float),
     ("--window", "JANGAR_RECONCILER_WINDOW", "window", int),
     ("--buffer-size", "JANGAR_RECONCILER_BUFFER_SIZE", "buffer_size", int),

@@ -15,6 +15,12 @@ class Metrics:
         self.snapshots_sent = Counter(
             "jangar_reconciler_snapshots_sent", "Object snapshots sent to the server.", ["kind"], registry=r
         )
+        self.dropped = Counter(
+            "jangar_reconciler_snapshots_dropped",
+            "Object snapshots too large for one batch message, not sent.",
+            ["kind"],
+            registry=r,
+        )
         self.verdicts = Counter(
             "jangar_reconciler_verdicts", "Verdicts the server returned, per item.", ["verdict"], registry=r
         )

@@ -175,6 +175,10 @@ class Streamer:
                 entries = [self._resend.popleft() for _ in range(min(size, len(self._resend)))]
             else:
                 entries = await self._buffer.take(size, self._config.flush_interval_seconds)
+            entries = self._within_bytes(entries)
+            if not entries:
+                window.release()
+                continue
             sequence += 1
             # In flight before the write: if the write fails, these are resent.
             self._in_flight.append(_Batch(sequence, entries, time.monotonic()))
@@ -189,6 +193,32 @@ class Streamer:
             )
             for kind, count in Counter(entry.kind for entry in entries if entry.observed).items():
                 self._metrics.snapshots_sent.labels(kind).inc(count)
+
+    def _within_bytes(self, entries: list[Entry]) -> list[Entry]:
+        """The longest prefix of `entries` that fits in one message the server accepts; the rest go first in
+        the next batch. An item that fits in no message is dropped (and counted): the server would refuse
+        every session that carried it."""
+        limit = self._config.max_batch_bytes
+        total, keep = 0, 0
+        for entry in entries:
+            size = entry.item.ByteSize() + 8  # the field's tag and length
+            if size > limit:
+                break
+            if total + size > limit:
+                break
+            total += size
+            keep += 1
+        if keep == 0 and entries:
+            dropped = entries[0]
+            log.error(
+                "dropping a snapshot larger than a batch may be",
+                extra={"kind": dropped.kind, "bytes": dropped.item.ByteSize(), "limit": limit},
+            )
+            self._metrics.dropped.labels(dropped.kind).inc()
+            self._resend.extendleft(reversed(entries[1:]))
+            return []
+        self._resend.extendleft(reversed(entries[keep:]))
+        return entries[:keep]
 
     def _acknowledge(self, ack: reconciler_pb2.BatchAck) -> None:
         if not self._in_flight or self._in_flight[0].sequence != ack.sequence:

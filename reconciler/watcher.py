@@ -155,6 +155,7 @@ class ResourceWatcher:
                 item.setdefault("kind", resource.kind)
                 metadata = item.get("metadata") or {}
                 names.append(f"{metadata.get('namespace', '')}/{metadata.get('name', '')}")
+                metadata.pop("managedFields", None)
                 encoded = json.dumps(item, separators=(",", ":")).encode()
                 await self._send(metadata, encoded, False, observed)
             metadata = page.get("metadata") or {}
@@ -262,6 +263,11 @@ class ResourceWatcher:
 
 
 def _object_bytes(event: dict[str, Any], line: bytes) -> bytes:
+    """The event's object, JSON-encoded: the raw bytes of the line when they can be sliced out, except that
+    managedFields (server-side apply bookkeeping, often most of an object's size) are left out."""
+    metadata = (event.get("object") or {}).get("metadata") or {}
+    if metadata.pop("managedFields", None) is not None:
+        return json.dumps(event.get("object"), separators=(",", ":")).encode()
     if len(event) == 2:
         match = _EVENT_PREFIX.match(line)
         if match:

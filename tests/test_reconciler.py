@@ -277,3 +277,23 @@ async def test_a_server_that_stops_acknowledging_gets_a_new_session(fake_kube, s
         first = [item for batch in sink.sessions[0].batches for item in batch.items]
         again = [item for batch in sink.sessions[1].batches for item in batch.items][: len(first)]
         assert again == first
+
+
+async def test_batches_stay_under_the_message_limit_and_managed_fields_are_left_out(
+    fake_kube, sink, tmp_path
+):
+    # 40 runs of ~30 KB each: 1.2 MB in all, more than one message may carry.
+    for index in range(40):
+        resource = agent_run(f"big-{index}")
+        resource["metadata"]["annotations"] = {"note": "x" * 30_000}
+        resource["metadata"]["managedFields"] = [{"manager": "kubectl", "operation": "Apply"}]
+        fake_kube.create("agentruns", resource)
+    limit = 200_000
+    async with running(config_for(fake_kube, sink.address, tmp_path, max_batch_bytes=limit)):
+        await sink.wait_for(lambda: _all_listed(sink))
+        batches = sink.sessions[0].batches
+        assert all(batch.ByteSize() <= limit for batch in batches)
+        names = {s.name for s in sink.snapshots("AgentRun")}
+        assert names == {f"big-{index}" for index in range(40)}
+        for snapshot in sink.snapshots("AgentRun"):
+            assert "managedFields" not in json.loads(snapshot.object)["metadata"]

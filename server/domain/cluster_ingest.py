@@ -15,7 +15,7 @@ from typing import Any
 
 from jangar.server.core import custom_resources as cr
 from jangar.server.core.context import RequestContext
-from jangar.server.core.errors import Code, DomainError
+from jangar.server.core.errors import Code, DomainError, ServiceUnavailable
 from jangar.server.core.kinds import Kind, Verb
 from jangar.server.core.query import Ref
 from jangar.server.core.runner import Outcome
@@ -75,6 +75,9 @@ class ClusterIngest:
         self._grace = grace_seconds
         self._run_kinds = {(k.crd_api_version, k.name): k for k in executable_kinds()}
         self._by_name = {k.name: k for k in executable_kinds()}
+        # Jobs whose outcome could not be decided (an unexpected error, logged once): skipped by the sweep
+        # until this server restarts, so they cannot starve the others.
+        self._undecidable: set[str] = set()
 
     async def apply(self, items: Sequence[reconciler_pb2.SnapshotItem]) -> BatchResult:
         result = BatchResult()
@@ -233,20 +236,37 @@ class ClusterIngest:
                 await cluster_objects.settle(db, [job.uid])
 
     async def settle_overdue(self, limit: int = 64) -> int:
-        """Finished Jobs whose Pod never reported within the grace period: their own conditions decide."""
+        """Finished Jobs whose Pod never reported within the grace period: their own conditions decide. Each
+        in its own transaction, so that one that cannot be decided (logged) does not hold up the others."""
         decided = 0
-        async with self._database.transaction() as db:
-            before = common.utcnow() - timedelta(seconds=self._grace)
-            for job in await cluster_objects.unsettled_jobs(db, before, limit):
-                kind = self._by_name.get(job.run_kind or "")
-                if kind is not None and job.run_id is not None and job.attempt is not None:
-                    attempt = Attempt(kind.name, str(job.run_id), job.attempt, job.namespace)
-                    pods = await cluster_objects.for_attempt(db, "Pod", job.run_id, job.attempt)
-                    pod = next((p.facts for p in pods if p.facts.get("terminated")), None)
-                    await self._finish(db, kind, attempt, job.facts, pod)
-                    decided += 1
-                await cluster_objects.settle(db, [job.uid])
+        for _ in range(limit):
+            try:
+                async with self._database.transaction() as db:
+                    before = common.utcnow() - timedelta(seconds=self._grace)
+                    overdue = await cluster_objects.unsettled_jobs(db, before, 1, skip=self._undecidable)
+                    if not overdue:
+                        return decided
+                    job = overdue[0]
+                    await self._settle(db, job)
+                    await cluster_objects.settle(db, [job.uid])
+            except ServiceUnavailable:
+                raise  # the database: the worker loop waits for it
+            except Exception:
+                if job.uid not in self._undecidable:
+                    log.exception("cannot decide the outcome of Job %s/%s", job.namespace, job.name)
+                self._undecidable.add(job.uid)
+                continue
+            decided += 1
         return decided
+
+    async def _settle(self, db: Tx, job: Record) -> None:
+        kind = self._by_name.get(job.run_kind or "")
+        if kind is None or job.run_id is None or job.attempt is None:
+            return
+        attempt = Attempt(kind.name, str(job.run_id), job.attempt, job.namespace)
+        pods = await cluster_objects.for_attempt(db, "Pod", job.run_id, job.attempt)
+        pod = next((p.facts for p in pods if p.facts.get("terminated")), None)
+        await self._finish(db, kind, attempt, job.facts, pod)
 
     # Run custom resources.
 

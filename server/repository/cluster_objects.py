@@ -128,14 +128,19 @@ async def settle(db: Tx, uids: Iterable[str]) -> None:
         )
 
 
-async def unsettled_jobs(db: Tx, finished_before: datetime, limit: int) -> list[Record]:
-    """Jobs seen finished before `finished_before` whose run's outcome is still undecided, locked."""
+async def unsettled_jobs(
+    db: Tx, finished_before: datetime, limit: int, *, skip: Iterable[str] = ()
+) -> list[Record]:
+    """Jobs seen finished before `finished_before` whose run's outcome is still undecided, locked (rows
+    another server holds are skipped, as are the uids in `skip`)."""
+    skipped = list(skip)
     statement = (
         select(cluster_objects)
         .where(
             sa.not_(cluster_objects.c.settled),
             cluster_objects.c.terminal_at.is_not(None),
             cluster_objects.c.terminal_at <= finished_before,
+            *([cluster_objects.c.uid.not_in(skipped)] if skipped else []),
         )
         .order_by(cluster_objects.c.terminal_at)
         .limit(limit)
