@@ -10,7 +10,11 @@ Everything runs on 127.0.0.1 in a temporary directory: a Postgres of its own, th
 server process, Envoy, and the ceiling server (this module again, with a hidden flag). Every process it
 starts is stopped on exit, including on error or Ctrl-C.
 
-    .venv/bin/python -m tests.bench [--seconds 5] [--concurrency 32]
+    .venv/bin/python -m tests.bench [--seconds 5] [--concurrency 32] [--no-reconciler]
+        [--reconciler-seconds 5] [--reconciler-lag-runs 100]
+
+The reconciler section (tests/bench_reconciler.py, under a minute) follows: stream ingest in snapshots/s
+next to a bare upsert ceiling, and the lag from a change in a fake API server to the run row.
 """
 
 from __future__ import annotations
@@ -20,10 +24,8 @@ import asyncio
 import contextlib
 import itertools
 import json
-import math
 import os
 import re
-import resource
 import secrets
 import shutil
 import signal
@@ -43,8 +45,16 @@ from jangar.server.devstack import processes
 from jangar.server.devstack.envoy import LocalEnvoy
 from jangar.server.devstack.postgres import LocalPostgres
 from jangar.server.migrations_runner import upgrade_to_head
-from jangar.v1 import agent_run_pb2, agent_run_pb2_grpc, run_pb2, run_pb2_grpc
-from tests import builders
+from jangar.v1 import (
+    agent_provider_pb2,
+    agent_provider_pb2_grpc,
+    agent_run_pb2,
+    agent_run_pb2_grpc,
+    run_pb2,
+    run_pb2_grpc,
+)
+from tests import bench_reconciler, builders
+from tests.bench_measure import CpuProbe, cpu_per_request, percentile
 from tests.support import PROJECT_ROOT, ServerProcess
 
 DEFAULT_SECONDS = 5.0
@@ -84,7 +94,6 @@ CEILING_SELECT = f"SELECT id, agent_name, status FROM {CEILING_TABLE} WHERE id =
 
 # The smallest valid AgentRun, the same over gRPC and REST, so both paths do the same work.
 REST_RUN_BODY = json.dumps({"spec": {"agentRef": {"name": AGENT_NAME}}}).encode()
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 Call = Callable[[], Awaitable[None]]
 
@@ -116,68 +125,6 @@ class Row:
     driver: str
     result: Measurement
     ceiling: str  # the ceiling scenario this row is compared with; "" for a ceiling itself
-
-
-def percentile(sorted_samples: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile: an observed value, never an interpolation between two."""
-    if not sorted_samples:
-        return math.nan
-    rank = max(1, math.ceil(fraction * len(sorted_samples)))
-    return sorted_samples[rank - 1]
-
-
-def process_cpu(pid: int) -> float:
-    """utime + stime of a process (all its threads) in seconds; 0 when it is gone."""
-    try:
-        # The command name in field 2 may contain spaces; everything after its ")" is space-separated.
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def child_pids(parent: int) -> list[int]:
-    """Postgres runs one backend per connection; the postmaster's own CPU is a small part of the total."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == parent:
-            found.append(int(entry.name))
-    return found
-
-
-@dataclass(frozen=True)
-class CpuProbe:
-    """Reads the CPU time used so far by each process group the scenario exercises."""
-
-    server_pid: int
-    postmaster_pid: int
-    envoy_pid: int | None
-
-    def snapshot(self) -> dict[str, float]:
-        # Reaped children are wrk runs; without wrk the client is this process alone.
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        snap = {
-            "server": process_cpu(self.server_pid),
-            "postgres": sum(
-                process_cpu(pid) for pid in [self.postmaster_pid, *child_pids(self.postmaster_pid)]
-            ),
-            "client": time.process_time() + children.ru_utime + children.ru_stime,
-        }
-        if self.envoy_pid is not None:
-            snap["envoy"] = process_cpu(self.envoy_pid)
-        return snap
-
-
-def cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
-    if requests == 0:
-        return {}
-    return {name: (after[name] - before[name]) / requests * 1e6 for name in before}
 
 
 async def drive(
@@ -408,6 +355,7 @@ def start_stack(work_dir: Path, exits: contextlib.ExitStack) -> Stack:
         work_dir / "server.log",
         JANGAR_LOG_LEVEL="WARNING",
         JANGAR_DB_POOL_SIZE=str(POOL_SIZE),
+        JANGAR_MAX_REQUEST_BYTES=bench_reconciler.MAX_REQUEST_BYTES,
     )
     exits.callback(lambda: server.process is not None and server.stop())
     server.start()
@@ -469,6 +417,8 @@ class Bench:
     seconds: float
     concurrency: int
     rest_driver: str
+    reconciler_seconds: float | None = None  # None: no reconciler section
+    reconciler_lag_runs: int = bench_reconciler.DEFAULT_LAG_RUNS
     run_ids: list[str] = field(default_factory=list)
     ceiling_ids: list[str] = field(default_factory=list)
     keys: Iterator[int] = field(default_factory=itertools.count)
@@ -602,13 +552,36 @@ async def rest_with_wrk(bench: Bench, probe: CpuProbe) -> tuple[Measurement, Mea
     return created, fetched
 
 
-async def run_all(bench: Bench) -> list[Row]:
+async def create_agent(channel: grpc.aio.Channel) -> None:
+    """The agent every run names, its provider with a container image: runs are job runs by default."""
+    agent = builders.agent(name=AGENT_NAME, namespace=NAMESPACE)
+    provider = builders.provider(agent.spec.provider_ref.name, NAMESPACE)
+    provider.spec.workload.image = bench_reconciler.IMAGE
+    await agent_provider_pb2_grpc.AgentProviderServiceStub(channel).CreateAgentProvider(
+        agent_provider_pb2.CreateAgentProviderRequest(agent_provider=provider), metadata=builders.key()
+    )
+    await builders.create_agent(channel, agent)
+
+
+async def run_all(bench: Bench) -> tuple[list[Row], bench_reconciler.Section | None]:
     rows = await ceiling_rows(bench)
     async with grpc.aio.insecure_channel(bench.stack.server.address) as channel:
-        await builders.create_agent(channel, builders.agent(name=AGENT_NAME, namespace=NAMESPACE))
+        await create_agent(channel)
         rows += await grpc_rows(bench, channel)
     rows += await rest_rows(bench)
-    return rows
+    if bench.reconciler_seconds is None:
+        return rows, None
+    probe = probe_for(bench.stack, server_pid=server_pid(bench.stack), rest=False)
+    section = await bench_reconciler.run_section(
+        server_address=bench.stack.server.address,
+        database_url=bench.stack.server.database_url,
+        work_dir=bench.stack.work_dir,
+        server_probe=probe,
+        ceiling_probe=probe,
+        seconds=bench.reconciler_seconds,
+        lag_runs=bench.reconciler_lag_runs,
+    )
+    return rows, section
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -696,12 +669,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--seconds", type=float, default=DEFAULT_SECONDS, help="measured seconds per scenario"
     )
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="requests in flight")
+    parser.add_argument(
+        "--no-reconciler", dest="reconciler", action="store_false", help="skip the reconciler section"
+    )
+    parser.add_argument(
+        "--reconciler-seconds",
+        type=float,
+        default=bench_reconciler.DEFAULT_SECONDS,
+        help="measured seconds per reconciler stream scenario",
+    )
+    parser.add_argument(
+        "--reconciler-lag-runs",
+        type=int,
+        default=bench_reconciler.DEFAULT_LAG_RUNS,
+        help="job runs whose end-to-end lag is measured",
+    )
     # The ceiling server is this module in a child process, so it does not share the load generator's GIL.
     parser.add_argument("--ceiling-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--dsn", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.concurrency < 1:
         parser.error("--seconds must be positive and --concurrency at least 1")
+    if args.reconciler_seconds <= 0 or args.reconciler_lag_runs < 1:
+        parser.error("--reconciler-seconds must be positive and --reconciler-lag-runs at least 1")
     return args
 
 
@@ -719,7 +709,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.ExitStack() as exits:
             print("starting Postgres, the server, Envoy and the ceiling server ...", file=sys.stderr)
             stack = start_stack(work_dir, exits)
-            rows = asyncio.run(run_all(Bench(stack, args.seconds, args.concurrency, rest_driver)))
+            bench = Bench(
+                stack,
+                args.seconds,
+                args.concurrency,
+                rest_driver,
+                args.reconciler_seconds if args.reconciler else None,
+                args.reconciler_lag_runs,
+            )
+            rows, section = asyncio.run(run_all(bench))
     except KeyboardInterrupt:
         print("interrupted; everything started was stopped", file=sys.stderr)
         return 130
@@ -732,6 +730,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not keep:
             shutil.rmtree(work_dir, ignore_errors=True)
     print(report(rows, seconds=args.seconds, concurrency=args.concurrency, rest_driver=rest_driver))
+    if section is not None:
+        print()
+        print(bench_reconciler.report(section))
     return 0
 
 

@@ -1,0 +1,76 @@
+"""What `make bench` measures with, shared by its sections: nearest-rank percentiles and the CPU time each
+process group used during a measured window (read from /proc, so it covers child processes too)."""
+
+from __future__ import annotations
+
+import math
+import os
+import resource
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def percentile(sorted_samples: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile: an observed value, never an interpolation between two."""
+    if not sorted_samples:
+        return math.nan
+    rank = max(1, math.ceil(fraction * len(sorted_samples)))
+    return sorted_samples[rank - 1]
+
+
+def process_cpu(pid: int) -> float:
+    """utime + stime of a process (all its threads) in seconds; 0 when it is gone."""
+    try:
+        # The command name in field 2 may contain spaces; everything after its ")" is space-separated.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def child_pids(parent: int) -> list[int]:
+    """Postgres runs one backend per connection; the postmaster's own CPU is a small part of the total."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent:
+            found.append(int(entry.name))
+    return found
+
+
+@dataclass(frozen=True)
+class CpuProbe:
+    """Reads the CPU time used so far by each process group the scenario exercises."""
+
+    server_pid: int
+    postmaster_pid: int
+    envoy_pid: int | None
+
+    def snapshot(self) -> dict[str, float]:
+        # Reaped children are wrk runs; without wrk the client is this process alone.
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        snap = {
+            "server": process_cpu(self.server_pid),
+            "postgres": sum(
+                process_cpu(pid) for pid in [self.postmaster_pid, *child_pids(self.postmaster_pid)]
+            ),
+            "client": time.process_time() + children.ru_utime + children.ru_stime,
+        }
+        if self.envoy_pid is not None:
+            snap["envoy"] = process_cpu(self.envoy_pid)
+        return snap
+
+
+def cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
+    if requests == 0:
+        return {}
+    return {name: (after[name] - before[name]) / requests * 1e6 for name in before}
