@@ -3,6 +3,7 @@ on it; and, for REST, a real Envoy in front of the server."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -64,6 +65,29 @@ def pg_url(work_dir: Path) -> Iterator[str]:
         yield url
     finally:
         postgres.remove_relocated_data()
+
+
+@pytest.fixture(scope="session")
+def own_database(pg_url: str):
+    """A factory of fresh migrated databases on the tests' PostgreSQL, for servers whose background work
+    must not meet other tests' rows: a server with a cluster drains every job run's outbox entry, including
+    those of runs that other tests left waiting."""
+    import sqlalchemy
+
+    counter = iter(range(1, 1000))
+
+    async def create(prefix: str) -> str:
+        name = f"{prefix}_{next(counter)}"
+        admin = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        url = sqlalchemy.engine.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+        await asyncio.to_thread(upgrade_to_head, url)  # it runs an event loop of its own
+        return url
+
+    return create
 
 
 @pytest.fixture(scope="session")

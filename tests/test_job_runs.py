@@ -21,6 +21,8 @@ from jangar.v1 import (
     agent_provider_pb2_grpc,
     agent_run_pb2,
     agent_run_pb2_grpc,
+    run_pb2,
+    run_pb2_grpc,
 )
 from jangar.v1.run_phase_pb2 import RunPhase
 from tests import builders
@@ -49,10 +51,10 @@ async def kube() -> AsyncIterator[FakeKube]:
 # The fake API server is served by this process's event loop: processes that talk to it are stopped from a
 # thread, so that it can answer their last calls (the reconciler releases its Lease).
 @pytest.fixture(scope="module")
-async def job_server(kube: FakeKube, pg_url: str, work_dir: Path):
+async def job_server(kube: FakeKube, own_database, work_dir: Path):
     kubeconfig = kube.write_kubeconfig(work_dir / "job-runs.kubeconfig")
     process = ServerProcess(
-        pg_url,
+        await own_database("job_runs"),
         free_port(),
         work_dir / "job-server.log",
         KUBECONFIG=str(kubeconfig),
@@ -217,9 +219,13 @@ async def test_a_succeeding_job_ends_the_run_succeeded_with_the_runner_status_an
     report = {"status": "succeeded", "usage": {"inputTokens": 900, "outputTokens": 120, "costUsd": 0.02}}
     script = JobScript.succeed(json.dumps(report), logs="working\nall done\n", run_seconds=0.5)
     run = await job_run(job_channel, kube, script)
-    running = await phase_of(job_channel, run.id, RunPhase.Running)
-    assert running.status.reason == "Started"
     done = await phase_of(job_channel, run.id, RunPhase.Succeeded)
+    view = await run_pb2_grpc.RunServiceStub(job_channel).GetRun(run_pb2.GetRunRequest(id=run.id))
+    assert [(h.to_phase, h.reason) for h in view.history] == [
+        (RunPhase.Pending, "Accepted"),
+        (RunPhase.Running, "Started"),
+        (RunPhase.Succeeded, "Succeeded"),
+    ]
     assert done.status.runner.status == "succeeded"
     assert done.status.runner.usage.input_tokens == 900
     stub = agent_run_pb2_grpc.AgentRunServiceStub(job_channel)
