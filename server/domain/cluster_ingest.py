@@ -5,6 +5,7 @@ are adopted as if they came through the API. docs/reconciler.md describes the ma
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
@@ -83,9 +84,27 @@ class ClusterIngest:
         result = BatchResult()
         adoptions: list[tuple[int, Kind, dict[str, Any], reconciler_pb2.ObjectSnapshot]] = []
         async with self._database.transaction() as db:
-            seen = await cluster_objects.versions(
+            known = await cluster_objects.known(
                 db, (i.object.uid for i in items if i.WhichOneof("item") == "object")
             )
+            # Verdicts first (in order, a uid twice in one batch included), so that only new snapshots are
+            # decoded: a resent batch costs one query.
+            seen = {uid: k.resource_version for uid, k in known.items()}
+            verdicts: list[int] = []
+            bodies: list[dict[str, Any]] = []
+            for item in items:
+                if item.WhichOneof("item") != "object":
+                    verdicts.append(Verdict.SNAPSHOT_VERDICT_APPLIED)
+                    bodies.append({})
+                    continue
+                verdict = newer(seen.get(item.object.uid), item.object.resource_version)
+                verdicts.append(verdict)
+                if verdict == Verdict.SNAPSHOT_VERDICT_APPLIED:
+                    seen[item.object.uid] = item.object.resource_version
+                    bodies.append(json.loads(item.object.object or b"{}"))
+                else:
+                    bodies.append({})
+            states = await self._states(db, items, bodies)
             records = _Batch()
             finished_now: list[str] = []
             for index, item in enumerate(items):
@@ -94,12 +113,11 @@ class ClusterIngest:
                     result.verdicts.append(Verdict.SNAPSHOT_VERDICT_APPLIED)
                     continue
                 snapshot = item.object
-                verdict = newer(seen.get(snapshot.uid), snapshot.resource_version)
+                verdict = verdicts[index]
                 if verdict != Verdict.SNAPSHOT_VERDICT_APPLIED:
                     result.verdicts.append(verdict)
                     continue
-                seen[snapshot.uid] = snapshot.resource_version
-                body = json.loads(snapshot.object or b"{}")
+                body = bodies[index]
                 kind = self._run_kinds.get((snapshot.api_version, snapshot.kind))
                 if kind is not None:
                     verdict = await self._custom_resource(db, kind, snapshot, body)
@@ -109,7 +127,9 @@ class ClusterIngest:
                     else:
                         records.append(_record(snapshot, None, {}))
                 elif (snapshot.api_version, snapshot.kind) in (JOB_API, POD_API):
-                    verdict = await self._attempt_object(db, snapshot, body, records, finished_now, result)
+                    verdict = await self._attempt_object(
+                        db, snapshot, body, known.get(snapshot.uid), states, records, finished_now, result
+                    )
                 else:
                     verdict = Verdict.SNAPSHOT_VERDICT_UNKNOWN
                 result.verdicts.append(verdict)
@@ -125,11 +145,35 @@ class ClusterIngest:
 
     # Jobs and Pods.
 
+    async def _states(
+        self, db: Tx, items: Sequence[reconciler_pb2.SnapshotItem], bodies: Sequence[dict[str, Any]]
+    ) -> dict[uuid.UUID, execution_rows.State]:
+        """The execution columns of every run the batch's Jobs and Pods belong to, in one query per kind
+        and unlocked: most snapshots change nothing, and only those that may are followed by a locked load."""
+        wanted: dict[str, set[uuid.UUID]] = {}
+        for item, body in zip(items, bodies, strict=True):
+            snapshot = item.object
+            if item.WhichOneof("item") != "object" or (snapshot.api_version, snapshot.kind) not in (
+                JOB_API,
+                POD_API,
+            ):
+                continue
+            owner = cluster_facts.owner(body)
+            if owner is not None and owner.run_kind in self._by_name:
+                with contextlib.suppress(ValueError):
+                    wanted.setdefault(owner.run_kind, set()).add(uuid.UUID(owner.run_id))
+        states: dict[uuid.UUID, execution_rows.State] = {}
+        for kind_name, ids in wanted.items():
+            states.update(await execution_rows.states(db, STORED[kind_name], ids))
+        return states
+
     async def _attempt_object(
         self,
         db: Tx,
         snapshot: reconciler_pb2.ObjectSnapshot,
         body: dict[str, Any],
+        previous: cluster_objects.Known | None,
+        states: Mapping[uuid.UUID, execution_rows.State],
         records: _Batch,
         finished_now: list[str],
         result: BatchResult,
@@ -142,17 +186,27 @@ class ClusterIngest:
             run_id = uuid.UUID(owner.run_id)
         except ValueError:
             return Verdict.SNAPSHOT_VERDICT_UNKNOWN
+        peeked = states.get(run_id)
+        if peeked is None:
+            return Verdict.SNAPSHOT_VERDICT_UNKNOWN
+        is_job = (snapshot.api_version, snapshot.kind) == JOB_API
+        facts = cluster_facts.job_facts(body) if is_job else cluster_facts.pod_facts(body)
+        records.append(_record(snapshot, owner, facts))
+        if previous is not None and previous.facts == facts and previous.deleted == snapshot.deleted:
+            # The same state at a newer version (a label, an annotation, a resync): it changed nothing then.
+            return Verdict.SNAPSHOT_VERDICT_APPLIED
+        current = peeked.runtime == JOB and peeked.attempt == owner.attempt and peeked.runtime_active
+        if not current:
+            if is_job and not snapshot.deleted and not cluster_facts.job_finished(facts):
+                await self._stop_orphan(db, kind, owner.run_id, snapshot.namespace, owner.attempt)
+            return Verdict.SNAPSHOT_VERDICT_APPLIED
+        if not _may_change_run(is_job, facts, snapshot.deleted, peeked.phase):
+            return Verdict.SNAPSHOT_VERDICT_APPLIED
         loaded = await execution_rows.load(db, STORED[kind.name], run_id)
         if loaded is None:
             return Verdict.SNAPSHOT_VERDICT_UNKNOWN
         run, state = loaded
-        is_job = (snapshot.api_version, snapshot.kind) == JOB_API
-        facts = cluster_facts.job_facts(body) if is_job else cluster_facts.pod_facts(body)
-        records.append(_record(snapshot, owner, facts))
-        current = state.runtime == JOB and state.attempt == owner.attempt and state.runtime_active
-        if not current:
-            if is_job and not snapshot.deleted and not cluster_facts.job_finished(facts):
-                await self._stop_orphan(db, kind, run, owner.attempt)
+        if not (state.runtime == JOB and state.attempt == owner.attempt and state.runtime_active):
             return Verdict.SNAPSHOT_VERDICT_APPLIED
         if is_job and snapshot.deleted:
             # Confirmed only by a list: a DELETED event alone may precede a recreate, or be resent.
@@ -199,18 +253,18 @@ class ClusterIngest:
         result, retryable = cluster_facts.attempt_outcome(job, pod)
         await self._execution.finish_in(db, kind, attempt, result, retryable=retryable)
 
-    async def _stop_orphan(self, db: Tx, kind: Kind, run: Any, attempt: int) -> None:
+    async def _stop_orphan(self, db: Tx, kind: Kind, run_id: str, namespace: str, attempt: int) -> None:
         """A Job runs for an attempt that is over (its run was cancelled while the Job was being written, or a
         retry replaced it): delete it, once."""
-        if not await outbox.pending(db, run.id, "stop"):
-            log.info("deleting Job %s-%d of %s %s: its attempt is over", run.id, attempt, kind.name, run.name)
+        if not await outbox.pending(db, run_id, "stop"):
+            log.info("deleting Job %s-%d of a %s: its attempt is over", run_id, attempt, kind.name)
             await outbox.add(
                 db,
                 operation="stop",
                 run_kind=kind.name,
-                run_id=run.id,
+                run_id=run_id,
                 attempt=attempt,
-                payload={"namespace": run.namespace},
+                payload={"namespace": namespace},
             )
 
     async def _list_completed(self, db: Tx, listed: reconciler_pb2.ListCompleted) -> None:
@@ -356,6 +410,18 @@ class ClusterIngest:
             )
             await cluster_objects.save(db, [_record(snapshot, None, {"rejected": message[:1024]})])
         log.info("refused %s %s/%s: %s", kind.name, snapshot.namespace, snapshot.name, message[:200])
+
+
+def _may_change_run(is_job: bool, facts: Mapping[str, Any], deleted: bool, phase: str) -> bool:
+    """Whether a Job's or Pod's new state can change its (current attempt's) run: a start while the run is
+    Pending, an end, a deletion."""
+    if deleted:
+        return is_job
+    if is_job:
+        return cluster_facts.job_finished(facts) or (
+            facts.get("state") == cluster_facts.ACTIVE and phase == "Pending"
+        )
+    return bool(facts.get("terminated")) or (bool(facts.get("running")) and phase == "Pending")
 
 
 class _Batch(list[Record]):

@@ -3,6 +3,7 @@ the ingest read from it, and the Jobs whose outcome waits for their Pod's report
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -11,7 +12,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 
 from jangar.server.repository.database import Tx
 from jangar.server.repository.mapping import StoredKind
@@ -49,15 +49,25 @@ def _record(row: Any) -> Record:
     )
 
 
-async def versions(db: Tx, uids: Iterable[str]) -> dict[str, str]:
-    """The last resourceVersion seen of each of `uids` that has been seen."""
+@dataclass(frozen=True)
+class Known:
+    """What was last seen of an object."""
+
+    resource_version: str
+    facts: dict[str, Any]
+    deleted: bool
+
+
+async def known(db: Tx, uids: Iterable[str]) -> dict[str, Known]:
+    """What was last seen of each of `uids` that has been seen."""
     wanted = sorted(set(uids))
     if not wanted:
         return {}
-    statement = select(cluster_objects.c.uid, cluster_objects.c.resource_version).where(
-        cluster_objects.c.uid.in_(wanted)
-    )
-    return {row.uid: row.resource_version for row in (await db.execute(statement)).all()}
+    c = cluster_objects.c
+    statement = select(c.uid, c.resource_version, c.facts, c.deleted).where(c.uid.in_(wanted))
+    return {
+        row.uid: Known(row.resource_version, row.facts, row.deleted) for row in await db.execute(statement)
+    }
 
 
 async def save(db: Tx, records: Sequence[Record], *, terminal_now: Sequence[str] = ()) -> None:
@@ -82,27 +92,41 @@ async def save(db: Tx, records: Sequence[Record], *, terminal_now: Sequence[str]
         }
         for r in records
     ]
-    statement = insert(cluster_objects).values(values)
-    excluded = statement.excluded
-    statement = statement.on_conflict_do_update(
-        index_elements=[cluster_objects.c.uid],
-        set_={
-            "resource_version": excluded.resource_version,
-            "deleted": excluded.deleted,
-            "run_kind": excluded.run_kind,
-            "run_id": excluded.run_id,
-            "attempt": excluded.attempt,
-            "facts": excluded.facts,
-            "updated_at": sa.func.clock_timestamp(),
-        },
-    )
-    await db.execute(statement)
+    # One statement of arrays (unnest), the same text whatever the batch size: a VALUES list of 500 rows
+    # would be compiled anew for every batch.
+    columns = {name: [v[name] for v in values] for name in values[0]}
+    columns["facts"] = [json.dumps(f) for f in columns["facts"]]
+    columns["run_id"] = [str(r) if r is not None else None for r in columns["run_id"]]
+    await db.execute(_UPSERT, columns)
     if terminal_now:
         await db.execute(
             sa.update(cluster_objects)
             .where(cluster_objects.c.uid.in_(list(terminal_now)), cluster_objects.c.terminal_at.is_(None))
             .values(terminal_at=sa.func.clock_timestamp())
         )
+
+
+_UPSERT = sa.text(
+    """
+INSERT INTO cluster_objects
+  (uid, api_version, kind, namespace, name, resource_version, deleted, run_kind, run_id, attempt, facts)
+SELECT u.uid, u.api_version, u.kind, u.namespace, u.name, u.resource_version, u.deleted, u.run_kind,
+       u.run_id::uuid, u.attempt, u.facts::jsonb
+FROM unnest(
+  CAST(:uid AS text[]), CAST(:api_version AS text[]), CAST(:kind AS text[]), CAST(:namespace AS text[]),
+  CAST(:name AS text[]), CAST(:resource_version AS text[]), CAST(:deleted AS boolean[]),
+  CAST(:run_kind AS text[]), CAST(:run_id AS text[]), CAST(:attempt AS integer[]), CAST(:facts AS text[])
+) AS u(uid, api_version, kind, namespace, name, resource_version, deleted, run_kind, run_id, attempt, facts)
+ON CONFLICT (uid) DO UPDATE SET
+  resource_version = excluded.resource_version,
+  deleted = excluded.deleted,
+  run_kind = excluded.run_kind,
+  run_id = excluded.run_id,
+  attempt = excluded.attempt,
+  facts = excluded.facts,
+  updated_at = clock_timestamp()
+"""
+)
 
 
 async def for_attempt(db: Tx, kind: str, run_id: uuid.UUID, attempt: int) -> list[Record]:

@@ -56,6 +56,29 @@ async def peek(db: Tx, stored: StoredKind, run_id: uuid.UUID) -> Execution | Non
     return None if row is None else Execution(*row)
 
 
+@dataclass(frozen=True)
+class State:
+    """A run's execution columns and phase, read without a lock."""
+
+    attempt: int
+    runtime: str
+    runtime_active: bool
+    phase: str
+
+
+async def states(
+    db: Tx, stored: StoredKind, run_ids: Sequence[uuid.UUID] | set[uuid.UUID]
+) -> dict[uuid.UUID, State]:
+    table = stored.table
+    statement = select(
+        table.c.id, table.c.attempt, table.c.runtime, table.c.runtime_active, table.c.status
+    ).where(table.c.id.in_(sorted(run_ids)))
+    return {
+        row.id: State(row.attempt, row.runtime, row.runtime_active, row.status)
+        for row in await db.execute(statement)
+    }
+
+
 async def due(
     db: Tx, stored: StoredKind, runtimes: Sequence[str], now: datetime, limit: int
 ) -> list[tuple[Any, Execution]]:
