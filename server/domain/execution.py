@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from jangar.server.core.context import RequestContext
-from jangar.server.core.errors import Code, DomainError
+from jangar.server.core.errors import Code, DomainError, FieldViolation, invalid_argument
 from jangar.server.core.kinds import Kind, registry
 from jangar.server.core.query import Ref
 from jangar.server.core.runner import Outcome, outcome
@@ -205,17 +205,29 @@ class RunExecution:
         return launch
 
     async def submit(
-        self, db: Tx, kind: Kind, run: Any, parent: Any, number: int, *, audit: bool = True
+        self, db: Tx, kind: Kind, run: Any, parent: Any, number: int, *, admission: bool = False
     ) -> Any:
         """Attempt `number` of a Job run, in the caller's transaction: planned, and its Kubernetes writes
         queued in the outbox. The run's phase does not change: it becomes Running when the reconciler reports
-        the Job active. `audit=False` when the caller's own audit event covers it (a create)."""
+        the Job active. At `admission` (the create's transaction) a run that cannot be planned is refused
+        (400, nothing written) rather than failed, and the create's audit event covers the submission."""
         rules = rules_for(kind.name)
         assert rules.plan is not None
         now = common.utcnow()
         try:
             launch = await rules.plan(db, run, parent, number)
+            if admission and not launch.workload.image:
+                raise PlanProblems(
+                    [
+                        FieldViolation(
+                            "spec.workload.image",
+                            "a job run needs a container image: set it here or in the definition's workload",
+                        )
+                    ]
+                )
         except PlanProblems as problems:
+            if admission:
+                raise invalid_argument(problems.problems) from None
             transition = _fail(run, "InvalidSpec", str(problems), now)
             run_lifecycle.apply_transition(run.status, transition)
             saved = await rows.update(db, STORED[kind.name], uuid.UUID(run.id), run, next_attempt_at=None)
@@ -244,7 +256,7 @@ class RunExecution:
             deadline_at=None,
             external_run_id=launch.attempt.name,
         )
-        if audit:
+        if not admission:
             await _audit_attempt(db, kind, run, "AttemptSubmitted", number, {"job": launch.attempt.name})
         return saved
 

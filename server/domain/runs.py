@@ -15,7 +15,7 @@ from jangar.server.core.errors import Code, DomainError, FieldViolation, invalid
 from jangar.server.core.kinds import Kind
 from jangar.server.core.pages import PageTokens, query_hash
 from jangar.server.core.query import ListQuery, Ref
-from jangar.server.core.runtime import JOB, LOCAL, RUNTIME_TYPES
+from jangar.server.core.runtime import JOB, LOCAL, RUNTIME_TYPES, Launch
 from jangar.server.domain import common, run_lifecycle
 from jangar.server.domain.definitions import already_exists
 from jangar.server.domain.execution import RunExecution, record_phase_change
@@ -36,6 +36,18 @@ MAX_LOG_TAIL_BYTES = 1024 * 1024
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _SUFFIX_LENGTH = 5
 _NAME_ATTEMPTS = 3
+
+
+def require_image(launch: Launch) -> None:
+    if not launch.workload.image:
+        raise invalid_argument(
+            [
+                FieldViolation(
+                    "spec.workload.image",
+                    "a job run needs a container image: set it here or in the definition's workload",
+                )
+            ]
+        )
 
 
 def generated_name(parent_name: str) -> str:
@@ -141,7 +153,7 @@ class RunUseCases:
             if submitted:
                 # The request commits the run together with its first attempt's outbox entry.
                 assert self._execution is not None
-                created = await self._execution.submit(db, self._kind, created, parent, 1, audit=False)
+                created = await self._execution.submit(db, self._kind, created, parent, 1, admission=True)
             return created, created.id
 
         return await idempotent(self._database, context, context.method, request, work)
@@ -164,6 +176,9 @@ class RunUseCases:
                 + (" (JANGAR_LOCAL_RUNTIME=1 enables it)" if runtime == LOCAL else ""),
                 metadata={"runtime": runtime},
             )
+        if runtime == JOB and self._execution is not None:
+            # Planned once, by the submission in the same transaction, which refuses it the same way.
+            return runtime
         candidate = type(run)()
         candidate.CopyFrom(run)
         candidate.id = ADMISSION_RUN_ID
@@ -171,15 +186,8 @@ class RunUseCases:
             launch = await self._rules.plan(db, candidate, parent, 1)
         except PlanProblems as problems:
             raise invalid_argument(problems.problems) from None
-        if runtime == JOB and not launch.workload.image:
-            raise invalid_argument(
-                [
-                    FieldViolation(
-                        "spec.workload.image",
-                        "a job run needs a container image: set it here or in the definition's workload",
-                    )
-                ]
-            )
+        if runtime == JOB:
+            require_image(launch)
         return runtime
 
     async def _insert(self, db: Tx, run: Any, provider: str, parent_name: str, runtime: str) -> None:
