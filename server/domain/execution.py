@@ -186,18 +186,7 @@ class RunExecution:
         else:
             run.status.message = f"attempt {number} started"
         deadline = now + timedelta(seconds=limits.timeout_seconds) if limits.timeout_seconds else None
-        await rows.update(
-            db,
-            STORED[kind.name],
-            uuid.UUID(run.id),
-            run,
-            attempt=number,
-            runtime_active=True,
-            next_attempt_at=None,
-            deadline_at=deadline,
-            # The seed's column for "what executes this run", kept in step with status.runtimeRef.
-            external_run_id=launch.attempt.name,
-        )
+        await _save_attempt(db, kind, run, launch.attempt.name, number, deadline)
         if transition is not None:
             await record_phase_change(db, WORKER, kind, run, number, transition)
         else:
@@ -245,17 +234,7 @@ class RunExecution:
         run.status.attempt = number
         run.status.runtime_ref.CopyFrom(common_pb2.RuntimeRef(type=JOB, name=launch.attempt.name))
         run.status.message = f"attempt {number} queued for Kubernetes"
-        saved = await rows.update(
-            db,
-            STORED[kind.name],
-            uuid.UUID(run.id),
-            run,
-            attempt=number,
-            runtime_active=True,
-            next_attempt_at=None,
-            deadline_at=None,
-            external_run_id=launch.attempt.name,
-        )
+        saved = await _save_attempt(db, kind, run, launch.attempt.name, number, None)
         if not admission:
             await _audit_attempt(db, kind, run, "AttemptSubmitted", number, {"job": launch.attempt.name})
         return saved
@@ -414,6 +393,22 @@ async def _parent(db: Tx, kind: Kind, run: Any) -> Any:
         # Runs keep their parent while unfinished (its delete is refused), so this is a broken invariant.
         raise RuntimeError(f"{kind.name} {run.id} has lost its {parent_kind.name} {parent_id}")
     return parent
+
+
+async def _save_attempt(db: Tx, kind: Kind, run: Any, name: str, number: int, deadline: Any) -> Any:
+    """The run row with attempt `number` started or submitted: its runtime object may be alive."""
+    return await rows.update(
+        db,
+        STORED[kind.name],
+        uuid.UUID(run.id),
+        run,
+        attempt=number,
+        runtime_active=True,
+        next_attempt_at=None,
+        deadline_at=deadline,
+        # The seed's column for "what executes this run", kept in step with status.runtimeRef.
+        external_run_id=name,
+    )
 
 
 def _fail(run: Any, reason: str, message: str, now: Any) -> run_lifecycle.Transition:
