@@ -195,6 +195,7 @@ async def test_a_job_run_is_accepted_with_its_first_attempt_queued_in_the_same_t
     assert run.status.attempt == 1
     assert run.status.runtime_ref.type == "job"
     assert run.status.runtime_ref.name == f"{run.id}-1"
+    assert run.status.runtime_ref.namespace == NAMESPACE
     assert await outbox(db, run.id) == [("start", 1)]
     payload = await db.fetchval("SELECT payload FROM outbox WHERE run_id = $1", uuid.UUID(run.id))
     workload = json.loads(payload)["workload"]

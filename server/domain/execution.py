@@ -232,7 +232,9 @@ class RunExecution:
             payload=launch_to_json(launch),
         )
         run.status.attempt = number
-        run.status.runtime_ref.CopyFrom(common_pb2.RuntimeRef(type=JOB, name=launch.attempt.name))
+        run.status.runtime_ref.CopyFrom(
+            common_pb2.RuntimeRef(type=JOB, name=launch.attempt.name, namespace=run.namespace)
+        )
         run.status.message = f"attempt {number} queued for Kubernetes"
         saved = await _save_attempt(db, kind, run, launch.attempt.name, number, None)
         if not admission:
