@@ -23,6 +23,10 @@ from jangar.v1 import (
     agent_run_pb2_grpc,
     run_pb2,
     run_pb2_grpc,
+    tool_pb2,
+    tool_pb2_grpc,
+    tool_run_pb2,
+    tool_run_pb2_grpc,
 )
 from jangar.v1.run_phase_pb2 import RunPhase
 from tests import builders
@@ -334,3 +338,48 @@ def _running(pod: dict[str, Any], run_id: str) -> bool:
         "Pending",
         "Running",
     )
+
+
+async def test_a_tool_run_runs_as_a_job_owned_by_its_tool_run_resource(kube, job_channel, reconciler):
+    tool = tool_pb2.Tool(
+        name=builders.unique("lint"),
+        namespace=NAMESPACE,
+        spec=tool_pb2.ToolSpec(
+            image="ghcr.io/proompteng/lint:2",
+            command=["lint"],
+            args=["{{parameters.path}}"],
+            service_account="linter",
+            timeout_seconds=60,
+        ),
+    )
+    await tool_pb2_grpc.ToolServiceStub(job_channel).CreateTool(
+        tool_pb2.CreateToolRequest(tool=tool), metadata=builders.key()
+    )
+    kube.kubelet.script(JobScript.succeed(logs="clean\n"), labels=f"jangar.proompteng.ai/tool={tool.name}")
+    stub = tool_run_pb2_grpc.ToolRunServiceStub(job_channel)
+    run = await stub.CreateToolRun(
+        tool_run_pb2.CreateToolRunRequest(
+            tool_run=tool_run_pb2.ToolRun(
+                namespace=NAMESPACE,
+                spec=tool_run_pb2.ToolRunSpec(tool_ref={"name": tool.name}, parameters={"path": "src/"}),
+            )
+        ),
+        metadata=builders.key(),
+    )
+    deadline = time.monotonic() + 30
+    while (current := await stub.GetToolRun(tool_run_pb2.GetToolRunRequest(id=run.id))).status.phase != (
+        RunPhase.Succeeded
+    ):
+        assert time.monotonic() < deadline, current.status
+        await asyncio.sleep(0.1)
+    job = kube.get("jobs", f"{run.id}-1", NAMESPACE)
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "ghcr.io/proompteng/lint:2"
+    assert container["command"] == ["lint", "src/"]
+    assert job["spec"]["template"]["spec"]["serviceAccountName"] == "linter"
+    assert job["spec"]["activeDeadlineSeconds"] == 60
+    (owner,) = job["metadata"]["ownerReferences"]
+    assert owner["kind"] == "ToolRun"
+    assert owner["uid"] == kube.get("toolruns", run.name, NAMESPACE)["metadata"]["uid"]
+    logs = await stub.GetToolRunLogs(tool_run_pb2.GetToolRunLogsRequest(id=run.id))
+    assert "clean" in logs.text
