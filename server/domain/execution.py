@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from jangar.server.core.context import RequestContext
-from jangar.server.core.errors import Code, DomainError, FieldViolation, invalid_argument
+from jangar.server.core.errors import Code, DomainError, FieldViolation
 from jangar.server.core.kinds import Kind, registry
 from jangar.server.core.query import Ref
 from jangar.server.core.runner import Outcome, outcome
@@ -193,52 +193,70 @@ class RunExecution:
             await _audit_attempt(db, kind, run, "AttemptStarted", number, {})
         return launch
 
-    async def submit(
+    async def plan_submission(
         self, db: Tx, kind: Kind, run: Any, parent: Any, number: int, *, admission: bool = False
-    ) -> Any:
-        """Attempt `number` of a Job run, in the caller's transaction: planned, and its Kubernetes writes
-        queued in the outbox. The run's phase does not change: it becomes Running when the reconciler reports
-        the Job active. At `admission` (the create's transaction) a run that cannot be planned is refused
-        (400, nothing written) rather than failed, and the create's audit event covers the submission."""
+    ) -> Launch:
+        """The launch of attempt `number` of a Job run, its status fields set on `run` (attempt, runtime
+        reference, message). Raises PlanProblems; at `admission` also when the run names no image."""
         rules = rules_for(kind.name)
         assert rules.plan is not None
-        now = common.utcnow()
-        try:
-            launch = await rules.plan(db, run, parent, number)
-            if admission and not launch.workload.image:
-                raise PlanProblems(
-                    [
-                        FieldViolation(
-                            "spec.workload.image",
-                            "a job run needs a container image: set it here or in the definition's workload",
-                        )
-                    ]
-                )
-        except PlanProblems as problems:
-            if admission:
-                raise invalid_argument(problems.problems) from None
-            transition = _fail(run, "InvalidSpec", str(problems), now)
-            run_lifecycle.apply_transition(run.status, transition)
-            saved = await rows.update(db, STORED[kind.name], uuid.UUID(run.id), run, next_attempt_at=None)
-            await record_phase_change(db, WORKER, kind, run, number - 1, transition)
-            return saved
-        launch = with_cluster_identity(kind, run, launch)
-        await outbox.add(
-            db,
-            operation="start",
-            run_kind=kind.name,
-            run_id=run.id,
-            attempt=number,
-            payload=launch_to_json(launch),
-        )
+        launch = await rules.plan(db, run, parent, number)
+        if admission and not launch.workload.image:
+            raise PlanProblems(
+                [
+                    FieldViolation(
+                        "spec.workload.image",
+                        "a job run needs a container image: set it here or in the definition's workload",
+                    )
+                ]
+            )
         run.status.attempt = number
         run.status.runtime_ref.CopyFrom(
             common_pb2.RuntimeRef(type=JOB, name=launch.attempt.name, namespace=run.namespace)
         )
         run.status.message = f"attempt {number} queued for Kubernetes"
-        saved = await _save_attempt(db, kind, run, launch.attempt.name, number, None)
-        if not admission:
-            await _audit_attempt(db, kind, run, "AttemptSubmitted", number, {"job": launch.attempt.name})
+        return with_cluster_identity(kind, run, launch)
+
+    @staticmethod
+    def submission_columns(launch: Launch) -> dict[str, Any]:
+        """The run row's execution columns once `launch` is queued."""
+        return {
+            "attempt": launch.attempt.number,
+            "runtime_active": True,
+            "next_attempt_at": None,
+            "deadline_at": None,
+            # The seed's column for "what executes this run", kept in step with status.runtimeRef.
+            "external_run_id": launch.attempt.name,
+        }
+
+    async def queue(self, db: Tx, launch: Launch) -> None:
+        """The outbox entry that has a server with a cluster write the attempt's objects."""
+        await outbox.add(
+            db,
+            operation="start",
+            run_kind=launch.attempt.run_kind,
+            run_id=launch.attempt.run_id,
+            attempt=launch.attempt.number,
+            payload=launch_to_json(launch),
+        )
+
+    async def submit(self, db: Tx, kind: Kind, run: Any, parent: Any, number: int) -> Any:
+        """Attempt `number` of a Job run (a retry), in the caller's transaction: planned, and its Kubernetes
+        writes queued in the outbox. The run's phase does not change: it becomes Running when the reconciler
+        reports the Job active. (A create does the same in its own transaction, before its insert.)"""
+        try:
+            launch = await self.plan_submission(db, kind, run, parent, number)
+        except PlanProblems as problems:
+            transition = _fail(run, "InvalidSpec", str(problems), common.utcnow())
+            run_lifecycle.apply_transition(run.status, transition)
+            saved = await rows.update(db, STORED[kind.name], uuid.UUID(run.id), run, next_attempt_at=None)
+            await record_phase_change(db, WORKER, kind, run, number - 1, transition)
+            return saved
+        await self.queue(db, launch)
+        saved = await rows.update(
+            db, STORED[kind.name], uuid.UUID(run.id), run, **self.submission_columns(launch)
+        )
+        await _audit_attempt(db, kind, run, "AttemptSubmitted", number, {"job": launch.attempt.name})
         return saved
 
     async def stop_job(self, db: Tx, kind: Kind, run: Any, attempt: int) -> None:

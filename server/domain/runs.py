@@ -124,8 +124,7 @@ class RunUseCases:
             prepare = self._rules.prepare_run
             provider = prepare(created, parent) if prepare is not None else RUN_PROVIDER_NATIVE
             runtime = await self._admit(db, created, parent)
-            await self._insert(db, created, provider, parent.name, runtime)
-            submitted = runtime == JOB and self._execution is not None
+            submission = await self._insert(db, created, parent, provider, runtime)
             await execution.record_transition(
                 db,
                 run_kind=self._kind.name,
@@ -150,10 +149,10 @@ class RunUseCases:
                     **({"runtime": runtime} if runtime else {}),
                 },
             )
-            if submitted:
+            if submission is not None:
                 # The request commits the run together with its first attempt's outbox entry.
                 assert self._execution is not None
-                created = await self._execution.submit(db, self._kind, created, parent, 1, admission=True)
+                await self._execution.queue(db, submission)
             return created, created.id
 
         return await idempotent(self._database, context, context.method, request, work)
@@ -190,17 +189,35 @@ class RunUseCases:
             require_image(launch)
         return runtime
 
-    async def _insert(self, db: Tx, run: Any, provider: str, parent_name: str, runtime: str) -> None:
+    async def _insert(self, db: Tx, run: Any, parent: Any, provider: str, runtime: str) -> Launch | None:
+        """Inserts the run under its name, or a generated one. A job run's first attempt is planned for the
+        name and id it gets, before the insert, so the row is written once; its launch is returned, for the
+        caller to queue. A run that cannot be planned is refused (400) with nothing written."""
         chosen_name = run.name
+        submitted = runtime == JOB and self._execution is not None
         # A local run is due at once, for the worker of a server with the local runtime; a job run's first
-        # attempt is submitted in this transaction (create), or by any worker if this server has no executor.
+        # attempt is queued in this transaction, or by any worker if this server has no executor.
         due = runtime == LOCAL or (runtime == JOB and self._execution is None)
-        timers = {"runtime": runtime, "next_attempt_at": common.utcnow() if due else None}
+        columns: dict[str, Any] = {"runtime": runtime, "next_attempt_at": common.utcnow() if due else None}
+        launch: Launch | None = None
+        if submitted:
+            run_id = uuid.uuid4()
+            run.id = str(run_id)
+            columns["id"] = run_id
         for _ in range(_NAME_ATTEMPTS):
             if not chosen_name:
-                run.name = generated_name(parent_name)
-            if await rows.insert(db, self._stored, run, provider=provider, **timers):
-                return
+                run.name = generated_name(parent.name)
+            if submitted:
+                assert self._execution is not None
+                try:
+                    launch = await self._execution.plan_submission(
+                        db, self._kind, run, parent, 1, admission=True
+                    )
+                except PlanProblems as problems:
+                    raise invalid_argument(problems.problems) from None
+                columns.update(self._execution.submission_columns(launch))
+            if await rows.insert(db, self._stored, run, provider=provider, **columns):
+                return launch
             existing = await rows.find(db, self._stored, Ref(namespace=run.namespace, name=run.name))
             if existing is not None and chosen_name:
                 raise already_exists(self._kind.name, run.namespace, run.name, existing.id)
