@@ -235,6 +235,14 @@ async def test_a_succeeding_job_ends_the_run_succeeded_with_the_runner_status_an
     stub = agent_run_pb2_grpc.AgentRunServiceStub(job_channel)
     logs = await stub.GetAgentRunLogs(agent_run_pb2.GetAgentRunLogsRequest(id=run.id))
     assert "all done" in logs.text
+    # kubectl sees it too: the run's status is copied onto its custom resource.
+    resource = await wait_for(
+        lambda: (
+            (kube.get("agentruns", run.name, NAMESPACE) or {}).get("status", {}).get("phase") == "Succeeded"
+            and kube.get("agentruns", run.name, NAMESPACE)
+        )
+    )
+    assert resource["status"]["runner"]["usage"]["inputTokens"] == "900"
 
 
 async def test_a_failing_job_ends_the_run_failed_with_its_exit_code(kube, job_channel, reconciler):
@@ -383,3 +391,13 @@ async def test_a_tool_run_runs_as_a_job_owned_by_its_tool_run_resource(kube, job
     assert owner["uid"] == kube.get("toolruns", run.name, NAMESPACE)["metadata"]["uid"]
     logs = await stub.GetToolRunLogs(tool_run_pb2.GetToolRunLogsRequest(id=run.id))
     assert "clean" in logs.text
+
+
+async def test_deleting_the_runs_resource_with_kubectl_cancels_the_run(kube, job_channel, reconciler):
+    run = await job_run(job_channel, kube, JobScript.hang())
+    await phase_of(job_channel, run.id, RunPhase.Running)
+    kube.store.delete(kube.resource("agentruns"), NAMESPACE, run.name)
+    done = await phase_of(job_channel, run.id, RunPhase.Cancelled)
+    assert "deleted from the cluster" in done.status.message
+    # Its Job was the resource's dependent: garbage-collected, and nothing re-creates it.
+    await wait_for(lambda: kube.get("jobs", f"{run.id}-1", NAMESPACE) is None)

@@ -182,9 +182,12 @@ async def until(read, expected, within: float = 20.0) -> None:
     assert value == expected
 
 
-async def outbox(db, run_id: str) -> list[tuple[str, int]]:
+async def outbox(db, run_id: str, operations: tuple[str, ...] = ("start", "stop")) -> list[tuple[str, int]]:
+    """The run's outbox entries of `operations` (Job writes; status copies are "status"), oldest first."""
     rows = await db.fetch(
-        "SELECT operation, attempt FROM outbox WHERE run_id = $1 ORDER BY id", uuid.UUID(run_id)
+        "SELECT operation, attempt FROM outbox WHERE run_id = $1 AND operation = ANY($2) ORDER BY id",
+        uuid.UUID(run_id),
+        list(operations),
     )
     return [(r["operation"], r["attempt"]) for r in rows]
 
@@ -197,7 +200,11 @@ async def test_a_job_run_is_accepted_with_its_first_attempt_queued_in_the_same_t
     assert run.status.runtime_ref.name == f"{run.id}-1"
     assert run.status.runtime_ref.namespace == NAMESPACE
     assert await outbox(db, run.id) == [("start", 1)]
-    payload = await db.fetchval("SELECT payload FROM outbox WHERE run_id = $1", uuid.UUID(run.id))
+    # And the copy of its status onto its custom resource, after the start that writes the resource.
+    assert await outbox(db, run.id, ("start", "status")) == [("start", 1), ("status", 1)]
+    payload = await db.fetchval(
+        "SELECT payload FROM outbox WHERE run_id = $1 AND operation = 'start'", uuid.UUID(run.id)
+    )
     workload = json.loads(payload)["workload"]
     assert workload["image"] == "ghcr.io/proompteng/runner:1"
     assert workload["labels"]["jangar.proompteng.ai/run-id"] == run.id

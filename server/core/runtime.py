@@ -209,4 +209,6 @@ class StatusWriter(Protocol):
 
     async def write_status(
         self, api_version: str, plural: str, namespace: str, name: str, status: Mapping[str, Any]
-    ) -> None: ...
+    ) -> bool:
+        """False when the resource does not exist."""
+        ...

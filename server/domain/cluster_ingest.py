@@ -38,6 +38,9 @@ POD_API = ("v1", "Pod")
 # How long a finished Job waits for its Pod's report before its own conditions decide the outcome.
 POD_REPORT_GRACE_SECONDS = 5.0
 RECONCILER = "system:reconciler"
+RECONCILER_CONTEXT = RequestContext(
+    request_id="", method="jangar.v1.ReconcilerService/Reconcile", principal=RECONCILER
+)
 
 
 @dataclass
@@ -330,12 +333,31 @@ class ClusterIngest:
         """A run's custom resource: the server's own (labelled with the run id), or one created with kubectl.
         None means it should be adopted."""
         labels = (body.get("metadata") or {}).get("labels") or {}
-        if labels.get(cr.RUN_ID_LABEL) or snapshot.deleted:
+        if snapshot.deleted:
+            await self._resource_deleted(db, kind, snapshot, str(labels.get(cr.RUN_ID_LABEL) or ""))
+            return Verdict.SNAPSHOT_VERDICT_APPLIED
+        if labels.get(cr.RUN_ID_LABEL):
             return Verdict.SNAPSHOT_VERDICT_APPLIED
         existing = await rows.find(
             db, STORED[kind.name], Ref(namespace=snapshot.namespace, name=snapshot.name)
         )
         return Verdict.SNAPSHOT_VERDICT_APPLIED if existing is not None else None
+
+    async def _resource_deleted(
+        self, db: Tx, kind: Kind, snapshot: reconciler_pb2.ObjectSnapshot, run_id: str
+    ) -> None:
+        """A run's custom resource was deleted (kubectl delete): its Jobs go with it (they are its
+        dependents), so the run is over: Cancelled, unless it had already finished."""
+        ref = (
+            Ref(id=uuid.UUID(run_id))
+            if run_id and _is_uuid(run_id)
+            else Ref(namespace=snapshot.namespace, name=snapshot.name)
+        )
+        run = await rows.find(db, STORED[kind.name], ref, for_update=True)
+        if run is None or run.namespace != snapshot.namespace or run.name != snapshot.name:
+            return
+        message = f"its {kind.name} resource was deleted from the cluster"
+        await self._execution.cancel_in(db, RECONCILER_CONTEXT, kind, run, message, reason="ResourceDeleted")
 
     async def _adopt_resource(
         self, kind: Kind, body: dict[str, Any], snapshot: reconciler_pb2.ObjectSnapshot
@@ -440,6 +462,14 @@ class _Batch(list[Record]):
 
 def _resource_field(request_class: Any, kind: Kind) -> str:
     return next(f.name for f in request_class.DESCRIPTOR.fields if f.message_type is kind.descriptor)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _uuid_of(uid: str) -> uuid.UUID:

@@ -81,6 +81,8 @@ async def record_phase_change(
         reason=transition.reason,
         message=transition.message,
     )
+    if _runtime_of(run) == JOB:
+        await queue_status(db, kind, run)
     await common.record_audit(
         db,
         context,
@@ -94,6 +96,31 @@ async def record_phase_change(
             "from": RunPhase.Name(transition.from_phase),
             "reason": transition.reason,
             "attempt": attempt,
+        },
+    )
+
+
+def _runtime_of(run: Any) -> str:
+    """The runtime of a run's current attempt; '' for kinds without attempts (an OrchestrationRun)."""
+    fields = run.status.DESCRIPTOR.fields_by_name
+    return run.status.runtime_ref.type if "runtime_ref" in fields else ""
+
+
+async def queue_status(db: Tx, kind: Kind, run: Any) -> None:
+    """Have the outbox copy the run's status onto its custom resource (so `kubectl get` shows the phase). The
+    entry names the resource only: the worker writes the status as it is then, so entries done out of order
+    never leave an older one behind."""
+    await outbox.add(
+        db,
+        operation="status",
+        run_kind=kind.name,
+        run_id=run.id,
+        attempt=run.status.attempt,
+        payload={
+            "apiVersion": kind.crd_api_version,
+            "plural": kind.crd_plural,
+            "namespace": run.namespace,
+            "name": run.name,
         },
     )
 
@@ -270,6 +297,34 @@ class RunExecution:
             payload={"namespace": run.namespace},
         )
         await execution_rows.set_inactive(db, STORED[kind.name], uuid.UUID(run.id), attempt)
+
+    async def cancel_in(
+        self, db: Tx, context: RequestContext, kind: Kind, run: Any, message: str, reason: str = ""
+    ) -> Any | None:
+        """Cancel `run` (loaded FOR UPDATE) in the caller's transaction: Cancelled, its Job's deletion
+        queued; None when it had already finished (a terminal phase never changes)."""
+        now = common.utcnow()
+        transition = run_lifecycle.cancel(
+            run.status.phase, message=message, now=now, has_finish_time=run.status.HasField("finish_time")
+        )
+        if transition is None:
+            return None
+        previous = RunPhase.Name(run.status.phase)
+        run_lifecycle.apply_transition(run.status, transition)
+        run_lifecycle.cancel_steps(run, message, now)
+        saved = await rows.update(db, STORED[kind.name], uuid.UUID(run.id), run, next_attempt_at=None)
+        await self.after_cancel(db, kind, run)
+        attempt = run.status.attempt if "attempt" in run.status.DESCRIPTOR.fields_by_name else 0
+        await record_phase_change(
+            db,
+            context,
+            kind,
+            run,
+            attempt,
+            transition,
+            payload={"name": run.name, "previousPhase": previous, "reason": reason},
+        )
+        return saved
 
     async def after_cancel(self, db: Tx, kind: Kind, run: Any) -> None:
         """A run was cancelled in the caller's transaction: a Job attempt that may be alive is deleted."""

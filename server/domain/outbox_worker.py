@@ -13,6 +13,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from google.protobuf import json_format
+
+from jangar.server.core.errors import ServiceUnavailable
 from jangar.server.core.kinds import Kind, registry
 from jangar.server.core.query import Ref
 from jangar.server.core.runner import Outcome
@@ -90,14 +93,7 @@ class OutboxWorker:
             elif entry.operation == "stop":
                 await self._runtime.stop(attempt)
             elif entry.operation == "status":
-                payload = entry.payload
-                await self._status_writer.write_status(
-                    payload["apiVersion"],
-                    payload["plural"],
-                    payload["namespace"],
-                    payload["name"],
-                    payload["status"],
-                )
+                await self._write_status(db, kind, entry)
             else:
                 log.error("dropping outbox entry %d with unknown operation %r", entry.id, entry.operation)
         except RuntimeUnavailable as error:
@@ -119,9 +115,36 @@ class OutboxWorker:
             refused = Outcome(False, "JobRejected", str(error), execution_pb2.RunnerStatus())
             await self._execution.finish_in(db, kind, attempt, refused, retryable=False)
             return
+        except ServiceUnavailable:
+            raise  # the database: the round ends, the entry stays as it was
+        except Exception:
+            # A bug, not the cluster: the entry waits as long as the backoff allows, so that it cannot hold
+            # up the entries behind it (the oldest due entry is always claimed first).
+            log.exception("outbox entry %d (%s of %s) failed", entry.id, entry.operation, attempt.name)
+            delay = backoff_seconds(30, self._backoff_base)
+            await outbox.retry_later(
+                db, entry.id, at=common.utcnow() + timedelta(seconds=delay), error="internal error"
+            )
+            return
         await outbox.done(db, entry.id)
         if entry.tries and entry.operation != "status":
             await self._show(db, kind, entry.run_id, "True", "Written", f"{entry.operation} written")
+
+    async def _write_status(self, db: Tx, kind: Kind, entry: outbox.Entry) -> None:
+        """A run's status as it is now (or the status the entry carries: a refused kubectl run has no row)
+        onto its custom resource. One not written yet waits for the run's start; otherwise it is gone."""
+        payload = entry.payload
+        status = payload.get("status")
+        if status is None:
+            run = await rows.find(db, STORED[kind.name], Ref(id=entry.run_id))
+            if run is None:
+                return
+            status = json_format.MessageToDict(run.status)
+        written = await self._status_writer.write_status(
+            payload["apiVersion"], payload["plural"], payload["namespace"], payload["name"], status
+        )
+        if not written and await outbox.pending(db, str(entry.run_id), "start"):
+            raise RuntimeUnavailable(f"{payload['plural']}/{payload['name']} is not written yet")
 
     async def _still_wanted(self, db: Tx, kind: Kind, attempt: Attempt) -> bool:
         """A start whose attempt is over (the run was cancelled meanwhile) writes nothing. Read unlocked: a

@@ -263,3 +263,16 @@ def retry_backoff_seconds(
             break
         delay *= 2
     return min(delay, float(cap))
+
+
+def cancel_steps(run: Any, message: str, now: datetime) -> None:
+    """Cancelled is terminal: every unfinished step of the run (an OrchestrationRun's) stops with it."""
+    steps = run.status.step_statuses if "step_statuses" in run.status.DESCRIPTOR.fields_by_name else ()
+    for step in steps:
+        transition = cancel(
+            step.phase, message=message, now=now, has_finish_time=step.HasField("finish_time")
+        )
+        if transition is not None:
+            step.phase = transition.to_phase
+            if transition.sets_finish_time:
+                step.finish_time.FromDatetime(transition.at)

@@ -18,7 +18,7 @@ from jangar.server.core.query import ListQuery, Ref
 from jangar.server.core.runtime import JOB, LOCAL, RUNTIME_TYPES, Launch
 from jangar.server.domain import common, run_lifecycle
 from jangar.server.domain.definitions import already_exists
-from jangar.server.domain.execution import RunExecution, record_phase_change
+from jangar.server.domain.execution import RunExecution, queue_status
 from jangar.server.domain.idempotency import Outcome, idempotent
 from jangar.server.domain.kinds import RUN_PROVIDER_NATIVE, rules_for
 from jangar.server.domain.launch import ADMISSION_RUN_ID, PlanProblems, RuntimePolicy
@@ -153,6 +153,7 @@ class RunUseCases:
                 # The request commits the run together with its first attempt's outbox entry.
                 assert self._execution is not None
                 await self._execution.queue(db, submission)
+                await queue_status(db, self._kind, created)
             return created, created.id
 
         return await idempotent(self._database, context, context.method, request, work)
@@ -291,33 +292,12 @@ class RunUseCases:
 
         async def work(db: Tx) -> tuple[Message, str]:
             run = await common.load(db, self._stored, id_or_name, namespace, for_update=True)
-            previous = RunPhase.Name(run.status.phase)
-            now = common.utcnow()
             message = reason or f"cancelled by {context.principal}"
-            transition = run_lifecycle.cancel(
-                run.status.phase, message=message, now=now, has_finish_time=run.status.HasField("finish_time")
-            )
-            if transition is None:
-                # Already finished: the caller's intent (the run is not going on) holds, so this is a
-                # no-op that returns the run as it is, not an error; a terminal phase never changes.
-                return run, run.id
-            run_lifecycle.apply_transition(run.status, transition)
-            _cancel_steps(run, message, now)
-            # The worker stops a local run's process (runtime_active stays set until then); a Job run's delete
-            # is queued in the outbox now.
-            saved = await rows.update(db, self._stored, uuid.UUID(run.id), run, next_attempt_at=None)
-            if self._execution is not None:
-                await self._execution.after_cancel(db, self._kind, run)
-            await record_phase_change(
-                db,
-                context,
-                self._kind,
-                run,
-                _attempt_of(run),
-                transition,
-                payload={"name": run.name, "previousPhase": previous, "reason": reason},
-            )
-            return saved, run.id
+            assert self._execution is not None
+            saved = await self._execution.cancel_in(db, context, self._kind, run, message, reason=reason)
+            # Already finished: the caller's intent (the run is not going on) holds, so this is a no-op that
+            # returns the run as it is, not an error; a terminal phase never changes.
+            return (run if saved is None else saved), run.id
 
         return await idempotent(self._database, context, context.method, request, work)
 
@@ -338,16 +318,3 @@ class RunUseCases:
 def _attempt_of(run: Any) -> int:
     """The run's attempt; 0 for kinds that have no attempts of their own (an OrchestrationRun)."""
     return run.status.attempt if "attempt" in run.status.DESCRIPTOR.fields_by_name else 0
-
-
-def _cancel_steps(run: Any, message: str, now: Any) -> None:
-    """Cancelled is terminal: every unfinished step of the run stops with it."""
-    steps = run.status.step_statuses if "step_statuses" in run.status.DESCRIPTOR.fields_by_name else ()
-    for step in steps:
-        transition = run_lifecycle.cancel(
-            step.phase, message=message, now=now, has_finish_time=step.HasField("finish_time")
-        )
-        if transition is not None:
-            step.phase = transition.to_phase
-            if transition.sets_finish_time:
-                step.finish_time.FromDatetime(transition.at)

@@ -144,8 +144,8 @@ class JobRuntime:
 
     async def write_status(
         self, api_version: str, plural: str, namespace: str, name: str, status: Mapping[str, Any]
-    ) -> None:
-        """Merge-patches a custom resource's status subresource; one that is gone needs no status."""
+    ) -> bool:
+        """Merge-patches a custom resource's status subresource; False when there is no such resource."""
         group, _, version = api_version.partition("/")
         what = f"{plural}/{name} status in {namespace}"
         try:
@@ -165,6 +165,8 @@ class JobRuntime:
         except ApiException as error:
             if error.status != 404:
                 raise unavailable(error, what) from None
+            return False
+        return True
 
     async def logs(self, attempt: Attempt, tail_bytes: int) -> tuple[str, bool]:
         """The end of the output of the attempt's newest Pod (at most `tail_bytes` bytes, cut on a UTF-8
