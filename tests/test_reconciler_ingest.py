@@ -299,14 +299,54 @@ async def test_a_failed_job_with_a_pod_report_fails_with_the_exit_code(channel, 
     assert view.runner.exit_code == 3
 
 
-async def test_a_failed_job_whose_pod_never_reports_ends_job_failed_after_the_grace_period(channel, stream):
+async def test_a_finished_job_without_a_pod_report_asks_for_a_pod_list_which_decides(channel, stream):
     run = await job_run(channel)
     failed = condition("Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit")
     await stream.send(snapshot(job(run, failed=1, conditions=[failed])))
+    # The Pod's report may still be on its way: the server waits, and asks for the namespace's Pods.
     assert (await get(channel, run.id)).phase == RunPhase.Pending
-    view = await eventually(channel, run.id, RunPhase.Failed)
+    assert [(r.kind, r.namespace) for r in stream.relists] == [("Pod", NAMESPACE)]
+    listed = reconciler_pb2.ListCompleted(
+        api_version="v1", kind="Pod", namespace=NAMESPACE, resource_version=rv(), names=[]
+    )
+    await stream.send(reconciler_pb2.SnapshotItem(list_completed=listed))
+    view = await eventually(channel, run.id, RunPhase.Failed, within=5)
     assert view.reason == "JobFailed"
     assert "BackoffLimitExceeded" in view.message
+
+
+async def test_a_pod_list_older_than_the_finished_job_decides_nothing(channel, stream):
+    run = await job_run(channel)
+    older = rv()
+    failed = condition("Failed", "BackoffLimitExceeded", "")
+    await stream.send(snapshot(job(run, failed=1, conditions=[failed])))
+    stale = reconciler_pb2.ListCompleted(
+        api_version="v1", kind="Pod", namespace=NAMESPACE, resource_version=older, names=[]
+    )
+    await stream.send(reconciler_pb2.SnapshotItem(list_completed=stale))
+    assert (await get(channel, run.id)).phase == RunPhase.Pending
+    # The Pod's report, which the old list could not have shown, still decides.
+    await stream.send(snapshot(pod(run, exit_code=4)))
+    view = await eventually(channel, run.id, RunPhase.Failed, within=5)
+    assert (view.reason, view.runner.exit_code) == ("ExitCode", 4)
+
+
+async def test_a_pod_list_with_the_pods_report_decides_with_its_exit_code(channel, stream):
+    run = await job_run(channel)
+    failed = condition("Failed", "BackoffLimitExceeded", "")
+    await stream.send(snapshot(job(run, failed=1, conditions=[failed])))
+    reported = pod(run, exit_code=7)
+    listed = reconciler_pb2.ListCompleted(
+        api_version="v1",
+        kind="Pod",
+        namespace=NAMESPACE,
+        resource_version=rv(),
+        names=[f"{NAMESPACE}/{reported['metadata']['name']}"],
+    )
+    await stream.send(snapshot(reported), reconciler_pb2.SnapshotItem(list_completed=listed))
+    view = await eventually(channel, run.id, RunPhase.Failed, within=5)
+    assert view.reason == "ExitCode"
+    assert view.runner.exit_code == 7
 
 
 async def test_a_deleted_job_asks_for_a_relist_and_ends_job_missing_once_a_list_confirms(channel, stream):

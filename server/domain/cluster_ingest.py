@@ -36,7 +36,8 @@ Verdict = reconciler_pb2.SnapshotVerdict
 JOB_API = ("batch/v1", "Job")
 POD_API = ("v1", "Pod")
 # How long a finished Job waits for its Pod's report before its own conditions decide the outcome.
-POD_REPORT_GRACE_SECONDS = 5.0
+# A Pod list normally settles it first (the server asks for one); this covers a relist that never comes.
+POD_REPORT_GRACE_SECONDS = 30.0
 RECONCILER = "system:reconciler"
 RECONCILER_CONTEXT = RequestContext(
     request_id="", method="jangar.v1.ReconcilerService/Reconcile", principal=RECONCILER
@@ -112,7 +113,7 @@ class ClusterIngest:
             finished_now: list[str] = []
             for index, item in enumerate(items):
                 if item.WhichOneof("item") == "list_completed":
-                    await self._list_completed(db, item.list_completed)
+                    await self._list_completed(db, item.list_completed, records)
                     result.verdicts.append(Verdict.SNAPSHOT_VERDICT_APPLIED)
                     continue
                 snapshot = item.object
@@ -233,7 +234,17 @@ class ClusterIngest:
                 if pod is not None or deadline:
                     await self._finish(db, kind, attempt, facts, pod)
                 else:
+                    # The Pod's report (the runner's status) may be on its way through the other watch, or
+                    # lost with a reconciler that died: a list of the namespace's Pods settles it.
                     finished_now.append(snapshot.uid)
+                    result.relists.append(
+                        reconciler_pb2.RelistRequest(
+                            api_version="v1",
+                            kind="Pod",
+                            namespace=snapshot.namespace,
+                            reason=f"Job {snapshot.name} finished before its Pod reported",
+                        )
+                    )
         else:
             if facts.get("running") or facts.get("terminated"):
                 await self._execution.mark_running(db, kind, run, owner.attempt, "the Job's Pod is running")
@@ -270,8 +281,20 @@ class ClusterIngest:
                 payload={"namespace": namespace},
             )
 
-    async def _list_completed(self, db: Tx, listed: reconciler_pb2.ListCompleted) -> None:
-        """A list of Jobs without the Job of a running attempt confirms it is gone: Failed/JobMissing."""
+    async def _list_completed(self, db: Tx, listed: reconciler_pb2.ListCompleted, records: _Batch) -> None:
+        """A list of Jobs without the Job of a running attempt confirms it is gone: Failed/JobMissing. A list
+        of Pods decides the finished Jobs still waiting for their Pod's report: every Pod it had was sent
+        before it, so what has not reported by now will not."""
+        if (listed.api_version, listed.kind) == POD_API:
+            for job in await cluster_objects.unsettled_in(db, listed.namespace):
+                # A list taken before the Job finished (one in flight when it was asked for) may show the
+                # Pod still running: only a list at least as new as the Job's state decides.
+                if newer(job.resource_version, listed.resource_version) == Verdict.SNAPSHOT_VERDICT_STALE:
+                    continue
+                if job.uid not in records.settled:
+                    await self._settle(db, job, records)
+                    records.settled.add(job.uid)
+            return
         if (listed.api_version, listed.kind) != JOB_API:
             return
         present = set(listed.names)
@@ -316,12 +339,13 @@ class ClusterIngest:
             decided += 1
         return decided
 
-    async def _settle(self, db: Tx, job: Record) -> None:
+    async def _settle(self, db: Tx, job: Record, records: _Batch | None = None) -> None:
         kind = self._by_name.get(job.run_kind or "")
         if kind is None or job.run_id is None or job.attempt is None:
             return
         attempt = Attempt(kind.name, str(job.run_id), job.attempt, job.namespace)
-        pods = await cluster_objects.for_attempt(db, "Pod", job.run_id, job.attempt)
+        lookup = records.for_attempt if records is not None else _Batch().for_attempt
+        pods = await lookup(db, "Pod", job.run_id, job.attempt)
         pod = next((p.facts for p in pods if p.facts.get("terminated")), None)
         await self._finish(db, kind, attempt, job.facts, pod)
 

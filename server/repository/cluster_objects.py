@@ -173,6 +173,16 @@ async def unsettled_jobs(
     return [_record(row) for row in (await db.execute(statement)).all()]
 
 
+async def unsettled_in(db: Tx, namespace: str) -> list[Record]:
+    """Finished Jobs in `namespace` ('' = all) whose run's outcome is still undecided, locked."""
+    c = cluster_objects.c
+    conditions = [sa.not_(c.settled), c.terminal_at.is_not(None), c.kind == "Job"]
+    if namespace:
+        conditions.append(c.namespace == namespace)
+    statement = select(cluster_objects).where(*conditions).with_for_update(skip_locked=True)
+    return [_record(row) for row in (await db.execute(statement)).all()]
+
+
 async def jobs_of_active_runs(db: Tx, stored: StoredKind, namespace: str) -> list[Record]:
     """The Jobs seen of runs of one kind whose current attempt may be alive, in `namespace` ('' = all)."""
     runs = stored.table
