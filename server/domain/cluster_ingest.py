@@ -6,13 +6,14 @@ are adopted as if they came through the API. docs/reconciler.md describes the ma
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+
+import orjson
 
 from jangar.server.core import custom_resources as cr
 from jangar.server.core.context import RequestContext
@@ -105,7 +106,7 @@ class ClusterIngest:
                 verdicts.append(verdict)
                 if verdict == Verdict.SNAPSHOT_VERDICT_APPLIED:
                     seen[item.object.uid] = item.object.resource_version
-                    bodies.append(json.loads(item.object.object or b"{}"))
+                    bodies.append(orjson.loads(item.object.object or b"{}"))
                 else:
                     bodies.append({})
             states = await self._states(db, items, bodies)
