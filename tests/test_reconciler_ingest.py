@@ -254,6 +254,29 @@ async def test_verdicts_tell_new_resent_older_and_foreign_snapshots_apart(channe
     ]
 
 
+async def test_an_object_that_is_not_json_is_unknown_and_the_rest_of_the_batch_applies(channel, stream):
+    run = await job_run(channel)
+    broken = snapshot(job(run))
+    broken.object.object = b"{not json"
+    listed = snapshot(job(run, active=1))
+    assert await stream.send(broken, listed) == [
+        Verdict.SNAPSHOT_VERDICT_UNKNOWN,
+        Verdict.SNAPSHOT_VERDICT_APPLIED,
+    ]
+    await eventually(channel, run.id, RunPhase.Running)
+
+
+async def test_a_batch_over_500_items_is_refused(channel):
+    session = Stream(channel)
+    item = reconciler_pb2.SnapshotItem(
+        list_completed=reconciler_pb2.ListCompleted(api_version="v1", kind="Pod", resource_version="1")
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await session.send(*([item] * 501))
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "at most 500" in error.value.details()
+
+
 async def test_an_active_job_makes_the_run_running_and_the_pods_status_file_decides(channel, stream):
     run = await job_run(channel)
     uid = str(uuid.uuid4())

@@ -104,11 +104,14 @@ class ClusterIngest:
                     continue
                 verdict = newer(seen.get(item.object.uid), item.object.resource_version)
                 verdicts.append(verdict)
-                if verdict == Verdict.SNAPSHOT_VERDICT_APPLIED:
+                body = _decoded(item.object) if verdict == Verdict.SNAPSHOT_VERDICT_APPLIED else {}
+                if body is None:
+                    # Not a JSON object: nothing to apply, and the rest of the batch must not wait on it.
+                    verdicts[-1] = Verdict.SNAPSHOT_VERDICT_UNKNOWN
+                    body = {}
+                elif verdict == Verdict.SNAPSHOT_VERDICT_APPLIED:
                     seen[item.object.uid] = item.object.resource_version
-                    bodies.append(orjson.loads(item.object.object or b"{}"))
-                else:
-                    bodies.append({})
+                bodies.append(body)
             states = await self._states(db, items, bodies)
             records = _Batch()
             finished_now: list[str] = []
@@ -487,6 +490,16 @@ class _Batch(list[Record]):
 
 def _resource_field(request_class: Any, kind: Kind) -> str:
     return next(f.name for f in request_class.DESCRIPTOR.fields if f.message_type is kind.descriptor)
+
+
+def _decoded(snapshot: reconciler_pb2.ObjectSnapshot) -> dict[str, Any] | None:
+    """The snapshot's object, or None when it is not a JSON object (a reconciler's bug, never the cluster)."""
+    try:
+        body = orjson.loads(snapshot.object or b"{}")
+    except orjson.JSONDecodeError:
+        log.warning("snapshot of %s %s/%s is not JSON", snapshot.kind, snapshot.namespace, snapshot.name)
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def _is_uuid(text: str) -> bool:
