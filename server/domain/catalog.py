@@ -33,6 +33,7 @@ def build_use_cases(
     execution: RunExecution | None = None,
 ) -> UseCases:
     kinds = registry()
+    runtimes = runtimes or RuntimePolicy()
     execution = execution or RunExecution(database, {})
     runs = {
         kind.name: RunUseCases(database, kind, kinds[kind.parent.kind], page_tokens, runtimes, execution)

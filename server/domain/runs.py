@@ -38,18 +38,6 @@ _SUFFIX_LENGTH = 5
 _NAME_ATTEMPTS = 3
 
 
-def require_image(launch: Launch) -> None:
-    if not launch.workload.image:
-        raise invalid_argument(
-            [
-                FieldViolation(
-                    "spec.workload.image",
-                    "a job run needs a container image: set it here or in the definition's workload",
-                )
-            ]
-        )
-
-
 def generated_name(parent_name: str) -> str:
     suffix = "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(_SUFFIX_LENGTH))
     return f"{parent_name[: 63 - _SUFFIX_LENGTH - 1]}-{suffix}"
@@ -87,11 +75,11 @@ class RunUseCases:
         kind: Kind,
         parent: Kind,
         page_tokens: PageTokens,
-        runtimes: RuntimePolicy | None = None,
-        execution: RunExecution | None = None,
+        runtimes: RuntimePolicy,
+        execution: RunExecution,
     ) -> None:
         assert kind.parent is not None
-        self._runtimes = runtimes or RuntimePolicy()
+        self._runtimes = runtimes
         self._execution = execution
         self._database = database
         self._page_tokens = page_tokens
@@ -151,7 +139,6 @@ class RunUseCases:
             )
             if submission is not None:
                 # The request commits the run together with its first attempt's outbox entry.
-                assert self._execution is not None
                 await self._execution.queue(db, submission)
                 await queue_status(db, self._kind, created)
             return created, created.id
@@ -176,18 +163,16 @@ class RunUseCases:
                 + (" (JANGAR_LOCAL_RUNTIME=1 enables it)" if runtime == LOCAL else ""),
                 metadata={"runtime": runtime},
             )
-        if runtime == JOB and self._execution is not None:
+        if runtime == JOB:
             # Planned once, by the submission in the same transaction, which refuses it the same way.
             return runtime
         candidate = type(run)()
         candidate.CopyFrom(run)
         candidate.id = ADMISSION_RUN_ID
         try:
-            launch = await self._rules.plan(db, candidate, parent, 1)
+            await self._rules.plan(db, candidate, parent, 1)
         except PlanProblems as problems:
             raise invalid_argument(problems.problems) from None
-        if runtime == JOB:
-            require_image(launch)
         return runtime
 
     async def _insert(self, db: Tx, run: Any, parent: Any, provider: str, runtime: str) -> Launch | None:
@@ -195,10 +180,10 @@ class RunUseCases:
         name and id it gets, before the insert, so the row is written once; its launch is returned, for the
         caller to queue. A run that cannot be planned is refused (400) with nothing written."""
         chosen_name = run.name
-        submitted = runtime == JOB and self._execution is not None
+        submitted = runtime == JOB
         # A local run is due at once, for the worker of a server with the local runtime; a job run's first
-        # attempt is queued in this transaction, or by any worker if this server has no executor.
-        due = runtime == LOCAL or (runtime == JOB and self._execution is None)
+        # attempt is queued in this transaction.
+        due = runtime == LOCAL
         columns: dict[str, Any] = {"runtime": runtime, "next_attempt_at": common.utcnow() if due else None}
         launch: Launch | None = None
         if submitted:
@@ -209,7 +194,6 @@ class RunUseCases:
             if not chosen_name:
                 run.name = generated_name(parent.name)
             if submitted:
-                assert self._execution is not None
                 try:
                     launch = await self._execution.plan_submission(
                         db, self._kind, run, parent, 1, admission=True
@@ -293,7 +277,6 @@ class RunUseCases:
         async def work(db: Tx) -> tuple[Message, str]:
             run = await common.load(db, self._stored, id_or_name, namespace, for_update=True)
             message = reason or f"cancelled by {context.principal}"
-            assert self._execution is not None
             saved = await self._execution.cancel_in(db, context, self._kind, run, message, reason=reason)
             # Already finished: the caller's intent (the run is not going on) holds, so this is a no-op that
             # returns the run as it is, not an error; a terminal phase never changes.
@@ -308,8 +291,6 @@ class RunUseCases:
             )
         async with self._database.transaction() as db:
             run = await common.load(db, self._stored, id_or_name, namespace, for_update=False)
-        if self._execution is None:
-            return execution_pb2.RunLogs(attempt=_attempt_of(run))
         return await self._execution.logs(
             self._kind, run, _attempt_of(run), tail_bytes or DEFAULT_LOG_TAIL_BYTES
         )
