@@ -150,8 +150,14 @@ class OutboxWorker:
         """A start whose attempt is over (the run was cancelled meanwhile) writes nothing. Read unlocked: a
         cancel committing after this check queues a delete, and the ingest deletes any Job of an attempt
         that is over."""
-        found = await execution_rows.peek(db, STORED[kind.name], uuid.UUID(attempt.run_id))
-        return found is not None and found.attempt == attempt.number and found.runtime_active
+        run_id = uuid.UUID(attempt.run_id)
+        found = (await execution_rows.states(db, STORED[kind.name], [run_id])).get(run_id)
+        return (
+            found is not None
+            and found.attempt == attempt.number
+            and found.runtime_active
+            and found.phase in execution_rows.UNFINISHED
+        )
 
     async def _show(
         self, db: Tx, kind: Kind, run_id: uuid.UUID, status: str, reason: str, message: str

@@ -42,20 +42,6 @@ async def load(db: Tx, stored: StoredKind, run_id: uuid.UUID) -> tuple[Any, Exec
     return None if row is None else (stored.from_row(row), _execution(row))
 
 
-async def peek(db: Tx, stored: StoredKind, run_id: uuid.UUID) -> Execution | None:
-    """A run's execution columns, unlocked; runtime_active reads False once the run is terminal."""
-    table = stored.table
-    statement = select(
-        table.c.attempt,
-        table.c.runtime,
-        table.c.runtime_active & table.c.status.in_(UNFINISHED),
-        table.c.next_attempt_at,
-        table.c.deadline_at,
-    ).where(table.c.id == run_id)
-    row = (await db.execute(statement)).first()
-    return None if row is None else Execution(*row)
-
-
 @dataclass(frozen=True)
 class State:
     """A run's execution columns and phase, read without a lock."""
