@@ -203,8 +203,7 @@ class ClusterIngest:
         if previous is not None and previous.facts == facts and previous.deleted == snapshot.deleted:
             # The same state at a newer version (a label, an annotation, a resync): it changed nothing then.
             return Verdict.SNAPSHOT_VERDICT_APPLIED
-        current = peeked.runtime == JOB and peeked.attempt == owner.attempt and peeked.runtime_active
-        if not current:
+        if not _is_current(peeked, owner.attempt):
             if is_job and not snapshot.deleted and not cluster_facts.job_finished(facts):
                 await self._stop_orphan(db, kind, owner.run_id, snapshot.namespace, owner.attempt)
             return Verdict.SNAPSHOT_VERDICT_APPLIED
@@ -214,17 +213,12 @@ class ClusterIngest:
         if loaded is None:
             return Verdict.SNAPSHOT_VERDICT_UNKNOWN
         run, state = loaded
-        if not (state.runtime == JOB and state.attempt == owner.attempt and state.runtime_active):
+        if not _is_current(state, owner.attempt):
             return Verdict.SNAPSHOT_VERDICT_APPLIED
         if is_job and snapshot.deleted:
             # Confirmed only by a list: a DELETED event alone may precede a recreate, or be resent.
             result.relists.append(
-                reconciler_pb2.RelistRequest(
-                    api_version="batch/v1",
-                    kind="Job",
-                    namespace=snapshot.namespace,
-                    reason=f"Job {snapshot.name} of a running attempt was deleted",
-                )
+                _relist(JOB_API, snapshot.namespace, f"Job {snapshot.name} of a running attempt was deleted")
             )
             return Verdict.SNAPSHOT_VERDICT_APPLIED
         attempt = Attempt(kind.name, run.id, owner.attempt, run.namespace)
@@ -233,7 +227,7 @@ class ClusterIngest:
                 await self._execution.mark_running(db, kind, run, owner.attempt, "the Job is active")
             elif cluster_facts.job_finished(facts):
                 pods = await records.for_attempt(db, "Pod", run_id, owner.attempt)
-                pod = next((p.facts for p in pods if p.facts.get("terminated")), None)
+                pod = _pod_report(pods)
                 deadline = facts.get("reason") == run_lifecycle.Reason.DEADLINE_EXCEEDED
                 if pod is not None or deadline:
                     await self._finish(db, kind, attempt, facts, pod)
@@ -241,14 +235,8 @@ class ClusterIngest:
                     # The Pod's report (the runner's status) may be on its way through the other watch, or
                     # lost with a reconciler that died: a list of the namespace's Pods settles it.
                     finished_now.append(snapshot.uid)
-                    result.relists.append(
-                        reconciler_pb2.RelistRequest(
-                            api_version="v1",
-                            kind="Pod",
-                            namespace=snapshot.namespace,
-                            reason=f"Job {snapshot.name} finished before its Pod reported",
-                        )
-                    )
+                    reason = f"Job {snapshot.name} finished before its Pod reported"
+                    result.relists.append(_relist(POD_API, snapshot.namespace, reason))
         else:
             if facts.get("running") or facts.get("terminated"):
                 await self._execution.mark_running(db, kind, run, owner.attempt, "the Job's Pod is running")
@@ -290,7 +278,7 @@ class ClusterIngest:
         of Pods decides the finished Jobs still waiting for their Pod's report: every Pod it had was sent
         before it, so what has not reported by now will not."""
         if (listed.api_version, listed.kind) == POD_API:
-            for job in await cluster_objects.unsettled_in(db, listed.namespace):
+            for job in await cluster_objects.unsettled(db, namespace=listed.namespace):
                 # A list taken before the Job finished (one in flight when it was asked for) may show the
                 # Pod still running: only a list at least as new as the Job's state decides.
                 if newer(job.resource_version, listed.resource_version) == Verdict.SNAPSHOT_VERDICT_STALE:
@@ -327,7 +315,9 @@ class ClusterIngest:
             try:
                 async with self._database.transaction() as db:
                     before = common.utcnow() - timedelta(seconds=self._grace)
-                    overdue = await cluster_objects.unsettled_jobs(db, before, 1, skip=self._undecidable)
+                    overdue = await cluster_objects.unsettled(
+                        db, finished_before=before, limit=1, skip=self._undecidable
+                    )
                     if not overdue:
                         return decided
                     job = overdue[0]
@@ -350,7 +340,7 @@ class ClusterIngest:
         attempt = Attempt(kind.name, str(job.run_id), job.attempt, job.namespace)
         lookup = records.for_attempt if records is not None else _Batch().for_attempt
         pods = await lookup(db, "Pod", job.run_id, job.attempt)
-        pod = next((p.facts for p in pods if p.facts.get("terminated")), None)
+        pod = _pod_report(pods)
         await self._finish(db, kind, attempt, job.facts, pod)
 
     # Run custom resources.
@@ -460,6 +450,23 @@ class ClusterIngest:
             )
             await cluster_objects.save(db, [_record(snapshot, None, {"rejected": message[:1024]})])
         log.info("refused %s %s/%s: %s", kind.name, snapshot.namespace, snapshot.name, message[:200])
+
+
+def _is_current(state: execution_rows.State | execution_rows.Execution, attempt: int) -> bool:
+    """Whether `attempt` is the run's current Job attempt, its runtime object possibly alive."""
+    return state.runtime == JOB and state.attempt == attempt and state.runtime_active
+
+
+def _pod_report(pods: Sequence[Record]) -> dict[str, Any] | None:
+    """The termination report of the newest Pod that has one."""
+    return next((p.facts for p in pods if p.facts.get("terminated")), None)
+
+
+def _relist(resource: tuple[str, str], namespace: str, reason: str) -> reconciler_pb2.RelistRequest:
+    api_version, kind = resource
+    return reconciler_pb2.RelistRequest(
+        api_version=api_version, kind=kind, namespace=namespace, reason=reason
+    )
 
 
 def _may_change_run(is_job: bool, facts: Mapping[str, Any], deleted: bool, phase: str) -> bool:

@@ -152,35 +152,28 @@ async def settle(db: Tx, uids: Iterable[str]) -> None:
         )
 
 
-async def unsettled_jobs(
-    db: Tx, finished_before: datetime, limit: int, *, skip: Iterable[str] = ()
+async def unsettled(
+    db: Tx,
+    *,
+    namespace: str = "",
+    finished_before: datetime | None = None,
+    limit: int | None = None,
+    skip: Iterable[str] = (),
 ) -> list[Record]:
-    """Jobs seen finished before `finished_before` whose run's outcome is still undecided, locked (rows
-    another server holds are skipped, as are the uids in `skip`)."""
-    skipped = list(skip)
-    statement = (
-        select(cluster_objects)
-        .where(
-            sa.not_(cluster_objects.c.settled),
-            cluster_objects.c.terminal_at.is_not(None),
-            cluster_objects.c.terminal_at <= finished_before,
-            *([cluster_objects.c.uid.not_in(skipped)] if skipped else []),
-        )
-        .order_by(cluster_objects.c.terminal_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return [_record(row) for row in (await db.execute(statement)).all()]
-
-
-async def unsettled_in(db: Tx, namespace: str) -> list[Record]:
-    """Finished Jobs in `namespace` ('' = all) whose run's outcome is still undecided, locked."""
+    """Jobs seen finished whose run's outcome is still undecided, oldest first and locked (rows another
+    server holds are skipped, as are the uids in `skip`): in `namespace` ('' = all), finished before
+    `finished_before` when given."""
     c = cluster_objects.c
     conditions = [sa.not_(c.settled), c.terminal_at.is_not(None), c.kind == "Job"]
     if namespace:
         conditions.append(c.namespace == namespace)
-    statement = select(cluster_objects).where(*conditions).with_for_update(skip_locked=True)
-    return [_record(row) for row in (await db.execute(statement)).all()]
+    if finished_before is not None:
+        conditions.append(c.terminal_at <= finished_before)
+    skipped = list(skip)
+    if skipped:
+        conditions.append(c.uid.not_in(skipped))
+    statement = select(cluster_objects).where(*conditions).order_by(c.terminal_at).limit(limit)
+    return [_record(row) for row in (await db.execute(statement.with_for_update(skip_locked=True))).all()]
 
 
 async def jobs_of_active_runs(db: Tx, stored: StoredKind, namespace: str) -> list[Record]:
