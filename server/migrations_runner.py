@@ -32,7 +32,12 @@ def head_revision() -> str:
 
 def upgrade_to_head(url: str) -> None:
     """Brings the database at `url` to the newest revision. Blocking; call it outside an event loop."""
-    command.upgrade(_config(url), "head")
+    upgrade_to(url, "head")
+
+
+def upgrade_to(url: str, revision: str) -> None:
+    """Brings the database at `url` to `revision` (tests of an upgrade start from an older one)."""
+    command.upgrade(_config(url), revision)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

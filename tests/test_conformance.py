@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 import uuid
 from types import ModuleType
 from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import json_format
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
@@ -36,6 +38,7 @@ def _sample_modules() -> dict[str, ModuleType]:
 SAMPLES = _sample_modules()
 KINDS = registry().kinds
 DEFINITIONS = registry().definitions
+WITH_REVISIONS = [k for k in DEFINITIONS if k.keeps_revisions]
 RUNS = registry().runs
 # Every (kind, filter) pair: a filter of the kind's List request beyond the common ones.
 FILTERS = [pytest.param(k, f, id=f"{k.name}-{f.json_name}") for k in KINDS for f in k.list_filters]
@@ -443,6 +446,132 @@ async def test_delete_with_the_etag_returns_the_resource_and_frees_the_name(kind
     again.name = created.name
     recreated = (await client.create(again, key=new_key())).resource
     assert recreated.id != created.id
+
+
+# Definition kinds that keep revisions.
+
+
+def _spec_json(resource: Any) -> dict[str, Any]:
+    return json_format.MessageToDict(resource.spec)
+
+
+async def _spec_change(kind: Kind, client: Client, resource: Any) -> Any:
+    path, spec = sample_module(kind).changed_spec()
+    return await client.update(resource.id, kind.message_class(spec=spec), [path], etag=resource.etag)
+
+
+@pytest.mark.parametrize("kind", WITH_REVISIONS, ids=kind_name)
+async def test_create_and_each_spec_change_write_a_revision_and_labels_alone_do_not(kind, client, world, db):
+    created = await world.create(kind, await world.namespace(kind))
+    relabelled = await client.update(created.id, _labels(kind, tier="gold"), ["labels"], etag=created.etag)
+    changed = await _spec_change(kind, client, relabelled)
+
+    listed = await client.revisions(created.id)
+    assert [r.number for r in listed.revisions] == [2, 1]  # newest first; the label change made none
+    assert listed.next_page_token == ""
+    newest, first = listed.revisions
+    assert json_format.MessageToDict(first.spec) == _spec_json(created)
+    assert json_format.MessageToDict(newest.spec) == _spec_json(changed)
+    assert first.actor and first.actor == newest.actor
+    assert first.create_time.ToDatetime() <= newest.create_time.ToDatetime()
+    events = {
+        str(row["id"]): row["event_type"]
+        for row in await db.fetch(
+            "SELECT id, event_type FROM audit_events WHERE entity_id = $1", uuid.UUID(created.id)
+        )
+    }
+    assert (events[first.audit_event_id], events[newest.audit_event_id]) == ("Created", "Updated")
+
+
+@pytest.mark.parametrize("kind", WITH_REVISIONS, ids=kind_name)
+async def test_revisions_page_newest_first_and_can_be_read_by_name(kind, client, world):
+    resource = await world.create(kind, await world.namespace(kind))
+    first_spec = _spec_json(resource)
+    for _ in range(2):  # revision 3 restores revision 1's spec: a revision is a spec, not a novelty
+        resource = await _spec_change(kind, client, resource)
+        restore = kind.message_class()
+        json_format.ParseDict({"spec": first_spec}, restore)
+        resource = await client.update(resource.id, restore, ["spec"], etag=resource.etag)
+
+    page, token = await client.revisions(resource.name, resource.namespace, page_size=2), ""
+    numbers = [r.number for r in page.revisions]
+    while page.next_page_token:
+        token = page.next_page_token
+        page = await client.revisions(resource.id, page_size=2, page_token=token)
+        numbers += [r.number for r in page.revisions]
+    assert numbers == [5, 4, 3, 2, 1]
+    assert (await client.diff(resource.id, 1, 5)).changes == []  # back where it started
+
+    other = await world.create(kind, await world.namespace(kind))
+    error = await refused(
+        client.revisions(other.id, page_size=2, page_token=token),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        400,
+        "INVALID_ARGUMENT",
+    )
+    assert error.violations == ["pageToken"]  # a token is bound to its resource
+
+
+@pytest.mark.parametrize("kind", WITH_REVISIONS, ids=kind_name)
+async def test_diff_names_each_changed_path_with_its_old_and_new_value(kind, client, world):
+    created = await world.create(kind, await world.namespace(kind))
+    changed = await _spec_change(kind, client, created)
+    old, new = _spec_json(created), _spec_json(changed)
+
+    diff = await client.diff(created.id, 1, 2)
+    assert (getattr(diff, "from"), diff.to) == (1, 2)
+    assert diff.changes, "changed_spec() changes the spec, so the diff cannot be empty"
+    for change in diff.changes:
+        assert _at(old, change.path) == (
+            json_format.MessageToDict(change.old_value) if change.HasField("old_value") else None
+        )
+        assert _at(new, change.path) == (
+            json_format.MessageToDict(change.new_value) if change.HasField("new_value") else None
+        )
+    backwards = await client.diff(created.id, 2, 1)
+    assert [(c.path, c.old_value, c.new_value) for c in backwards.changes] == [
+        (c.path, c.new_value, c.old_value) for c in diff.changes
+    ]
+    assert (await client.diff(created.id, 2, 2)).changes == []
+
+
+@pytest.mark.parametrize("kind", WITH_REVISIONS, ids=kind_name)
+async def test_diff_of_a_missing_or_invalid_revision_is_refused(kind, client, world):
+    created = await world.create(kind, await world.namespace(kind))
+    error = await refused(client.diff(created.id, 1, 7), grpc.StatusCode.NOT_FOUND, 404, "REVISION_NOT_FOUND")
+    assert error.metadata == {"missing": "7", "latest": "1"}
+    error = await refused(
+        client.diff(created.id, 0, -1), grpc.StatusCode.INVALID_ARGUMENT, 400, "INVALID_ARGUMENT"
+    )
+    assert error.violations == ["from", "to"]
+    await refused(
+        client.revisions(str(uuid.uuid4())), grpc.StatusCode.NOT_FOUND, 404, _reason(kind, "NOT_FOUND")
+    )
+
+
+@pytest.mark.parametrize("kind", WITH_REVISIONS, ids=kind_name)
+async def test_deleting_a_definition_deletes_its_revisions(kind, client, world, db):
+    created = await world.create(kind, await world.namespace(kind))
+    await client.delete(created.id)
+    left = await db.fetchval(
+        "SELECT count(*) FROM definition_revisions WHERE resource_id = $1", uuid.UUID(created.id)
+    )
+    assert left == 0
+
+
+def _at(document: Any, path: str) -> Any:
+    """The value at a diff path (`spec.a.b[2]`, `spec.env["LOG.LEVEL"]`) of {"spec": ...}; None if absent."""
+    value: Any = {"spec": document}
+    for token in re.findall(r'\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]', "." + path):
+        name, index, quoted = token
+        if index:
+            value = value[int(index)] if isinstance(value, list) and int(index) < len(value) else None
+        else:
+            key = name or re.sub(r"\\(.)", r"\1", quoted)
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None:
+            return None
+    return value
 
 
 # Run kinds: cancel and the run view.

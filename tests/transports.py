@@ -18,7 +18,7 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 
 from jangar.server.core.kinds import Kind, Verb
-from jangar.v1 import run_pb2
+from jangar.v1 import revision_pb2, run_pb2
 from jangar.v1.run_phase_pb2 import RunPhase
 from tests.support import error_details
 
@@ -161,6 +161,22 @@ class GrpcClient:
             Verb.CANCEL, self._request(Verb.CANCEL, id=id_or_name, reason=reason), key
         )
 
+    async def revisions(
+        self, id_or_name: str, namespace: str = "", *, page_size: int = 0, page_token: str = ""
+    ) -> revision_pb2.ListRevisionsResponse:
+        request = revision_pb2.ListRevisionsRequest(
+            id=id_or_name, namespace=namespace, page_size=page_size, page_token=page_token
+        )
+        raw, _ = await self._call(Verb.REVISIONS, request)
+        return revision_pb2.ListRevisionsResponse.FromString(raw)
+
+    async def diff(
+        self, id_or_name: str, from_number: int, to_number: int
+    ) -> revision_pb2.DiffRevisionsResponse:
+        request = revision_pb2.DiffRevisionsRequest(id=id_or_name, to=to_number, **{"from": from_number})
+        raw, _ = await self._call(Verb.DIFF_REVISIONS, request)
+        return revision_pb2.DiffRevisionsResponse.FromString(raw)
+
     async def view(self, id_or_name: str) -> run_pb2.Run:
         """RunService.GetRun: the normalized view of a run of any kind."""
         rpc = self._channel.unary_unary(
@@ -277,6 +293,26 @@ class RestClient:
             headers={"Idempotency-Key": key} if key else {},
         )
         return self._parse(response, self.kind.message_class())
+
+    async def revisions(
+        self, id_or_name: str, namespace: str = "", *, page_size: int = 0, page_token: str = ""
+    ) -> revision_pb2.ListRevisionsResponse:
+        params: dict[str, str | int] = {"namespace": namespace} if namespace else {}
+        if page_size:
+            params["pageSize"] = page_size
+        if page_token:
+            params["pageToken"] = page_token
+        response = await self._http.get(f"{self.kind.collection}/{id_or_name}/revisions", params=params)
+        return self._parse(response, revision_pb2.ListRevisionsResponse())
+
+    async def diff(
+        self, id_or_name: str, from_number: int, to_number: int
+    ) -> revision_pb2.DiffRevisionsResponse:
+        response = await self._http.get(
+            f"{self.kind.collection}/{id_or_name}/revisions:diff",
+            params={"from": from_number, "to": to_number},
+        )
+        return self._parse(response, revision_pb2.DiffRevisionsResponse())
 
     async def view(self, id_or_name: str) -> run_pb2.Run:
         return self._parse(await self._http.get(f"/v1/runs/{id_or_name}"), run_pb2.Run())

@@ -15,9 +15,10 @@ from jangar.server.core.context import RequestContext
 from jangar.server.core.kinds import Kind, Verb, registry
 from jangar.server.domain.catalog import UseCases
 from jangar.server.domain.definitions import DefinitionUseCases
+from jangar.server.domain.revisions import RevisionUseCases
 from jangar.server.domain.run_view import RunViewUseCases
 from jangar.server.domain.runs import RunUseCases
-from jangar.v1 import run_pb2
+from jangar.v1 import revision_pb2, run_pb2
 
 
 def _resource_field(request: Descriptor, kind: Kind) -> str:
@@ -29,11 +30,14 @@ def _resource_field(request: Descriptor, kind: Kind) -> str:
 
 
 class DefinitionApi:
-    """Create/Get/List/Update/Delete of one definition kind."""
+    """Create/Get/List/Update/Delete of one definition kind, and its revisions when it keeps them."""
 
-    def __init__(self, kind: Kind, use_cases: DefinitionUseCases) -> None:
+    def __init__(
+        self, kind: Kind, use_cases: DefinitionUseCases, revisions: RevisionUseCases | None = None
+    ) -> None:
         self.kind = kind
         self._use_cases = use_cases
+        self._revisions = revisions
         self._field = _resource_field(kind.method(Verb.CREATE).request_class.DESCRIPTOR, kind)
         self._list_response = kind.method(Verb.LIST).response_class
 
@@ -44,6 +48,8 @@ class DefinitionApi:
             Verb.LIST: self.list,
             Verb.UPDATE: self.update,
             Verb.DELETE: self.delete,
+            Verb.REVISIONS: self.revisions,
+            Verb.DIFF_REVISIONS: self.diff_revisions,
         }
         return {method.name: serve[verb] for verb, method in self.kind.methods.items()}
 
@@ -75,6 +81,22 @@ class DefinitionApi:
 
     async def delete(self, request: Any, context: RequestContext) -> Any:
         return await self._use_cases.delete(context, request.id, request.namespace, request.etag)
+
+    async def revisions(self, request: revision_pb2.ListRevisionsRequest, context: RequestContext) -> Any:
+        assert self._revisions is not None, (
+            "the kind serves revisions, so build_handlers gave their use cases"
+        )
+        return await self._revisions.list(
+            request.id, request.namespace, request.page_size, request.page_token
+        )
+
+    async def diff_revisions(
+        self, request: revision_pb2.DiffRevisionsRequest, context: RequestContext
+    ) -> Any:
+        assert self._revisions is not None, (
+            "the kind serves revisions, so build_handlers gave their use cases"
+        )
+        return await self._revisions.diff(request.id, request.namespace, getattr(request, "from"), request.to)
 
 
 class RunApi:
@@ -161,7 +183,7 @@ def build_handlers(use_cases: UseCases) -> list[grpc.GenericRpcHandler]:
         if kind.is_run:
             api: DefinitionApi | RunApi = RunApi(kind, use_cases.runs[kind.name])
         else:
-            api = DefinitionApi(kind, use_cases.definitions[kind.name])
+            api = DefinitionApi(kind, use_cases.definitions[kind.name], use_cases.revisions.get(kind.name))
         handlers.append(service_handler(kind.service, api.handlers()))
     handlers.append(service_handler(RunViewApi.descriptor, RunViewApi(use_cases.run_view).handlers()))
     handlers.append(

@@ -6,7 +6,8 @@ A kind is a message with a `google.api.resource` option. From the descriptors al
 * the kind's name (the part of the resource type after `/`) and its CRD group (the part before it);
 * its plural and singular (the option's lowerCamelCase `plural` and `singular`, as AIP-123 writes them);
 * its service (the one whose methods return the kind) and each standard method by verb: `Create<Kind>`,
-  `Get<Kind>`, `List<Plural>`, `Update<Kind>`, `Delete<Kind>` and the custom `Cancel<Kind>`;
+  `Get<Kind>`, `List<Plural>`, `Update<Kind>`, `Delete<Kind>`, the custom `Cancel<Kind>` and
+  `Get<Kind>Logs`, and a definition's `List<Kind>Revisions` and `Diff<Kind>Revisions`;
 * its REST collection (the path of the List method's `google.api.http` rule, `/v1/agent-runs`);
 * its parent, for a kind that belongs to another (a run to its Agent): the top-level OUTPUT_ONLY field with a
   `google.api.resource_reference` (`agent_id`), and the spec field that references the same type
@@ -49,6 +50,9 @@ class Verb(enum.StrEnum):
     CANCEL = "Cancel"
     # `Get<Kind>Logs`: a run's captured output.
     LOGS = "Logs"
+    # `List<Kind>Revisions` and `Diff<Kind>Revisions`: a definition's spec history (revision.proto).
+    REVISIONS = "Revisions"
+    DIFF_REVISIONS = "DiffRevisions"
 
 
 class KindError(ValueError):
@@ -139,6 +143,11 @@ class Kind:
     @property
     def is_run(self) -> bool:
         return Verb.CANCEL in self.methods
+
+    @property
+    def keeps_revisions(self) -> bool:
+        """A definition whose service serves its spec history writes a revision on every spec change."""
+        return Verb.REVISIONS in self.methods
 
     @property
     def descriptor(self) -> Descriptor:
@@ -247,6 +256,8 @@ def _methods(kind_name: str, plural: str, service: ServiceDescriptor) -> dict[Ve
     expected = {verb: f"{verb.value}{kind_name}" for verb in Verb}
     expected[Verb.LIST] = f"List{plural[0].upper()}{plural[1:]}"
     expected[Verb.LOGS] = f"Get{kind_name}Logs"
+    expected[Verb.REVISIONS] = f"List{kind_name}Revisions"
+    expected[Verb.DIFF_REVISIONS] = f"Diff{kind_name}Revisions"
     methods = {
         verb: _method(service, service.methods_by_name[name])
         for verb, name in expected.items()

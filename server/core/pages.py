@@ -47,6 +47,16 @@ class Page:
     query_hash: str
 
 
+@dataclass(frozen=True)
+class NumberedPage:
+    """A validated page request of a list ordered by a number, highest first; `after` is the last number
+    of the previous page."""
+
+    size: int
+    after: int | None
+    query_hash: str
+
+
 def query_hash(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -65,30 +75,48 @@ class PageTokens:
 
     def page_request(self, page_size: int, page_token: str, query: str) -> Page:
         """Validates `page_size` and decodes `page_token` for the query `query` (a query_hash) identifies."""
-        if page_size < 0 or page_size > MAX_PAGE_SIZE:
-            raise invalid_argument([FieldViolation("pageSize", f"must be between 0 and {MAX_PAGE_SIZE}")])
-        size = page_size or DEFAULT_PAGE_SIZE
+        size = _page_size(page_size)
         if not page_token:
             return Page(size, None, query)
-        cursor, token_query = self._decode(page_token)
-        if token_query != query:
-            raise invalid_argument(
-                [FieldViolation("pageToken", "belongs to a different query: keep every filter as it was")]
-            )
-        return Page(size, cursor, query)
+        data = self._payload(page_token, query)
+        time, row_id = data.get("t"), data.get("i")
+        if not (isinstance(time, str) and isinstance(row_id, str)):
+            raise _not_issued()
+        try:
+            return Page(size, Cursor(_utc_time(time), uuid.UUID(row_id)), query)
+        except (ValueError, OverflowError):
+            raise _not_issued() from None
 
     def next_page_token(self, page: Page, last: Cursor | None) -> str:
         """The token of the page after `last`; empty when `last` is None (the last page)."""
         if last is None:
             return ""
-        data = {"t": last.create_time.isoformat(), "i": str(last.id), "q": page.query_hash}
+        return self._token({"t": last.create_time.isoformat(), "i": str(last.id), "q": page.query_hash})
+
+    def numbered_page_request(self, page_size: int, page_token: str, query: str) -> NumberedPage:
+        """As page_request, for a list ordered by a number, highest first (a resource's revisions)."""
+        size = _page_size(page_size)
+        if not page_token:
+            return NumberedPage(size, None, query)
+        number = self._payload(page_token, query).get("n")
+        if not isinstance(number, int) or isinstance(number, bool):
+            raise _not_issued()
+        return NumberedPage(size, number, query)
+
+    def next_numbered_page_token(self, page: NumberedPage, last: int | None) -> str:
+        if last is None:
+            return ""
+        return self._token({"n": last, "q": page.query_hash})
+
+    def _token(self, data: dict[str, object]) -> str:
         payload = json.dumps(data, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(self._tag(payload) + payload).decode().rstrip("=")
 
     def _tag(self, payload: bytes) -> bytes:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:_TAG_BYTES]
 
-    def _decode(self, token: str) -> tuple[Cursor, str]:
+    def _payload(self, token: str, query: str) -> dict[str, object]:
+        """The checked payload of a token issued for `query`."""
         if len(token) > MAX_TOKEN_CHARS or not _URLSAFE_BASE64.fullmatch(token):
             raise _not_issued()
         try:
@@ -102,15 +130,19 @@ class PageTokens:
             data = json.loads(payload)
         except ValueError:  # not UTF-8, or not JSON
             raise _not_issued() from None
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or not isinstance(data.get("q"), str):
             raise _not_issued()
-        time, row_id, token_query = data.get("t"), data.get("i"), data.get("q")
-        if not (isinstance(time, str) and isinstance(row_id, str) and isinstance(token_query, str)):
-            raise _not_issued()
-        try:
-            return Cursor(_utc_time(time), uuid.UUID(row_id)), token_query
-        except (ValueError, OverflowError):
-            raise _not_issued() from None
+        if data["q"] != query:
+            raise invalid_argument(
+                [FieldViolation("pageToken", "belongs to a different query: keep every filter as it was")]
+            )
+        return data
+
+
+def _page_size(page_size: int) -> int:
+    if page_size < 0 or page_size > MAX_PAGE_SIZE:
+        raise invalid_argument([FieldViolation("pageSize", f"must be between 0 and {MAX_PAGE_SIZE}")])
+    return page_size or DEFAULT_PAGE_SIZE
 
 
 def _utc_time(text: str) -> datetime:

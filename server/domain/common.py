@@ -90,8 +90,8 @@ async def record_audit(
     event: str,
     namespace: str,
     payload: dict[str, Any],
-) -> None:
-    await audit.record(
+) -> uuid.UUID:
+    return await audit.record(
         db,
         entity_type=kind,
         entity_id=uuid.UUID(str(entity_id)),

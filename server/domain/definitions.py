@@ -23,7 +23,7 @@ from jangar.server.core.field_behavior import is_mutable_path, is_set, mutable_f
 from jangar.server.core.kinds import Kind, registry
 from jangar.server.core.pages import Page, PageTokens, query_hash
 from jangar.server.core.query import ListQuery, Ref
-from jangar.server.domain import common, run_lifecycle
+from jangar.server.domain import common, revisions, run_lifecycle
 from jangar.server.domain.idempotency import Outcome, idempotent
 from jangar.server.domain.kinds import rules_for
 from jangar.server.domain.validation import Violations, normalize_envelope, validate_envelope
@@ -114,7 +114,7 @@ class DefinitionUseCases:
                 )
                 assert existing is not None, "insert conflicted on a unique index other than the name"
                 raise already_exists(self._kind.name, created.namespace, created.name, existing.id)
-            await common.record_audit(
+            event_id = await common.record_audit(
                 db,
                 context,
                 kind=self._kind.name,
@@ -123,6 +123,8 @@ class DefinitionUseCases:
                 namespace=created.namespace,
                 payload={"name": created.name, "generation": 1},
             )
+            if self._kind.keeps_revisions:
+                await revisions.record(db, self._kind, created, context.principal, event_id)
             return created, created.id
 
         return await idempotent(self._database, context, context.method, request, work)
@@ -172,7 +174,7 @@ class DefinitionUseCases:
             saved = await rows.update(
                 db, self._stored, uuid.UUID(current.id), updated, generation=updated.generation
             )
-            await common.record_audit(
+            event_id = await common.record_audit(
                 db,
                 context,
                 kind=self._kind.name,
@@ -181,6 +183,8 @@ class DefinitionUseCases:
                 namespace=current.namespace,
                 payload={"paths": paths, "generation": updated.generation, "specChanged": spec_changed},
             )
+            if spec_changed and self._kind.keeps_revisions:
+                await revisions.record(db, self._kind, saved, context.principal, event_id)
             return saved
 
     def _mask_paths(self, patch: Any, mask: FieldMask) -> list[str]:
@@ -224,6 +228,8 @@ class DefinitionUseCases:
             check_etag(self._kind.name, current, etag, context.if_match)
             await self._refuse_if_in_use(db, current)
             await rows.delete_row(db, self._stored, uuid.UUID(current.id))
+            if self._kind.keeps_revisions:
+                await revisions.forget(db, current)
             await common.record_audit(
                 db,
                 context,

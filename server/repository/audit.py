@@ -24,10 +24,13 @@ async def record(
     request_id: str,
     delivery_id: str | None,
     namespace: str | None,
-) -> None:
+) -> uuid.UUID:
+    """Writes the row and returns its id, which is assigned here so that no round trip reads it back."""
+    event_id = uuid.uuid4()
     await db.execute(
         _INSERT,
         {
+            "id": event_id,
             "entity_type": entity_type,
             "entity_id": entity_id,
             "event_type": event_type,
@@ -38,3 +41,4 @@ async def record(
             "namespace": namespace,
         },
     )
+    return event_id

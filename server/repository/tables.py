@@ -223,3 +223,18 @@ cluster_objects = Table(
     Column("settled", Boolean, nullable=False, server_default=text("false")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()")),
 )
+
+# The specs a definition has had, one row per generation (migration 0008); written with the create or update
+# that changed the spec, deleted with the definition.
+definition_revisions = Table(
+    "definition_revisions",
+    metadata,
+    Column("resource_id", UUID(as_uuid=True), primary_key=True),
+    Column("number", BigInteger, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("spec", JSONB, nullable=False),
+    Column("actor", Text, nullable=False),
+    # NULL for the revisions migration 0008 recorded from the specs definitions already had.
+    Column("audit_event_id", UUID(as_uuid=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()")),
+)

@@ -36,7 +36,11 @@ def test_multi_word_kinds_get_their_declared_method_names():
         Verb.LIST: "ListAgentProviders",
         Verb.UPDATE: "UpdateAgentProvider",
         Verb.DELETE: "DeleteAgentProvider",
+        Verb.REVISIONS: "ListAgentProviderRevisions",
+        Verb.DIFF_REVISIONS: "DiffAgentProviderRevisions",
     }
+    assert provider.keeps_revisions
+    assert not registry()["Memory"].keeps_revisions
     assert provider.method(Verb.LIST).response_class is agent_provider_pb2.ListAgentProvidersResponse
     assert provider.method(Verb.CREATE).full_name == "jangar.v1.AgentProviderService/CreateAgentProvider"
 

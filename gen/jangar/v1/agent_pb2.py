@@ -29,9 +29,10 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from jangar.v1 import common_pb2 as jangar_dot_v1_dot_common__pb2
+from jangar.v1 import revision_pb2 as jangar_dot_v1_dot_revision__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15jangar/v1/agent.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\"\x91\x05\n\x05\x41gent\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x04name\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x17\n\tnamespace\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12,\n\x06labels\x18\x04 \x03(\x0b\x32\x1c.jangar.v1.Agent.LabelsEntry\x12\x36\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32!.jangar.v1.Agent.AnnotationsEntry\x12(\n\x04spec\x18\x06 \x01(\x0b\x32\x14.jangar.v1.AgentSpecB\x04\xe2\x41\x01\x02\x12,\n\x06status\x18\x07 \x01(\x0b\x32\x16.jangar.v1.AgentStatusB\x04\xe2\x41\x01\x03\x12\x18\n\ngeneration\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:T\xea\x41Q\n\x1a\x61gents.proompteng.ai/Agent\x12$namespaces/{namespace}/agents/{name}*\x06\x61gents2\x05\x61gent\"\xc5\x02\n\tAgentSpec\x12\x62\n\x0cprovider_ref\x18\x01 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReferenceB+\xe2\x41\x01\x02\xfa\x41$\n\"agents.proompteng.ai/AgentProvider\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x1e\n\x03\x65nv\x18\x03 \x03(\x0b\x32\x11.jangar.v1.EnvVar\x12*\n\x08security\x18\x04 \x01(\x0b\x32\x18.jangar.v1.AgentSecurity\x12\x33\n\nmemory_ref\x18\x05 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12*\n\x08\x64\x65\x66\x61ults\x18\x06 \x01(\x0b\x32\x18.jangar.v1.AgentDefaults\"J\n\rAgentSecurity\x12 \n\x18\x61llowed_service_accounts\x18\x01 \x03(\t\x12\x17\n\x0f\x61llowed_secrets\x18\x02 \x03(\t\"T\n\rAgentDefaults\x12\x17\n\x0ftimeout_seconds\x18\x01 \x01(\x05\x12\x13\n\x0bretry_limit\x18\x02 \x01(\x05\x12\x15\n\rsystem_prompt\x18\x03 \x01(\t\"T\n\x0b\x41gentStatus\x12(\n\nconditions\x18\x01 \x03(\x0b\x32\x14.jangar.v1.Condition\x12\x1b\n\x13observed_generation\x18\x02 \x01(\x03\"5\n\x12\x43reateAgentRequest\x12\x1f\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x10.jangar.v1.Agent\"0\n\x0fGetAgentRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"e\n\x11ListAgentsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\"O\n\x12ListAgentsResponse\x12 \n\x06\x61gents\x18\x01 \x03(\x0b\x32\x10.jangar.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x93\x01\n\x12UpdateAgentRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x1f\n\x05\x61gent\x18\x03 \x01(\x0b\x32\x10.jangar.v1.Agent\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x05 \x01(\t\"A\n\x12\x44\x65leteAgentRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t2\xd4\x03\n\x0c\x41gentService\x12Y\n\x0b\x43reateAgent\x12\x1d.jangar.v1.CreateAgentRequest\x1a\x10.jangar.v1.Agent\"\x19\x82\xd3\xe4\x93\x02\x13\"\n/v1/agents:\x05\x61gent\x12Q\n\x08GetAgent\x12\x1a.jangar.v1.GetAgentRequest\x1a\x10.jangar.v1.Agent\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/agents/{id}\x12]\n\nListAgents\x12\x1c.jangar.v1.ListAgentsRequest\x1a\x1d.jangar.v1.ListAgentsResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/agents\x12^\n\x0bUpdateAgent\x12\x1d.jangar.v1.UpdateAgentRequest\x1a\x10.jangar.v1.Agent\"\x1e\x82\xd3\xe4\x93\x02\x18\x32\x0f/v1/agents/{id}:\x05\x61gent\x12W\n\x0b\x44\x65leteAgent\x12\x1d.jangar.v1.DeleteAgentRequest\x1a\x10.jangar.v1.Agent\"\x17\x82\xd3\xe4\x93\x02\x11*\x0f/v1/agents/{id}b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15jangar/v1/agent.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\x1a\x18jangar/v1/revision.proto\"\x91\x05\n\x05\x41gent\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x04name\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x17\n\tnamespace\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12,\n\x06labels\x18\x04 \x03(\x0b\x32\x1c.jangar.v1.Agent.LabelsEntry\x12\x36\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32!.jangar.v1.Agent.AnnotationsEntry\x12(\n\x04spec\x18\x06 \x01(\x0b\x32\x14.jangar.v1.AgentSpecB\x04\xe2\x41\x01\x02\x12,\n\x06status\x18\x07 \x01(\x0b\x32\x16.jangar.v1.AgentStatusB\x04\xe2\x41\x01\x03\x12\x18\n\ngeneration\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:T\xea\x41Q\n\x1a\x61gents.proompteng.ai/Agent\x12$namespaces/{namespace}/agents/{name}*\x06\x61gents2\x05\x61gent\"\xc5\x02\n\tAgentSpec\x12\x62\n\x0cprovider_ref\x18\x01 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReferenceB+\xe2\x41\x01\x02\xfa\x41$\n\"agents.proompteng.ai/AgentProvider\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x1e\n\x03\x65nv\x18\x03 \x03(\x0b\x32\x11.jangar.v1.EnvVar\x12*\n\x08security\x18\x04 \x01(\x0b\x32\x18.jangar.v1.AgentSecurity\x12\x33\n\nmemory_ref\x18\x05 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12*\n\x08\x64\x65\x66\x61ults\x18\x06 \x01(\x0b\x32\x18.jangar.v1.AgentDefaults\"J\n\rAgentSecurity\x12 \n\x18\x61llowed_service_accounts\x18\x01 \x03(\t\x12\x17\n\x0f\x61llowed_secrets\x18\x02 \x03(\t\"T\n\rAgentDefaults\x12\x17\n\x0ftimeout_seconds\x18\x01 \x01(\x05\x12\x13\n\x0bretry_limit\x18\x02 \x01(\x05\x12\x15\n\rsystem_prompt\x18\x03 \x01(\t\"T\n\x0b\x41gentStatus\x12(\n\nconditions\x18\x01 \x03(\x0b\x32\x14.jangar.v1.Condition\x12\x1b\n\x13observed_generation\x18\x02 \x01(\x03\"5\n\x12\x43reateAgentRequest\x12\x1f\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x10.jangar.v1.Agent\"0\n\x0fGetAgentRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"e\n\x11ListAgentsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\"O\n\x12ListAgentsResponse\x12 \n\x06\x61gents\x18\x01 \x03(\x0b\x32\x10.jangar.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x93\x01\n\x12UpdateAgentRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x1f\n\x05\x61gent\x18\x03 \x01(\x0b\x32\x10.jangar.v1.Agent\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x05 \x01(\t\"A\n\x12\x44\x65leteAgentRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t2\xd1\x05\n\x0c\x41gentService\x12Y\n\x0b\x43reateAgent\x12\x1d.jangar.v1.CreateAgentRequest\x1a\x10.jangar.v1.Agent\"\x19\x82\xd3\xe4\x93\x02\x13\"\n/v1/agents:\x05\x61gent\x12Q\n\x08GetAgent\x12\x1a.jangar.v1.GetAgentRequest\x1a\x10.jangar.v1.Agent\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/agents/{id}\x12]\n\nListAgents\x12\x1c.jangar.v1.ListAgentsRequest\x1a\x1d.jangar.v1.ListAgentsResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/agents\x12^\n\x0bUpdateAgent\x12\x1d.jangar.v1.UpdateAgentRequest\x1a\x10.jangar.v1.Agent\"\x1e\x82\xd3\xe4\x93\x02\x18\x32\x0f/v1/agents/{id}:\x05\x61gent\x12W\n\x0b\x44\x65leteAgent\x12\x1d.jangar.v1.DeleteAgentRequest\x1a\x10.jangar.v1.Agent\"\x17\x82\xd3\xe4\x93\x02\x11*\x0f/v1/agents/{id}\x12z\n\x12ListAgentRevisions\x12\x1f.jangar.v1.ListRevisionsRequest\x1a .jangar.v1.ListRevisionsResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/agents/{id}/revisions\x12\x7f\n\x12\x44iffAgentRevisions\x12\x1f.jangar.v1.DiffRevisionsRequest\x1a .jangar.v1.DiffRevisionsResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/agents/{id}/revisions:diffb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -76,32 +77,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AGENTSERVICE'].methods_by_name['UpdateAgent']._serialized_options = b'\202\323\344\223\002\0302\017/v1/agents/{id}:\005agent'
   _globals['_AGENTSERVICE'].methods_by_name['DeleteAgent']._loaded_options = None
   _globals['_AGENTSERVICE'].methods_by_name['DeleteAgent']._serialized_options = b'\202\323\344\223\002\021*\017/v1/agents/{id}'
-  _globals['_AGENT']._serialized_start=248
-  _globals['_AGENT']._serialized_end=905
-  _globals['_AGENT_LABELSENTRY']._serialized_start=722
-  _globals['_AGENT_LABELSENTRY']._serialized_end=767
-  _globals['_AGENT_ANNOTATIONSENTRY']._serialized_start=769
-  _globals['_AGENT_ANNOTATIONSENTRY']._serialized_end=819
-  _globals['_AGENTSPEC']._serialized_start=908
-  _globals['_AGENTSPEC']._serialized_end=1233
-  _globals['_AGENTSECURITY']._serialized_start=1235
-  _globals['_AGENTSECURITY']._serialized_end=1309
-  _globals['_AGENTDEFAULTS']._serialized_start=1311
-  _globals['_AGENTDEFAULTS']._serialized_end=1395
-  _globals['_AGENTSTATUS']._serialized_start=1397
-  _globals['_AGENTSTATUS']._serialized_end=1481
-  _globals['_CREATEAGENTREQUEST']._serialized_start=1483
-  _globals['_CREATEAGENTREQUEST']._serialized_end=1536
-  _globals['_GETAGENTREQUEST']._serialized_start=1538
-  _globals['_GETAGENTREQUEST']._serialized_end=1586
-  _globals['_LISTAGENTSREQUEST']._serialized_start=1588
-  _globals['_LISTAGENTSREQUEST']._serialized_end=1689
-  _globals['_LISTAGENTSRESPONSE']._serialized_start=1691
-  _globals['_LISTAGENTSRESPONSE']._serialized_end=1770
-  _globals['_UPDATEAGENTREQUEST']._serialized_start=1773
-  _globals['_UPDATEAGENTREQUEST']._serialized_end=1920
-  _globals['_DELETEAGENTREQUEST']._serialized_start=1922
-  _globals['_DELETEAGENTREQUEST']._serialized_end=1987
-  _globals['_AGENTSERVICE']._serialized_start=1990
-  _globals['_AGENTSERVICE']._serialized_end=2458
+  _globals['_AGENTSERVICE'].methods_by_name['ListAgentRevisions']._loaded_options = None
+  _globals['_AGENTSERVICE'].methods_by_name['ListAgentRevisions']._serialized_options = b'\202\323\344\223\002\033\022\031/v1/agents/{id}/revisions'
+  _globals['_AGENTSERVICE'].methods_by_name['DiffAgentRevisions']._loaded_options = None
+  _globals['_AGENTSERVICE'].methods_by_name['DiffAgentRevisions']._serialized_options = b'\202\323\344\223\002 \022\036/v1/agents/{id}/revisions:diff'
+  _globals['_AGENT']._serialized_start=274
+  _globals['_AGENT']._serialized_end=931
+  _globals['_AGENT_LABELSENTRY']._serialized_start=748
+  _globals['_AGENT_LABELSENTRY']._serialized_end=793
+  _globals['_AGENT_ANNOTATIONSENTRY']._serialized_start=795
+  _globals['_AGENT_ANNOTATIONSENTRY']._serialized_end=845
+  _globals['_AGENTSPEC']._serialized_start=934
+  _globals['_AGENTSPEC']._serialized_end=1259
+  _globals['_AGENTSECURITY']._serialized_start=1261
+  _globals['_AGENTSECURITY']._serialized_end=1335
+  _globals['_AGENTDEFAULTS']._serialized_start=1337
+  _globals['_AGENTDEFAULTS']._serialized_end=1421
+  _globals['_AGENTSTATUS']._serialized_start=1423
+  _globals['_AGENTSTATUS']._serialized_end=1507
+  _globals['_CREATEAGENTREQUEST']._serialized_start=1509
+  _globals['_CREATEAGENTREQUEST']._serialized_end=1562
+  _globals['_GETAGENTREQUEST']._serialized_start=1564
+  _globals['_GETAGENTREQUEST']._serialized_end=1612
+  _globals['_LISTAGENTSREQUEST']._serialized_start=1614
+  _globals['_LISTAGENTSREQUEST']._serialized_end=1715
+  _globals['_LISTAGENTSRESPONSE']._serialized_start=1717
+  _globals['_LISTAGENTSRESPONSE']._serialized_end=1796
+  _globals['_UPDATEAGENTREQUEST']._serialized_start=1799
+  _globals['_UPDATEAGENTREQUEST']._serialized_end=1946
+  _globals['_DELETEAGENTREQUEST']._serialized_start=1948
+  _globals['_DELETEAGENTREQUEST']._serialized_end=2013
+  _globals['_AGENTSERVICE']._serialized_start=2016
+  _globals['_AGENTSERVICE']._serialized_end=2737
 # @@protoc_insertion_point(module_scope)

@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from jangar.v1 import agent_pb2 as jangar_dot_v1_dot_agent__pb2
+from jangar.v1 import revision_pb2 as jangar_dot_v1_dot_revision__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -60,6 +61,16 @@ class AgentServiceStub:
                 request_serializer=jangar_dot_v1_dot_agent__pb2.DeleteAgentRequest.SerializeToString,
                 response_deserializer=jangar_dot_v1_dot_agent__pb2.Agent.FromString,
                 _registered_method=True)
+        self.ListAgentRevisions = channel.unary_unary(
+                '/jangar.v1.AgentService/ListAgentRevisions',
+                request_serializer=jangar_dot_v1_dot_revision__pb2.ListRevisionsRequest.SerializeToString,
+                response_deserializer=jangar_dot_v1_dot_revision__pb2.ListRevisionsResponse.FromString,
+                _registered_method=True)
+        self.DiffAgentRevisions = channel.unary_unary(
+                '/jangar.v1.AgentService/DiffAgentRevisions',
+                request_serializer=jangar_dot_v1_dot_revision__pb2.DiffRevisionsRequest.SerializeToString,
+                response_deserializer=jangar_dot_v1_dot_revision__pb2.DiffRevisionsResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -101,6 +112,20 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAgentRevisions(self, request, context):
+        """Lists the revisions of an Agent's spec, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DiffAgentRevisions(self, request, context):
+        """Compares two revisions of an Agent's spec: every path whose value differs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +153,16 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.DeleteAgent,
                     request_deserializer=jangar_dot_v1_dot_agent__pb2.DeleteAgentRequest.FromString,
                     response_serializer=jangar_dot_v1_dot_agent__pb2.Agent.SerializeToString,
+            ),
+            'ListAgentRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAgentRevisions,
+                    request_deserializer=jangar_dot_v1_dot_revision__pb2.ListRevisionsRequest.FromString,
+                    response_serializer=jangar_dot_v1_dot_revision__pb2.ListRevisionsResponse.SerializeToString,
+            ),
+            'DiffAgentRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiffAgentRevisions,
+                    request_deserializer=jangar_dot_v1_dot_revision__pb2.DiffRevisionsRequest.FromString,
+                    response_serializer=jangar_dot_v1_dot_revision__pb2.DiffRevisionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -266,6 +301,60 @@ class AgentService:
             '/jangar.v1.AgentService/DeleteAgent',
             jangar_dot_v1_dot_agent__pb2.DeleteAgentRequest.SerializeToString,
             jangar_dot_v1_dot_agent__pb2.Agent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAgentRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jangar.v1.AgentService/ListAgentRevisions',
+            jangar_dot_v1_dot_revision__pb2.ListRevisionsRequest.SerializeToString,
+            jangar_dot_v1_dot_revision__pb2.ListRevisionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiffAgentRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jangar.v1.AgentService/DiffAgentRevisions',
+            jangar_dot_v1_dot_revision__pb2.DiffRevisionsRequest.SerializeToString,
+            jangar_dot_v1_dot_revision__pb2.DiffRevisionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

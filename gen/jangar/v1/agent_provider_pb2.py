@@ -28,9 +28,10 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from jangar.v1 import common_pb2 as jangar_dot_v1_dot_common__pb2
+from jangar.v1 import revision_pb2 as jangar_dot_v1_dot_revision__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ejangar/v1/agent_provider.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\"\xda\x05\n\rAgentProvider\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x04name\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x17\n\tnamespace\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12\x34\n\x06labels\x18\x04 \x03(\x0b\x32$.jangar.v1.AgentProvider.LabelsEntry\x12>\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32).jangar.v1.AgentProvider.AnnotationsEntry\x12\x30\n\x04spec\x18\x06 \x01(\x0b\x32\x1c.jangar.v1.AgentProviderSpecB\x04\xe2\x41\x01\x02\x12\x34\n\x06status\x18\x07 \x01(\x0b\x32\x1e.jangar.v1.AgentProviderStatusB\x04\xe2\x41\x01\x03\x12\x18\n\ngeneration\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:u\xea\x41r\n\"agents.proompteng.ai/AgentProvider\x12-namespaces/{namespace}/agent-providers/{name}*\x0e\x61gentProviders2\ragentProvider\"\x8a\x03\n\x11\x41gentProviderSpec\x12\x14\n\x06\x62inary\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\rargs_template\x18\x02 \x03(\t\x12\x43\n\x0c\x65nv_template\x18\x03 \x03(\x0b\x32-.jangar.v1.AgentProviderSpec.EnvTemplateEntry\x12\x30\n\nsecret_env\x18\x04 \x03(\x0b\x32\x1c.jangar.v1.ProviderSecretEnv\x12\x31\n\x0binput_files\x18\x05 \x03(\x0b\x32\x1c.jangar.v1.ProviderInputFile\x12;\n\x10output_artifacts\x18\x06 \x03(\x0b\x32!.jangar.v1.ProviderOutputArtifact\x12-\n\x08workload\x18\x07 \x01(\x0b\x32\x1b.jangar.v1.ProviderWorkload\x1a\x32\n\x10\x45nvTemplateEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"g\n\x11ProviderSecretEnv\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0bsecret_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\x03key\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x10\n\x08optional\x18\x04 \x01(\x08\"8\n\x11ProviderInputFile\x12\x12\n\x04path\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"@\n\x16ProviderOutputArtifact\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04path\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"s\n\x10ProviderWorkload\x12\r\n\x05image\x18\x01 \x01(\t\x12\x32\n\tresources\x18\x02 \x01(\x0b\x32\x1f.jangar.v1.ResourceRequirements\x12\x1c\n\x14service_account_name\x18\x03 \x01(\t\"\\\n\x13\x41gentProviderStatus\x12(\n\nconditions\x18\x01 \x03(\x0b\x32\x14.jangar.v1.Condition\x12\x1b\n\x13observed_generation\x18\x02 \x01(\x03\"N\n\x1a\x43reateAgentProviderRequest\x12\x30\n\x0e\x61gent_provider\x18\x01 \x01(\x0b\x32\x18.jangar.v1.AgentProvider\"8\n\x17GetAgentProviderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"m\n\x19ListAgentProvidersRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\"h\n\x1aListAgentProvidersResponse\x12\x31\n\x0f\x61gent_providers\x18\x01 \x03(\x0b\x32\x18.jangar.v1.AgentProvider\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xac\x01\n\x1aUpdateAgentProviderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x30\n\x0e\x61gent_provider\x18\x03 \x01(\x0b\x32\x18.jangar.v1.AgentProvider\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x05 \x01(\t\"I\n\x1a\x44\x65leteAgentProviderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t2\x95\x05\n\x14\x41gentProviderService\x12\x83\x01\n\x13\x43reateAgentProvider\x12%.jangar.v1.CreateAgentProviderRequest\x1a\x18.jangar.v1.AgentProvider\"+\x82\xd3\xe4\x93\x02%\"\x13/v1/agent-providers:\x0e\x61gent_provider\x12r\n\x10GetAgentProvider\x12\".jangar.v1.GetAgentProviderRequest\x1a\x18.jangar.v1.AgentProvider\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/agent-providers/{id}\x12~\n\x12ListAgentProviders\x12$.jangar.v1.ListAgentProvidersRequest\x1a%.jangar.v1.ListAgentProvidersResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/agent-providers\x12\x88\x01\n\x13UpdateAgentProvider\x12%.jangar.v1.UpdateAgentProviderRequest\x1a\x18.jangar.v1.AgentProvider\"0\x82\xd3\xe4\x93\x02*2\x18/v1/agent-providers/{id}:\x0e\x61gent_provider\x12x\n\x13\x44\x65leteAgentProvider\x12%.jangar.v1.DeleteAgentProviderRequest\x1a\x18.jangar.v1.AgentProvider\" \x82\xd3\xe4\x93\x02\x1a*\x18/v1/agent-providers/{id}b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ejangar/v1/agent_provider.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\x1a\x18jangar/v1/revision.proto\"\xda\x05\n\rAgentProvider\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x04name\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x17\n\tnamespace\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12\x34\n\x06labels\x18\x04 \x03(\x0b\x32$.jangar.v1.AgentProvider.LabelsEntry\x12>\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32).jangar.v1.AgentProvider.AnnotationsEntry\x12\x30\n\x04spec\x18\x06 \x01(\x0b\x32\x1c.jangar.v1.AgentProviderSpecB\x04\xe2\x41\x01\x02\x12\x34\n\x06status\x18\x07 \x01(\x0b\x32\x1e.jangar.v1.AgentProviderStatusB\x04\xe2\x41\x01\x03\x12\x18\n\ngeneration\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:u\xea\x41r\n\"agents.proompteng.ai/AgentProvider\x12-namespaces/{namespace}/agent-providers/{name}*\x0e\x61gentProviders2\ragentProvider\"\x8a\x03\n\x11\x41gentProviderSpec\x12\x14\n\x06\x62inary\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\rargs_template\x18\x02 \x03(\t\x12\x43\n\x0c\x65nv_template\x18\x03 \x03(\x0b\x32-.jangar.v1.AgentProviderSpec.EnvTemplateEntry\x12\x30\n\nsecret_env\x18\x04 \x03(\x0b\x32\x1c.jangar.v1.ProviderSecretEnv\x12\x31\n\x0binput_files\x18\x05 \x03(\x0b\x32\x1c.jangar.v1.ProviderInputFile\x12;\n\x10output_artifacts\x18\x06 \x03(\x0b\x32!.jangar.v1.ProviderOutputArtifact\x12-\n\x08workload\x18\x07 \x01(\x0b\x32\x1b.jangar.v1.ProviderWorkload\x1a\x32\n\x10\x45nvTemplateEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"g\n\x11ProviderSecretEnv\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0bsecret_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\x03key\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x10\n\x08optional\x18\x04 \x01(\x08\"8\n\x11ProviderInputFile\x12\x12\n\x04path\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"@\n\x16ProviderOutputArtifact\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04path\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"s\n\x10ProviderWorkload\x12\r\n\x05image\x18\x01 \x01(\t\x12\x32\n\tresources\x18\x02 \x01(\x0b\x32\x1f.jangar.v1.ResourceRequirements\x12\x1c\n\x14service_account_name\x18\x03 \x01(\t\"\\\n\x13\x41gentProviderStatus\x12(\n\nconditions\x18\x01 \x03(\x0b\x32\x14.jangar.v1.Condition\x12\x1b\n\x13observed_generation\x18\x02 \x01(\x03\"N\n\x1a\x43reateAgentProviderRequest\x12\x30\n\x0e\x61gent_provider\x18\x01 \x01(\x0b\x32\x18.jangar.v1.AgentProvider\"8\n\x17GetAgentProviderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"m\n\x19ListAgentProvidersRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\"h\n\x1aListAgentProvidersResponse\x12\x31\n\x0f\x61gent_providers\x18\x01 \x03(\x0b\x32\x18.jangar.v1.AgentProvider\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xac\x01\n\x1aUpdateAgentProviderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x30\n\x0e\x61gent_provider\x18\x03 \x01(\x0b\x32\x18.jangar.v1.AgentProvider\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x05 \x01(\t\"I\n\x1a\x44\x65leteAgentProviderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t2\xb6\x07\n\x14\x41gentProviderService\x12\x83\x01\n\x13\x43reateAgentProvider\x12%.jangar.v1.CreateAgentProviderRequest\x1a\x18.jangar.v1.AgentProvider\"+\x82\xd3\xe4\x93\x02%\"\x13/v1/agent-providers:\x0e\x61gent_provider\x12r\n\x10GetAgentProvider\x12\".jangar.v1.GetAgentProviderRequest\x1a\x18.jangar.v1.AgentProvider\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/agent-providers/{id}\x12~\n\x12ListAgentProviders\x12$.jangar.v1.ListAgentProvidersRequest\x1a%.jangar.v1.ListAgentProvidersResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/agent-providers\x12\x88\x01\n\x13UpdateAgentProvider\x12%.jangar.v1.UpdateAgentProviderRequest\x1a\x18.jangar.v1.AgentProvider\"0\x82\xd3\xe4\x93\x02*2\x18/v1/agent-providers/{id}:\x0e\x61gent_provider\x12x\n\x13\x44\x65leteAgentProvider\x12%.jangar.v1.DeleteAgentProviderRequest\x1a\x18.jangar.v1.AgentProvider\" \x82\xd3\xe4\x93\x02\x1a*\x18/v1/agent-providers/{id}\x12\x8b\x01\n\x1aListAgentProviderRevisions\x12\x1f.jangar.v1.ListRevisionsRequest\x1a .jangar.v1.ListRevisionsResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/agent-providers/{id}/revisions\x12\x90\x01\n\x1a\x44iffAgentProviderRevisions\x12\x1f.jangar.v1.DiffRevisionsRequest\x1a .jangar.v1.DiffRevisionsResponse\"/\x82\xd3\xe4\x93\x02)\x12\'/v1/agent-providers/{id}/revisions:diffb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -89,38 +90,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AGENTPROVIDERSERVICE'].methods_by_name['UpdateAgentProvider']._serialized_options = b'\202\323\344\223\002*2\030/v1/agent-providers/{id}:\016agent_provider'
   _globals['_AGENTPROVIDERSERVICE'].methods_by_name['DeleteAgentProvider']._loaded_options = None
   _globals['_AGENTPROVIDERSERVICE'].methods_by_name['DeleteAgentProvider']._serialized_options = b'\202\323\344\223\002\032*\030/v1/agent-providers/{id}'
-  _globals['_AGENTPROVIDER']._serialized_start=227
-  _globals['_AGENTPROVIDER']._serialized_end=957
-  _globals['_AGENTPROVIDER_LABELSENTRY']._serialized_start=741
-  _globals['_AGENTPROVIDER_LABELSENTRY']._serialized_end=786
-  _globals['_AGENTPROVIDER_ANNOTATIONSENTRY']._serialized_start=788
-  _globals['_AGENTPROVIDER_ANNOTATIONSENTRY']._serialized_end=838
-  _globals['_AGENTPROVIDERSPEC']._serialized_start=960
-  _globals['_AGENTPROVIDERSPEC']._serialized_end=1354
-  _globals['_AGENTPROVIDERSPEC_ENVTEMPLATEENTRY']._serialized_start=1304
-  _globals['_AGENTPROVIDERSPEC_ENVTEMPLATEENTRY']._serialized_end=1354
-  _globals['_PROVIDERSECRETENV']._serialized_start=1356
-  _globals['_PROVIDERSECRETENV']._serialized_end=1459
-  _globals['_PROVIDERINPUTFILE']._serialized_start=1461
-  _globals['_PROVIDERINPUTFILE']._serialized_end=1517
-  _globals['_PROVIDEROUTPUTARTIFACT']._serialized_start=1519
-  _globals['_PROVIDEROUTPUTARTIFACT']._serialized_end=1583
-  _globals['_PROVIDERWORKLOAD']._serialized_start=1585
-  _globals['_PROVIDERWORKLOAD']._serialized_end=1700
-  _globals['_AGENTPROVIDERSTATUS']._serialized_start=1702
-  _globals['_AGENTPROVIDERSTATUS']._serialized_end=1794
-  _globals['_CREATEAGENTPROVIDERREQUEST']._serialized_start=1796
-  _globals['_CREATEAGENTPROVIDERREQUEST']._serialized_end=1874
-  _globals['_GETAGENTPROVIDERREQUEST']._serialized_start=1876
-  _globals['_GETAGENTPROVIDERREQUEST']._serialized_end=1932
-  _globals['_LISTAGENTPROVIDERSREQUEST']._serialized_start=1934
-  _globals['_LISTAGENTPROVIDERSREQUEST']._serialized_end=2043
-  _globals['_LISTAGENTPROVIDERSRESPONSE']._serialized_start=2045
-  _globals['_LISTAGENTPROVIDERSRESPONSE']._serialized_end=2149
-  _globals['_UPDATEAGENTPROVIDERREQUEST']._serialized_start=2152
-  _globals['_UPDATEAGENTPROVIDERREQUEST']._serialized_end=2324
-  _globals['_DELETEAGENTPROVIDERREQUEST']._serialized_start=2326
-  _globals['_DELETEAGENTPROVIDERREQUEST']._serialized_end=2399
-  _globals['_AGENTPROVIDERSERVICE']._serialized_start=2402
-  _globals['_AGENTPROVIDERSERVICE']._serialized_end=3063
+  _globals['_AGENTPROVIDERSERVICE'].methods_by_name['ListAgentProviderRevisions']._loaded_options = None
+  _globals['_AGENTPROVIDERSERVICE'].methods_by_name['ListAgentProviderRevisions']._serialized_options = b'\202\323\344\223\002$\022\"/v1/agent-providers/{id}/revisions'
+  _globals['_AGENTPROVIDERSERVICE'].methods_by_name['DiffAgentProviderRevisions']._loaded_options = None
+  _globals['_AGENTPROVIDERSERVICE'].methods_by_name['DiffAgentProviderRevisions']._serialized_options = b'\202\323\344\223\002)\022\'/v1/agent-providers/{id}/revisions:diff'
+  _globals['_AGENTPROVIDER']._serialized_start=253
+  _globals['_AGENTPROVIDER']._serialized_end=983
+  _globals['_AGENTPROVIDER_LABELSENTRY']._serialized_start=767
+  _globals['_AGENTPROVIDER_LABELSENTRY']._serialized_end=812
+  _globals['_AGENTPROVIDER_ANNOTATIONSENTRY']._serialized_start=814
+  _globals['_AGENTPROVIDER_ANNOTATIONSENTRY']._serialized_end=864
+  _globals['_AGENTPROVIDERSPEC']._serialized_start=986
+  _globals['_AGENTPROVIDERSPEC']._serialized_end=1380
+  _globals['_AGENTPROVIDERSPEC_ENVTEMPLATEENTRY']._serialized_start=1330
+  _globals['_AGENTPROVIDERSPEC_ENVTEMPLATEENTRY']._serialized_end=1380
+  _globals['_PROVIDERSECRETENV']._serialized_start=1382
+  _globals['_PROVIDERSECRETENV']._serialized_end=1485
+  _globals['_PROVIDERINPUTFILE']._serialized_start=1487
+  _globals['_PROVIDERINPUTFILE']._serialized_end=1543
+  _globals['_PROVIDEROUTPUTARTIFACT']._serialized_start=1545
+  _globals['_PROVIDEROUTPUTARTIFACT']._serialized_end=1609
+  _globals['_PROVIDERWORKLOAD']._serialized_start=1611
+  _globals['_PROVIDERWORKLOAD']._serialized_end=1726
+  _globals['_AGENTPROVIDERSTATUS']._serialized_start=1728
+  _globals['_AGENTPROVIDERSTATUS']._serialized_end=1820
+  _globals['_CREATEAGENTPROVIDERREQUEST']._serialized_start=1822
+  _globals['_CREATEAGENTPROVIDERREQUEST']._serialized_end=1900
+  _globals['_GETAGENTPROVIDERREQUEST']._serialized_start=1902
+  _globals['_GETAGENTPROVIDERREQUEST']._serialized_end=1958
+  _globals['_LISTAGENTPROVIDERSREQUEST']._serialized_start=1960
+  _globals['_LISTAGENTPROVIDERSREQUEST']._serialized_end=2069
+  _globals['_LISTAGENTPROVIDERSRESPONSE']._serialized_start=2071
+  _globals['_LISTAGENTPROVIDERSRESPONSE']._serialized_end=2175
+  _globals['_UPDATEAGENTPROVIDERREQUEST']._serialized_start=2178
+  _globals['_UPDATEAGENTPROVIDERREQUEST']._serialized_end=2350
+  _globals['_DELETEAGENTPROVIDERREQUEST']._serialized_start=2352
+  _globals['_DELETEAGENTPROVIDERREQUEST']._serialized_end=2425
+  _globals['_AGENTPROVIDERSERVICE']._serialized_start=2428
+  _globals['_AGENTPROVIDERSERVICE']._serialized_end=3378
 # @@protoc_insertion_point(module_scope)

@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from jangar.v1 import agent_provider_pb2 as jangar_dot_v1_dot_agent__provider__pb2
+from jangar.v1 import revision_pb2 as jangar_dot_v1_dot_revision__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -61,6 +62,16 @@ class AgentProviderServiceStub:
                 request_serializer=jangar_dot_v1_dot_agent__provider__pb2.DeleteAgentProviderRequest.SerializeToString,
                 response_deserializer=jangar_dot_v1_dot_agent__provider__pb2.AgentProvider.FromString,
                 _registered_method=True)
+        self.ListAgentProviderRevisions = channel.unary_unary(
+                '/jangar.v1.AgentProviderService/ListAgentProviderRevisions',
+                request_serializer=jangar_dot_v1_dot_revision__pb2.ListRevisionsRequest.SerializeToString,
+                response_deserializer=jangar_dot_v1_dot_revision__pb2.ListRevisionsResponse.FromString,
+                _registered_method=True)
+        self.DiffAgentProviderRevisions = channel.unary_unary(
+                '/jangar.v1.AgentProviderService/DiffAgentProviderRevisions',
+                request_serializer=jangar_dot_v1_dot_revision__pb2.DiffRevisionsRequest.SerializeToString,
+                response_deserializer=jangar_dot_v1_dot_revision__pb2.DiffRevisionsResponse.FromString,
+                _registered_method=True)
 
 
 class AgentProviderServiceServicer:
@@ -103,6 +114,20 @@ class AgentProviderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAgentProviderRevisions(self, request, context):
+        """Lists the revisions of an AgentProvider's spec, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DiffAgentProviderRevisions(self, request, context):
+        """Compares two revisions of an AgentProvider's spec: every path whose value differs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentProviderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -130,6 +155,16 @@ def add_AgentProviderServiceServicer_to_server(servicer, server):
                     servicer.DeleteAgentProvider,
                     request_deserializer=jangar_dot_v1_dot_agent__provider__pb2.DeleteAgentProviderRequest.FromString,
                     response_serializer=jangar_dot_v1_dot_agent__provider__pb2.AgentProvider.SerializeToString,
+            ),
+            'ListAgentProviderRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAgentProviderRevisions,
+                    request_deserializer=jangar_dot_v1_dot_revision__pb2.ListRevisionsRequest.FromString,
+                    response_serializer=jangar_dot_v1_dot_revision__pb2.ListRevisionsResponse.SerializeToString,
+            ),
+            'DiffAgentProviderRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiffAgentProviderRevisions,
+                    request_deserializer=jangar_dot_v1_dot_revision__pb2.DiffRevisionsRequest.FromString,
+                    response_serializer=jangar_dot_v1_dot_revision__pb2.DiffRevisionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -269,6 +304,60 @@ class AgentProviderService:
             '/jangar.v1.AgentProviderService/DeleteAgentProvider',
             jangar_dot_v1_dot_agent__provider__pb2.DeleteAgentProviderRequest.SerializeToString,
             jangar_dot_v1_dot_agent__provider__pb2.AgentProvider.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAgentProviderRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jangar.v1.AgentProviderService/ListAgentProviderRevisions',
+            jangar_dot_v1_dot_revision__pb2.ListRevisionsRequest.SerializeToString,
+            jangar_dot_v1_dot_revision__pb2.ListRevisionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiffAgentProviderRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jangar.v1.AgentProviderService/DiffAgentProviderRevisions',
+            jangar_dot_v1_dot_revision__pb2.DiffRevisionsRequest.SerializeToString,
+            jangar_dot_v1_dot_revision__pb2.DiffRevisionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

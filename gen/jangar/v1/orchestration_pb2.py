@@ -28,9 +28,10 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from jangar.v1 import common_pb2 as jangar_dot_v1_dot_common__pb2
+from jangar.v1 import revision_pb2 as jangar_dot_v1_dot_revision__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1djangar/v1/orchestration.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\"\xe0\x05\n\rOrchestration\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x04name\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x17\n\tnamespace\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12\x34\n\x06labels\x18\x04 \x03(\x0b\x32$.jangar.v1.Orchestration.LabelsEntry\x12>\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32).jangar.v1.Orchestration.AnnotationsEntry\x12\x30\n\x04spec\x18\x06 \x01(\x0b\x32\x1c.jangar.v1.OrchestrationSpecB\x04\xe2\x41\x01\x02\x12\x34\n\x06status\x18\x07 \x01(\x0b\x32\x1e.jangar.v1.OrchestrationStatusB\x04\xe2\x41\x01\x03\x12\x18\n\ngeneration\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:{\xea\x41x\n)orchestration.proompteng.ai/Orchestration\x12,namespaces/{namespace}/orchestrations/{name}*\x0eorchestrations2\rorchestration\"\x88\x01\n\x11OrchestrationSpec\x12\x12\n\nentrypoint\x18\x01 \x01(\t\x12+\n\x05steps\x18\x02 \x03(\x0b\x32\x1c.jangar.v1.OrchestrationStep\x12\x32\n\x08policies\x18\x03 \x01(\x0b\x32 .jangar.v1.OrchestrationPolicies\"\x89\x06\n\x11OrchestrationStep\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x35\n\x04kind\x18\x02 \x01(\x0e\x32!.jangar.v1.OrchestrationStep.KindB\x04\xe2\x41\x01\x02\x12\x12\n\ndepends_on\x18\x03 \x03(\t\x12\x32\n\tagent_ref\x18\x04 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12\x31\n\x08tool_ref\x18\x05 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12:\n\x11orchestration_ref\x18\x06 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12\x33\n\npolicy_ref\x18\x07 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12\x33\n\nsignal_ref\x18\x08 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12\x33\n\nmemory_ref\x18\t \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12G\n\x0bwith_params\x18\n \x03(\x0b\x32,.jangar.v1.OrchestrationStep.WithParamsEntryR\x04with\x12\x0f\n\x07retries\x18\x0b \x01(\x05\x12\x1d\n\x15retry_backoff_seconds\x18\x0c \x01(\x05\x12\x17\n\x0ftimeout_seconds\x18\r \x01(\x05\x1a\x31\n\x0fWithParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8d\x01\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x41gentRun\x10\x01\x12\x0b\n\x07ToolRun\x10\x02\x12\x0c\n\x08MemoryOp\x10\x03\x12\x10\n\x0c\x41pprovalGate\x10\x04\x12\x0e\n\nSignalWait\x10\x05\x12\x0e\n\nCheckpoint\x10\x06\x12\x14\n\x10SubOrchestration\x10\x07\"\x86\x01\n\x15OrchestrationPolicies\x12\x34\n\x07retries\x18\x01 \x01(\x0b\x32#.jangar.v1.OrchestrationRetryPolicy\x12\x37\n\x08timeouts\x18\x02 \x01(\x0b\x32%.jangar.v1.OrchestrationTimeoutPolicy\")\n\x18OrchestrationRetryPolicy\x12\r\n\x05limit\x18\x01 \x01(\x05\"3\n\x1aOrchestrationTimeoutPolicy\x12\x15\n\rtotal_seconds\x18\x01 \x01(\x05\"\\\n\x13OrchestrationStatus\x12(\n\nconditions\x18\x01 \x03(\x0b\x32\x14.jangar.v1.Condition\x12\x1b\n\x13observed_generation\x18\x02 \x01(\x03\"M\n\x1a\x43reateOrchestrationRequest\x12/\n\rorchestration\x18\x01 \x01(\x0b\x32\x18.jangar.v1.Orchestration\"8\n\x17GetOrchestrationRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"m\n\x19ListOrchestrationsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\"g\n\x1aListOrchestrationsResponse\x12\x30\n\x0eorchestrations\x18\x01 \x03(\x0b\x32\x18.jangar.v1.Orchestration\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xab\x01\n\x1aUpdateOrchestrationRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12/\n\rorchestration\x18\x03 \x01(\x0b\x32\x18.jangar.v1.Orchestration\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x05 \x01(\t\"I\n\x1a\x44\x65leteOrchestrationRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t2\x8e\x05\n\x14OrchestrationService\x12\x81\x01\n\x13\x43reateOrchestration\x12%.jangar.v1.CreateOrchestrationRequest\x1a\x18.jangar.v1.Orchestration\")\x82\xd3\xe4\x93\x02#\"\x12/v1/orchestrations:\rorchestration\x12q\n\x10GetOrchestration\x12\".jangar.v1.GetOrchestrationRequest\x1a\x18.jangar.v1.Orchestration\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/orchestrations/{id}\x12}\n\x12ListOrchestrations\x12$.jangar.v1.ListOrchestrationsRequest\x1a%.jangar.v1.ListOrchestrationsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/orchestrations\x12\x86\x01\n\x13UpdateOrchestration\x12%.jangar.v1.UpdateOrchestrationRequest\x1a\x18.jangar.v1.Orchestration\".\x82\xd3\xe4\x93\x02(2\x17/v1/orchestrations/{id}:\rorchestration\x12w\n\x13\x44\x65leteOrchestration\x12%.jangar.v1.DeleteOrchestrationRequest\x1a\x18.jangar.v1.Orchestration\"\x1f\x82\xd3\xe4\x93\x02\x19*\x17/v1/orchestrations/{id}b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1djangar/v1/orchestration.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\x1a\x18jangar/v1/revision.proto\"\xe0\x05\n\rOrchestration\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x04name\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x17\n\tnamespace\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12\x34\n\x06labels\x18\x04 \x03(\x0b\x32$.jangar.v1.Orchestration.LabelsEntry\x12>\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32).jangar.v1.Orchestration.AnnotationsEntry\x12\x30\n\x04spec\x18\x06 \x01(\x0b\x32\x1c.jangar.v1.OrchestrationSpecB\x04\xe2\x41\x01\x02\x12\x34\n\x06status\x18\x07 \x01(\x0b\x32\x1e.jangar.v1.OrchestrationStatusB\x04\xe2\x41\x01\x03\x12\x18\n\ngeneration\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:{\xea\x41x\n)orchestration.proompteng.ai/Orchestration\x12,namespaces/{namespace}/orchestrations/{name}*\x0eorchestrations2\rorchestration\"\x88\x01\n\x11OrchestrationSpec\x12\x12\n\nentrypoint\x18\x01 \x01(\t\x12+\n\x05steps\x18\x02 \x03(\x0b\x32\x1c.jangar.v1.OrchestrationStep\x12\x32\n\x08policies\x18\x03 \x01(\x0b\x32 .jangar.v1.OrchestrationPolicies\"\x89\x06\n\x11OrchestrationStep\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x35\n\x04kind\x18\x02 \x01(\x0e\x32!.jangar.v1.OrchestrationStep.KindB\x04\xe2\x41\x01\x02\x12\x12\n\ndepends_on\x18\x03 \x03(\t\x12\x32\n\tagent_ref\x18\x04 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12\x31\n\x08tool_ref\x18\x05 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12:\n\x11orchestration_ref\x18\x06 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12\x33\n\npolicy_ref\x18\x07 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12\x33\n\nsignal_ref\x18\x08 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12\x33\n\nmemory_ref\x18\t \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\x12G\n\x0bwith_params\x18\n \x03(\x0b\x32,.jangar.v1.OrchestrationStep.WithParamsEntryR\x04with\x12\x0f\n\x07retries\x18\x0b \x01(\x05\x12\x1d\n\x15retry_backoff_seconds\x18\x0c \x01(\x05\x12\x17\n\x0ftimeout_seconds\x18\r \x01(\x05\x1a\x31\n\x0fWithParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8d\x01\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x41gentRun\x10\x01\x12\x0b\n\x07ToolRun\x10\x02\x12\x0c\n\x08MemoryOp\x10\x03\x12\x10\n\x0c\x41pprovalGate\x10\x04\x12\x0e\n\nSignalWait\x10\x05\x12\x0e\n\nCheckpoint\x10\x06\x12\x14\n\x10SubOrchestration\x10\x07\"\x86\x01\n\x15OrchestrationPolicies\x12\x34\n\x07retries\x18\x01 \x01(\x0b\x32#.jangar.v1.OrchestrationRetryPolicy\x12\x37\n\x08timeouts\x18\x02 \x01(\x0b\x32%.jangar.v1.OrchestrationTimeoutPolicy\")\n\x18OrchestrationRetryPolicy\x12\r\n\x05limit\x18\x01 \x01(\x05\"3\n\x1aOrchestrationTimeoutPolicy\x12\x15\n\rtotal_seconds\x18\x01 \x01(\x05\"\\\n\x13OrchestrationStatus\x12(\n\nconditions\x18\x01 \x03(\x0b\x32\x14.jangar.v1.Condition\x12\x1b\n\x13observed_generation\x18\x02 \x01(\x03\"M\n\x1a\x43reateOrchestrationRequest\x12/\n\rorchestration\x18\x01 \x01(\x0b\x32\x18.jangar.v1.Orchestration\"8\n\x17GetOrchestrationRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"m\n\x19ListOrchestrationsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\"g\n\x1aListOrchestrationsResponse\x12\x30\n\x0eorchestrations\x18\x01 \x03(\x0b\x32\x18.jangar.v1.Orchestration\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xab\x01\n\x1aUpdateOrchestrationRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12/\n\rorchestration\x18\x03 \x01(\x0b\x32\x18.jangar.v1.Orchestration\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x05 \x01(\t\"I\n\x1a\x44\x65leteOrchestrationRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t2\xad\x07\n\x14OrchestrationService\x12\x81\x01\n\x13\x43reateOrchestration\x12%.jangar.v1.CreateOrchestrationRequest\x1a\x18.jangar.v1.Orchestration\")\x82\xd3\xe4\x93\x02#\"\x12/v1/orchestrations:\rorchestration\x12q\n\x10GetOrchestration\x12\".jangar.v1.GetOrchestrationRequest\x1a\x18.jangar.v1.Orchestration\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/orchestrations/{id}\x12}\n\x12ListOrchestrations\x12$.jangar.v1.ListOrchestrationsRequest\x1a%.jangar.v1.ListOrchestrationsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/orchestrations\x12\x86\x01\n\x13UpdateOrchestration\x12%.jangar.v1.UpdateOrchestrationRequest\x1a\x18.jangar.v1.Orchestration\".\x82\xd3\xe4\x93\x02(2\x17/v1/orchestrations/{id}:\rorchestration\x12w\n\x13\x44\x65leteOrchestration\x12%.jangar.v1.DeleteOrchestrationRequest\x1a\x18.jangar.v1.Orchestration\"\x1f\x82\xd3\xe4\x93\x02\x19*\x17/v1/orchestrations/{id}\x12\x8a\x01\n\x1aListOrchestrationRevisions\x12\x1f.jangar.v1.ListRevisionsRequest\x1a .jangar.v1.ListRevisionsResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/orchestrations/{id}/revisions\x12\x8f\x01\n\x1a\x44iffOrchestrationRevisions\x12\x1f.jangar.v1.DiffRevisionsRequest\x1a .jangar.v1.DiffRevisionsResponse\".\x82\xd3\xe4\x93\x02(\x12&/v1/orchestrations/{id}/revisions:diffb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -79,40 +80,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORCHESTRATIONSERVICE'].methods_by_name['UpdateOrchestration']._serialized_options = b'\202\323\344\223\002(2\027/v1/orchestrations/{id}:\rorchestration'
   _globals['_ORCHESTRATIONSERVICE'].methods_by_name['DeleteOrchestration']._loaded_options = None
   _globals['_ORCHESTRATIONSERVICE'].methods_by_name['DeleteOrchestration']._serialized_options = b'\202\323\344\223\002\031*\027/v1/orchestrations/{id}'
-  _globals['_ORCHESTRATION']._serialized_start=226
-  _globals['_ORCHESTRATION']._serialized_end=962
-  _globals['_ORCHESTRATION_LABELSENTRY']._serialized_start=740
-  _globals['_ORCHESTRATION_LABELSENTRY']._serialized_end=785
-  _globals['_ORCHESTRATION_ANNOTATIONSENTRY']._serialized_start=787
-  _globals['_ORCHESTRATION_ANNOTATIONSENTRY']._serialized_end=837
-  _globals['_ORCHESTRATIONSPEC']._serialized_start=965
-  _globals['_ORCHESTRATIONSPEC']._serialized_end=1101
-  _globals['_ORCHESTRATIONSTEP']._serialized_start=1104
-  _globals['_ORCHESTRATIONSTEP']._serialized_end=1881
-  _globals['_ORCHESTRATIONSTEP_WITHPARAMSENTRY']._serialized_start=1688
-  _globals['_ORCHESTRATIONSTEP_WITHPARAMSENTRY']._serialized_end=1737
-  _globals['_ORCHESTRATIONSTEP_KIND']._serialized_start=1740
-  _globals['_ORCHESTRATIONSTEP_KIND']._serialized_end=1881
-  _globals['_ORCHESTRATIONPOLICIES']._serialized_start=1884
-  _globals['_ORCHESTRATIONPOLICIES']._serialized_end=2018
-  _globals['_ORCHESTRATIONRETRYPOLICY']._serialized_start=2020
-  _globals['_ORCHESTRATIONRETRYPOLICY']._serialized_end=2061
-  _globals['_ORCHESTRATIONTIMEOUTPOLICY']._serialized_start=2063
-  _globals['_ORCHESTRATIONTIMEOUTPOLICY']._serialized_end=2114
-  _globals['_ORCHESTRATIONSTATUS']._serialized_start=2116
-  _globals['_ORCHESTRATIONSTATUS']._serialized_end=2208
-  _globals['_CREATEORCHESTRATIONREQUEST']._serialized_start=2210
-  _globals['_CREATEORCHESTRATIONREQUEST']._serialized_end=2287
-  _globals['_GETORCHESTRATIONREQUEST']._serialized_start=2289
-  _globals['_GETORCHESTRATIONREQUEST']._serialized_end=2345
-  _globals['_LISTORCHESTRATIONSREQUEST']._serialized_start=2347
-  _globals['_LISTORCHESTRATIONSREQUEST']._serialized_end=2456
-  _globals['_LISTORCHESTRATIONSRESPONSE']._serialized_start=2458
-  _globals['_LISTORCHESTRATIONSRESPONSE']._serialized_end=2561
-  _globals['_UPDATEORCHESTRATIONREQUEST']._serialized_start=2564
-  _globals['_UPDATEORCHESTRATIONREQUEST']._serialized_end=2735
-  _globals['_DELETEORCHESTRATIONREQUEST']._serialized_start=2737
-  _globals['_DELETEORCHESTRATIONREQUEST']._serialized_end=2810
-  _globals['_ORCHESTRATIONSERVICE']._serialized_start=2813
-  _globals['_ORCHESTRATIONSERVICE']._serialized_end=3467
+  _globals['_ORCHESTRATIONSERVICE'].methods_by_name['ListOrchestrationRevisions']._loaded_options = None
+  _globals['_ORCHESTRATIONSERVICE'].methods_by_name['ListOrchestrationRevisions']._serialized_options = b'\202\323\344\223\002#\022!/v1/orchestrations/{id}/revisions'
+  _globals['_ORCHESTRATIONSERVICE'].methods_by_name['DiffOrchestrationRevisions']._loaded_options = None
+  _globals['_ORCHESTRATIONSERVICE'].methods_by_name['DiffOrchestrationRevisions']._serialized_options = b'\202\323\344\223\002(\022&/v1/orchestrations/{id}/revisions:diff'
+  _globals['_ORCHESTRATION']._serialized_start=252
+  _globals['_ORCHESTRATION']._serialized_end=988
+  _globals['_ORCHESTRATION_LABELSENTRY']._serialized_start=766
+  _globals['_ORCHESTRATION_LABELSENTRY']._serialized_end=811
+  _globals['_ORCHESTRATION_ANNOTATIONSENTRY']._serialized_start=813
+  _globals['_ORCHESTRATION_ANNOTATIONSENTRY']._serialized_end=863
+  _globals['_ORCHESTRATIONSPEC']._serialized_start=991
+  _globals['_ORCHESTRATIONSPEC']._serialized_end=1127
+  _globals['_ORCHESTRATIONSTEP']._serialized_start=1130
+  _globals['_ORCHESTRATIONSTEP']._serialized_end=1907
+  _globals['_ORCHESTRATIONSTEP_WITHPARAMSENTRY']._serialized_start=1714
+  _globals['_ORCHESTRATIONSTEP_WITHPARAMSENTRY']._serialized_end=1763
+  _globals['_ORCHESTRATIONSTEP_KIND']._serialized_start=1766
+  _globals['_ORCHESTRATIONSTEP_KIND']._serialized_end=1907
+  _globals['_ORCHESTRATIONPOLICIES']._serialized_start=1910
+  _globals['_ORCHESTRATIONPOLICIES']._serialized_end=2044
+  _globals['_ORCHESTRATIONRETRYPOLICY']._serialized_start=2046
+  _globals['_ORCHESTRATIONRETRYPOLICY']._serialized_end=2087
+  _globals['_ORCHESTRATIONTIMEOUTPOLICY']._serialized_start=2089
+  _globals['_ORCHESTRATIONTIMEOUTPOLICY']._serialized_end=2140
+  _globals['_ORCHESTRATIONSTATUS']._serialized_start=2142
+  _globals['_ORCHESTRATIONSTATUS']._serialized_end=2234
+  _globals['_CREATEORCHESTRATIONREQUEST']._serialized_start=2236
+  _globals['_CREATEORCHESTRATIONREQUEST']._serialized_end=2313
+  _globals['_GETORCHESTRATIONREQUEST']._serialized_start=2315
+  _globals['_GETORCHESTRATIONREQUEST']._serialized_end=2371
+  _globals['_LISTORCHESTRATIONSREQUEST']._serialized_start=2373
+  _globals['_LISTORCHESTRATIONSREQUEST']._serialized_end=2482
+  _globals['_LISTORCHESTRATIONSRESPONSE']._serialized_start=2484
+  _globals['_LISTORCHESTRATIONSRESPONSE']._serialized_end=2587
+  _globals['_UPDATEORCHESTRATIONREQUEST']._serialized_start=2590
+  _globals['_UPDATEORCHESTRATIONREQUEST']._serialized_end=2761
+  _globals['_DELETEORCHESTRATIONREQUEST']._serialized_start=2763
+  _globals['_DELETEORCHESTRATIONREQUEST']._serialized_end=2836
+  _globals['_ORCHESTRATIONSERVICE']._serialized_start=2839
+  _globals['_ORCHESTRATIONSERVICE']._serialized_end=3780
 # @@protoc_insertion_point(module_scope)

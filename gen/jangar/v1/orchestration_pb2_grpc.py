@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from jangar.v1 import orchestration_pb2 as jangar_dot_v1_dot_orchestration__pb2
+from jangar.v1 import revision_pb2 as jangar_dot_v1_dot_revision__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -60,6 +61,16 @@ class OrchestrationServiceStub:
                 request_serializer=jangar_dot_v1_dot_orchestration__pb2.DeleteOrchestrationRequest.SerializeToString,
                 response_deserializer=jangar_dot_v1_dot_orchestration__pb2.Orchestration.FromString,
                 _registered_method=True)
+        self.ListOrchestrationRevisions = channel.unary_unary(
+                '/jangar.v1.OrchestrationService/ListOrchestrationRevisions',
+                request_serializer=jangar_dot_v1_dot_revision__pb2.ListRevisionsRequest.SerializeToString,
+                response_deserializer=jangar_dot_v1_dot_revision__pb2.ListRevisionsResponse.FromString,
+                _registered_method=True)
+        self.DiffOrchestrationRevisions = channel.unary_unary(
+                '/jangar.v1.OrchestrationService/DiffOrchestrationRevisions',
+                request_serializer=jangar_dot_v1_dot_revision__pb2.DiffRevisionsRequest.SerializeToString,
+                response_deserializer=jangar_dot_v1_dot_revision__pb2.DiffRevisionsResponse.FromString,
+                _registered_method=True)
 
 
 class OrchestrationServiceServicer:
@@ -101,6 +112,20 @@ class OrchestrationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListOrchestrationRevisions(self, request, context):
+        """Lists the revisions of an Orchestration's spec, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DiffOrchestrationRevisions(self, request, context):
+        """Compares two revisions of an Orchestration's spec: every path whose value differs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestrationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +153,16 @@ def add_OrchestrationServiceServicer_to_server(servicer, server):
                     servicer.DeleteOrchestration,
                     request_deserializer=jangar_dot_v1_dot_orchestration__pb2.DeleteOrchestrationRequest.FromString,
                     response_serializer=jangar_dot_v1_dot_orchestration__pb2.Orchestration.SerializeToString,
+            ),
+            'ListOrchestrationRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOrchestrationRevisions,
+                    request_deserializer=jangar_dot_v1_dot_revision__pb2.ListRevisionsRequest.FromString,
+                    response_serializer=jangar_dot_v1_dot_revision__pb2.ListRevisionsResponse.SerializeToString,
+            ),
+            'DiffOrchestrationRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiffOrchestrationRevisions,
+                    request_deserializer=jangar_dot_v1_dot_revision__pb2.DiffRevisionsRequest.FromString,
+                    response_serializer=jangar_dot_v1_dot_revision__pb2.DiffRevisionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -266,6 +301,60 @@ class OrchestrationService:
             '/jangar.v1.OrchestrationService/DeleteOrchestration',
             jangar_dot_v1_dot_orchestration__pb2.DeleteOrchestrationRequest.SerializeToString,
             jangar_dot_v1_dot_orchestration__pb2.Orchestration.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOrchestrationRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jangar.v1.OrchestrationService/ListOrchestrationRevisions',
+            jangar_dot_v1_dot_revision__pb2.ListRevisionsRequest.SerializeToString,
+            jangar_dot_v1_dot_revision__pb2.ListRevisionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiffOrchestrationRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jangar.v1.OrchestrationService/DiffOrchestrationRevisions',
+            jangar_dot_v1_dot_revision__pb2.DiffRevisionsRequest.SerializeToString,
+            jangar_dot_v1_dot_revision__pb2.DiffRevisionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -28,9 +28,10 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from jangar.v1 import common_pb2 as jangar_dot_v1_dot_common__pb2
+from jangar.v1 import revision_pb2 as jangar_dot_v1_dot_revision__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14jangar/v1/tool.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\"\x87\x05\n\x04Tool\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x04name\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x17\n\tnamespace\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12+\n\x06labels\x18\x04 \x03(\x0b\x32\x1b.jangar.v1.Tool.LabelsEntry\x12\x35\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32 .jangar.v1.Tool.AnnotationsEntry\x12\'\n\x04spec\x18\x06 \x01(\x0b\x32\x13.jangar.v1.ToolSpecB\x04\xe2\x41\x01\x02\x12+\n\x06status\x18\x07 \x01(\x0b\x32\x15.jangar.v1.ToolStatusB\x04\xe2\x41\x01\x03\x12\x18\n\ngeneration\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:O\xea\x41L\n\x18tools.proompteng.ai/Tool\x12#namespaces/{namespace}/tools/{name}*\x05tools2\x04tool\"\xc9\x01\n\x08ToolSpec\x12\x13\n\x05image\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07\x63ommand\x18\x02 \x03(\t\x12\x0c\n\x04\x61rgs\x18\x03 \x03(\t\x12\x1e\n\x03\x65nv\x18\x04 \x03(\x0b\x32\x11.jangar.v1.EnvVar\x12\x17\n\x0fservice_account\x18\x05 \x01(\t\x12\x13\n\x0bworking_dir\x18\x06 \x01(\t\x12\x17\n\x0ftimeout_seconds\x18\x07 \x01(\x05\x12\"\n\x1attl_seconds_after_finished\x18\x08 \x01(\x05\"S\n\nToolStatus\x12(\n\nconditions\x18\x01 \x03(\x0b\x32\x14.jangar.v1.Condition\x12\x1b\n\x13observed_generation\x18\x02 \x01(\x03\"2\n\x11\x43reateToolRequest\x12\x1d\n\x04tool\x18\x01 \x01(\x0b\x32\x0f.jangar.v1.Tool\"/\n\x0eGetToolRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"d\n\x10ListToolsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\"L\n\x11ListToolsResponse\x12\x1e\n\x05tools\x18\x01 \x03(\x0b\x32\x0f.jangar.v1.Tool\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x90\x01\n\x11UpdateToolRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x1d\n\x04tool\x18\x03 \x01(\x0b\x32\x0f.jangar.v1.Tool\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x05 \x01(\t\"@\n\x11\x44\x65leteToolRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t2\xbd\x03\n\x0bToolService\x12T\n\nCreateTool\x12\x1c.jangar.v1.CreateToolRequest\x1a\x0f.jangar.v1.Tool\"\x17\x82\xd3\xe4\x93\x02\x11\"\t/v1/tools:\x04tool\x12M\n\x07GetTool\x12\x19.jangar.v1.GetToolRequest\x1a\x0f.jangar.v1.Tool\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/tools/{id}\x12Y\n\tListTools\x12\x1b.jangar.v1.ListToolsRequest\x1a\x1c.jangar.v1.ListToolsResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/tools\x12Y\n\nUpdateTool\x12\x1c.jangar.v1.UpdateToolRequest\x1a\x0f.jangar.v1.Tool\"\x1c\x82\xd3\xe4\x93\x02\x16\x32\x0e/v1/tools/{id}:\x04tool\x12S\n\nDeleteTool\x12\x1c.jangar.v1.DeleteToolRequest\x1a\x0f.jangar.v1.Tool\"\x16\x82\xd3\xe4\x93\x02\x10*\x0e/v1/tools/{id}b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14jangar/v1/tool.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\x1a\x18jangar/v1/revision.proto\"\x87\x05\n\x04Tool\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x04name\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x17\n\tnamespace\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12+\n\x06labels\x18\x04 \x03(\x0b\x32\x1b.jangar.v1.Tool.LabelsEntry\x12\x35\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32 .jangar.v1.Tool.AnnotationsEntry\x12\'\n\x04spec\x18\x06 \x01(\x0b\x32\x13.jangar.v1.ToolSpecB\x04\xe2\x41\x01\x02\x12+\n\x06status\x18\x07 \x01(\x0b\x32\x15.jangar.v1.ToolStatusB\x04\xe2\x41\x01\x03\x12\x18\n\ngeneration\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:O\xea\x41L\n\x18tools.proompteng.ai/Tool\x12#namespaces/{namespace}/tools/{name}*\x05tools2\x04tool\"\xc9\x01\n\x08ToolSpec\x12\x13\n\x05image\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07\x63ommand\x18\x02 \x03(\t\x12\x0c\n\x04\x61rgs\x18\x03 \x03(\t\x12\x1e\n\x03\x65nv\x18\x04 \x03(\x0b\x32\x11.jangar.v1.EnvVar\x12\x17\n\x0fservice_account\x18\x05 \x01(\t\x12\x13\n\x0bworking_dir\x18\x06 \x01(\t\x12\x17\n\x0ftimeout_seconds\x18\x07 \x01(\x05\x12\"\n\x1attl_seconds_after_finished\x18\x08 \x01(\x05\"S\n\nToolStatus\x12(\n\nconditions\x18\x01 \x03(\x0b\x32\x14.jangar.v1.Condition\x12\x1b\n\x13observed_generation\x18\x02 \x01(\x03\"2\n\x11\x43reateToolRequest\x12\x1d\n\x04tool\x18\x01 \x01(\x0b\x32\x0f.jangar.v1.Tool\"/\n\x0eGetToolRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"d\n\x10ListToolsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\"L\n\x11ListToolsResponse\x12\x1e\n\x05tools\x18\x01 \x03(\x0b\x32\x0f.jangar.v1.Tool\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x90\x01\n\x11UpdateToolRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x1d\n\x04tool\x18\x03 \x01(\x0b\x32\x0f.jangar.v1.Tool\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x05 \x01(\t\"@\n\x11\x44\x65leteToolRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t2\xb6\x05\n\x0bToolService\x12T\n\nCreateTool\x12\x1c.jangar.v1.CreateToolRequest\x1a\x0f.jangar.v1.Tool\"\x17\x82\xd3\xe4\x93\x02\x11\"\t/v1/tools:\x04tool\x12M\n\x07GetTool\x12\x19.jangar.v1.GetToolRequest\x1a\x0f.jangar.v1.Tool\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/tools/{id}\x12Y\n\tListTools\x12\x1b.jangar.v1.ListToolsRequest\x1a\x1c.jangar.v1.ListToolsResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/tools\x12Y\n\nUpdateTool\x12\x1c.jangar.v1.UpdateToolRequest\x1a\x0f.jangar.v1.Tool\"\x1c\x82\xd3\xe4\x93\x02\x16\x32\x0e/v1/tools/{id}:\x04tool\x12S\n\nDeleteTool\x12\x1c.jangar.v1.DeleteToolRequest\x1a\x0f.jangar.v1.Tool\"\x16\x82\xd3\xe4\x93\x02\x10*\x0e/v1/tools/{id}\x12x\n\x11ListToolRevisions\x12\x1f.jangar.v1.ListRevisionsRequest\x1a .jangar.v1.ListRevisionsResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/tools/{id}/revisions\x12}\n\x11\x44iffToolRevisions\x12\x1f.jangar.v1.DiffRevisionsRequest\x1a .jangar.v1.DiffRevisionsResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/tools/{id}/revisions:diffb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -75,28 +76,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TOOLSERVICE'].methods_by_name['UpdateTool']._serialized_options = b'\202\323\344\223\002\0262\016/v1/tools/{id}:\004tool'
   _globals['_TOOLSERVICE'].methods_by_name['DeleteTool']._loaded_options = None
   _globals['_TOOLSERVICE'].methods_by_name['DeleteTool']._serialized_options = b'\202\323\344\223\002\020*\016/v1/tools/{id}'
-  _globals['_TOOL']._serialized_start=217
-  _globals['_TOOL']._serialized_end=864
-  _globals['_TOOL_LABELSENTRY']._serialized_start=686
-  _globals['_TOOL_LABELSENTRY']._serialized_end=731
-  _globals['_TOOL_ANNOTATIONSENTRY']._serialized_start=733
-  _globals['_TOOL_ANNOTATIONSENTRY']._serialized_end=783
-  _globals['_TOOLSPEC']._serialized_start=867
-  _globals['_TOOLSPEC']._serialized_end=1068
-  _globals['_TOOLSTATUS']._serialized_start=1070
-  _globals['_TOOLSTATUS']._serialized_end=1153
-  _globals['_CREATETOOLREQUEST']._serialized_start=1155
-  _globals['_CREATETOOLREQUEST']._serialized_end=1205
-  _globals['_GETTOOLREQUEST']._serialized_start=1207
-  _globals['_GETTOOLREQUEST']._serialized_end=1254
-  _globals['_LISTTOOLSREQUEST']._serialized_start=1256
-  _globals['_LISTTOOLSREQUEST']._serialized_end=1356
-  _globals['_LISTTOOLSRESPONSE']._serialized_start=1358
-  _globals['_LISTTOOLSRESPONSE']._serialized_end=1434
-  _globals['_UPDATETOOLREQUEST']._serialized_start=1437
-  _globals['_UPDATETOOLREQUEST']._serialized_end=1581
-  _globals['_DELETETOOLREQUEST']._serialized_start=1583
-  _globals['_DELETETOOLREQUEST']._serialized_end=1647
-  _globals['_TOOLSERVICE']._serialized_start=1650
-  _globals['_TOOLSERVICE']._serialized_end=2095
+  _globals['_TOOLSERVICE'].methods_by_name['ListToolRevisions']._loaded_options = None
+  _globals['_TOOLSERVICE'].methods_by_name['ListToolRevisions']._serialized_options = b'\202\323\344\223\002\032\022\030/v1/tools/{id}/revisions'
+  _globals['_TOOLSERVICE'].methods_by_name['DiffToolRevisions']._loaded_options = None
+  _globals['_TOOLSERVICE'].methods_by_name['DiffToolRevisions']._serialized_options = b'\202\323\344\223\002\037\022\035/v1/tools/{id}/revisions:diff'
+  _globals['_TOOL']._serialized_start=243
+  _globals['_TOOL']._serialized_end=890
+  _globals['_TOOL_LABELSENTRY']._serialized_start=712
+  _globals['_TOOL_LABELSENTRY']._serialized_end=757
+  _globals['_TOOL_ANNOTATIONSENTRY']._serialized_start=759
+  _globals['_TOOL_ANNOTATIONSENTRY']._serialized_end=809
+  _globals['_TOOLSPEC']._serialized_start=893
+  _globals['_TOOLSPEC']._serialized_end=1094
+  _globals['_TOOLSTATUS']._serialized_start=1096
+  _globals['_TOOLSTATUS']._serialized_end=1179
+  _globals['_CREATETOOLREQUEST']._serialized_start=1181
+  _globals['_CREATETOOLREQUEST']._serialized_end=1231
+  _globals['_GETTOOLREQUEST']._serialized_start=1233
+  _globals['_GETTOOLREQUEST']._serialized_end=1280
+  _globals['_LISTTOOLSREQUEST']._serialized_start=1282
+  _globals['_LISTTOOLSREQUEST']._serialized_end=1382
+  _globals['_LISTTOOLSRESPONSE']._serialized_start=1384
+  _globals['_LISTTOOLSRESPONSE']._serialized_end=1460
+  _globals['_UPDATETOOLREQUEST']._serialized_start=1463
+  _globals['_UPDATETOOLREQUEST']._serialized_end=1607
+  _globals['_DELETETOOLREQUEST']._serialized_start=1609
+  _globals['_DELETETOOLREQUEST']._serialized_end=1673
+  _globals['_TOOLSERVICE']._serialized_start=1676
+  _globals['_TOOLSERVICE']._serialized_end=2370
 # @@protoc_insertion_point(module_scope)

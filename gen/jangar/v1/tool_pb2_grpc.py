@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from jangar.v1 import revision_pb2 as jangar_dot_v1_dot_revision__pb2
 from jangar.v1 import tool_pb2 as jangar_dot_v1_dot_tool__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -61,6 +62,16 @@ class ToolServiceStub:
                 request_serializer=jangar_dot_v1_dot_tool__pb2.DeleteToolRequest.SerializeToString,
                 response_deserializer=jangar_dot_v1_dot_tool__pb2.Tool.FromString,
                 _registered_method=True)
+        self.ListToolRevisions = channel.unary_unary(
+                '/jangar.v1.ToolService/ListToolRevisions',
+                request_serializer=jangar_dot_v1_dot_revision__pb2.ListRevisionsRequest.SerializeToString,
+                response_deserializer=jangar_dot_v1_dot_revision__pb2.ListRevisionsResponse.FromString,
+                _registered_method=True)
+        self.DiffToolRevisions = channel.unary_unary(
+                '/jangar.v1.ToolService/DiffToolRevisions',
+                request_serializer=jangar_dot_v1_dot_revision__pb2.DiffRevisionsRequest.SerializeToString,
+                response_deserializer=jangar_dot_v1_dot_revision__pb2.DiffRevisionsResponse.FromString,
+                _registered_method=True)
 
 
 class ToolServiceServicer:
@@ -103,6 +114,20 @@ class ToolServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListToolRevisions(self, request, context):
+        """Lists the revisions of a Tool's spec, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DiffToolRevisions(self, request, context):
+        """Compares two revisions of a Tool's spec: every path whose value differs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ToolServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -130,6 +155,16 @@ def add_ToolServiceServicer_to_server(servicer, server):
                     servicer.DeleteTool,
                     request_deserializer=jangar_dot_v1_dot_tool__pb2.DeleteToolRequest.FromString,
                     response_serializer=jangar_dot_v1_dot_tool__pb2.Tool.SerializeToString,
+            ),
+            'ListToolRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListToolRevisions,
+                    request_deserializer=jangar_dot_v1_dot_revision__pb2.ListRevisionsRequest.FromString,
+                    response_serializer=jangar_dot_v1_dot_revision__pb2.ListRevisionsResponse.SerializeToString,
+            ),
+            'DiffToolRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiffToolRevisions,
+                    request_deserializer=jangar_dot_v1_dot_revision__pb2.DiffRevisionsRequest.FromString,
+                    response_serializer=jangar_dot_v1_dot_revision__pb2.DiffRevisionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -269,6 +304,60 @@ class ToolService:
             '/jangar.v1.ToolService/DeleteTool',
             jangar_dot_v1_dot_tool__pb2.DeleteToolRequest.SerializeToString,
             jangar_dot_v1_dot_tool__pb2.Tool.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListToolRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jangar.v1.ToolService/ListToolRevisions',
+            jangar_dot_v1_dot_revision__pb2.ListRevisionsRequest.SerializeToString,
+            jangar_dot_v1_dot_revision__pb2.ListRevisionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiffToolRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jangar.v1.ToolService/DiffToolRevisions',
+            jangar_dot_v1_dot_revision__pb2.DiffRevisionsRequest.SerializeToString,
+            jangar_dot_v1_dot_revision__pb2.DiffRevisionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
