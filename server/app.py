@@ -25,6 +25,7 @@ from jangar.server.core.pages import PageTokens
 from jangar.server.core.runtime import JOB, LOCAL, Runtime
 from jangar.server.database_wait import wait_for_database
 from jangar.server.domain.catalog import build_use_cases
+from jangar.server.domain.definition_upkeep import DefinitionUpkeep
 from jangar.server.domain.execution import RunExecution
 from jangar.server.domain.launch import RuntimePolicy
 from jangar.server.domain.outbox_worker import OutboxWorker
@@ -58,6 +59,8 @@ WORKER_INTERVAL_SECONDS = 0.25
 WORKER_FAILURE_LOG_SECONDS = 60.0
 # How often finished Jobs whose Pod never reported are looked for (domain/cluster_ingest.py).
 SETTLE_INTERVAL_SECONDS = 1.0
+# How stale a status that depends on other resources may get (a SecretBinding whose subject appeared).
+UPKEEP_INTERVAL_SECONDS = 5.0
 
 
 class JangarServer:
@@ -129,6 +132,12 @@ class JangarServer:
             asyncio.create_task(
                 self._repeat("job settling", use_cases.ingest.settle_overdue, SETTLE_INTERVAL_SECONDS),
                 name="settle-jobs",
+            ),
+            asyncio.create_task(
+                self._repeat(
+                    "definition upkeep", DefinitionUpkeep(self.database).tick, UPKEEP_INTERVAL_SECONDS
+                ),
+                name="definition-upkeep",
             ),
         ]
         if jobs is not None:

@@ -22,7 +22,7 @@ import tests.kinds
 from jangar.server.core.kinds import Kind, ListFilter, registry, snake_case
 from jangar.v1.run_phase_pb2 import RunPhase
 from tests.support import unique
-from tests.transports import TRANSPORTS, ApiError, Client, GrpcClient, RestClient, new_key, refused
+from tests.transports import TRANSPORTS, ApiError, Client, GrpcClient, client_for, new_key, refused
 
 
 def _sample_modules() -> dict[str, ModuleType]:
@@ -56,9 +56,7 @@ def transport(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def client(kind: Kind, transport: str, request: pytest.FixtureRequest) -> Client:
-    if transport == "grpc":
-        return GrpcClient(kind, request.getfixturevalue("channel"))
-    return RestClient(kind, request.getfixturevalue("http"))
+    return client_for(kind, transport, request)
 
 
 def sample_module(kind: Kind) -> ModuleType:

@@ -93,6 +93,7 @@ class DefinitionUseCases:
         violations.required_fields(resource)
         validate_envelope(resource, violations)
         self._rules.validate_spec(resource.spec, violations)
+        self._rules.validate_resource(resource, violations)
         violations.raise_if_any()
 
     def _set_status(self, resource: Any) -> None:
@@ -108,6 +109,8 @@ class DefinitionUseCases:
             created.generation = 1
             self._set_status(created)
             await self._check_references(db, created)
+            if self._rules.observe is not None:
+                await self._rules.observe(db, created)
             if not await rows.insert(db, self._stored, created):
                 existing = await rows.find(
                     db, self._stored, Ref(namespace=created.namespace, name=created.name)
@@ -171,6 +174,8 @@ class DefinitionUseCases:
                 await self._check_references(db, updated)
                 updated.generation = current.generation + 1
                 self._set_status(updated)
+                if self._rules.observe is not None:
+                    await self._rules.observe(db, updated)
             saved = await rows.update(
                 db, self._stored, uuid.UUID(current.id), updated, generation=updated.generation
             )

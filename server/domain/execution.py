@@ -38,7 +38,7 @@ from jangar.server.core.runtime import (
     StartFailed,
     launch_to_json,
 )
-from jangar.server.domain import common, run_lifecycle
+from jangar.server.domain import budgets, common, run_lifecycle
 from jangar.server.domain.kinds import rules_for
 from jangar.server.domain.launch import Limits, PlanProblems, with_cluster_identity
 from jangar.server.repository import execution as execution_rows
@@ -83,6 +83,8 @@ async def record_phase_change(
     )
     if _runtime_of(run) == JOB:
         await queue_status(db, kind, run)
+    if transition.is_terminal:
+        await budgets.charge(db, context, kind, run)
     await common.record_audit(
         db,
         context,

@@ -129,6 +129,17 @@ def page_of(rows: list[Row], size: int, convert: Callable[[Row], T]) -> PageOf[T
     return PageOf([convert(row) for row in page], cursor)
 
 
+async def in_namespace(db: Tx, stored: StoredKind, namespace: str) -> list[Any]:
+    """Every resource of a kind in one namespace, newest first (for kinds with few per namespace: Budgets)."""
+    table = stored.table
+    statement = (
+        select(table)
+        .where(table.c.namespace == namespace)
+        .order_by(table.c.created_at.desc(), table.c.id.desc())
+    )
+    return [stored.from_row(row) for row in (await db.execute(statement)).all()]
+
+
 async def referrers(
     db: Tx, stored: StoredKind, spec_path: tuple[str, ...], namespace: str, name: str, limit: int
 ) -> list[Any]:

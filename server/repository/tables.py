@@ -238,3 +238,14 @@ definition_revisions = Table(
     Column("audit_event_id", UUID(as_uuid=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()")),
 )
+
+# What each run was charged to each Budget (migration 0009); the key makes a charge happen once.
+budget_charges = Table(
+    "budget_charges",
+    metadata,
+    Column("budget_id", UUID(as_uuid=True), primary_key=True),
+    Column("run_id", UUID(as_uuid=True), primary_key=True),
+    Column("run_kind", Text, nullable=False),
+    Column("amounts", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()")),
+)

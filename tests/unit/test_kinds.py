@@ -14,6 +14,8 @@ def test_every_kind_with_its_group_plural_and_collection():
         ("Agent", "agents.proompteng.ai", "agents", "/v1/agents", False),
         ("AgentProvider", "agents.proompteng.ai", "agent_providers", "/v1/agent-providers", False),
         ("AgentRun", "agents.proompteng.ai", "agent_runs", "/v1/agent-runs", True),
+        ("ApprovalPolicy", "approvals.proompteng.ai", "approval_policies", "/v1/approval-policies", False),
+        ("Budget", "budgets.proompteng.ai", "budgets", "/v1/budgets", False),
         ("Memory", "agents.proompteng.ai", "memories", "/v1/memories", False),
         ("Orchestration", "orchestration.proompteng.ai", "orchestrations", "/v1/orchestrations", False),
         (
@@ -23,6 +25,7 @@ def test_every_kind_with_its_group_plural_and_collection():
             "/v1/orchestration-runs",
             True,
         ),
+        ("SecretBinding", "security.proompteng.ai", "secret_bindings", "/v1/secret-bindings", False),
         ("Tool", "tools.proompteng.ai", "tools", "/v1/tools", False),
         ("ToolRun", "tools.proompteng.ai", "tool_runs", "/v1/tool-runs", True),
     }

@@ -26,7 +26,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16jangar/v1/common.proto\x12\tjangar.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"*\n\x14LocalObjectReference\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\".\n\x11SecretKeySelector\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\"+\n\x06\x45nvVar\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05value\x18\x02 \x01(\t\"\xf4\x01\n\x14ResourceRequirements\x12;\n\x06limits\x18\x01 \x03(\x0b\x32+.jangar.v1.ResourceRequirements.LimitsEntry\x12?\n\x08requests\x18\x02 \x03(\x0b\x32-.jangar.v1.ResourceRequirements.RequestsEntry\x1a-\n\x0bLimitsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a/\n\rRequestsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa1\x01\n\tCondition\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x38\n\x14last_transition_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13observed_generation\x18\x06 \x01(\x03\";\n\nRuntimeRef\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16jangar/v1/common.proto\x12\tjangar.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"*\n\x14LocalObjectReference\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\".\n\x11SecretKeySelector\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\"+\n\x06\x45nvVar\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05value\x18\x02 \x01(\t\"\xf4\x01\n\x14ResourceRequirements\x12;\n\x06limits\x18\x01 \x03(\x0b\x32+.jangar.v1.ResourceRequirements.LimitsEntry\x12?\n\x08requests\x18\x02 \x03(\x0b\x32-.jangar.v1.ResourceRequirements.RequestsEntry\x1a-\n\x0bLimitsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a/\n\rRequestsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa1\x01\n\tCondition\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x38\n\x14last_transition_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13observed_generation\x18\x06 \x01(\x03\";\n\nRuntimeRef\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\"J\n\rPolicySubject\x12\x12\n\x04kind\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tnamespace\x18\x03 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,6 +41,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RESOURCEREQUIREMENTS_LIMITSENTRY']._serialized_options = b'8\001'
   _globals['_RESOURCEREQUIREMENTS_REQUESTSENTRY']._loaded_options = None
   _globals['_RESOURCEREQUIREMENTS_REQUESTSENTRY']._serialized_options = b'8\001'
+  _globals['_POLICYSUBJECT'].fields_by_name['kind']._loaded_options = None
+  _globals['_POLICYSUBJECT'].fields_by_name['kind']._serialized_options = b'\342A\001\002'
+  _globals['_POLICYSUBJECT'].fields_by_name['name']._loaded_options = None
+  _globals['_POLICYSUBJECT'].fields_by_name['name']._serialized_options = b'\342A\001\002'
   _globals['_LOCALOBJECTREFERENCE']._serialized_start=103
   _globals['_LOCALOBJECTREFERENCE']._serialized_end=145
   _globals['_SECRETKEYSELECTOR']._serialized_start=147
@@ -57,4 +61,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONDITION']._serialized_end=649
   _globals['_RUNTIMEREF']._serialized_start=651
   _globals['_RUNTIMEREF']._serialized_end=710
+  _globals['_POLICYSUBJECT']._serialized_start=712
+  _globals['_POLICYSUBJECT']._serialized_end=786
 # @@protoc_insertion_point(module_scope)

@@ -26,8 +26,13 @@ class KindRules:
     """The rules of one kind beyond those its descriptors declare."""
 
     validate_spec: Callable[[Any, Violations], None] = no_rules
+    # Rules that need the whole resource, not only its spec (a policy's subjects must be in its namespace).
+    validate_resource: Callable[[Any, Violations], None] = no_rules
     # Definition kinds: sets the status of a newly accepted or changed resource (None: `Accepted`).
     initial_status: Callable[[Any], None] | None = None
+    # Definition kinds whose status depends on other resources: updates the status of a resource from the
+    # database (db, resource), when it is written and on every round of the server's upkeep.
+    observe: Callable[[Any, Any], Awaitable[None]] | None = None
     # Run kinds: completes the new, Pending run from its parent and returns its `provider` column value.
     prepare_run: Callable[[Any, Any], str] | None = None
     # Executable run kinds: what attempt N of a run executes, from (db, run, parent, N); raises
