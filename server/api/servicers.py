@@ -17,6 +17,7 @@ from jangar.server.domain.catalog import UseCases
 from jangar.server.domain.definitions import DefinitionUseCases
 from jangar.server.domain.run_view import RunViewUseCases
 from jangar.server.domain.runs import RunUseCases
+from jangar.server.domain.schedules import Scheduler
 from jangar.v1 import run_pb2
 
 
@@ -29,11 +30,12 @@ def _resource_field(request: Descriptor, kind: Kind) -> str:
 
 
 class DefinitionApi:
-    """Create/Get/List/Update/Delete of one definition kind."""
+    """Create/Get/List/Update/Delete of one definition kind, and Trigger/Fire of a Schedule."""
 
-    def __init__(self, kind: Kind, use_cases: DefinitionUseCases) -> None:
+    def __init__(self, kind: Kind, use_cases: DefinitionUseCases, scheduler: Scheduler | None = None) -> None:
         self.kind = kind
         self._use_cases = use_cases
+        self._scheduler = scheduler
         self._field = _resource_field(kind.method(Verb.CREATE).request_class.DESCRIPTOR, kind)
         self._list_response = kind.method(Verb.LIST).response_class
 
@@ -44,6 +46,8 @@ class DefinitionApi:
             Verb.LIST: self.list,
             Verb.UPDATE: self.update,
             Verb.DELETE: self.delete,
+            Verb.TRIGGER: self.trigger,
+            Verb.FIRE: self.fire,
         }
         return {method.name: serve[verb] for verb, method in self.kind.methods.items()}
 
@@ -75,6 +79,16 @@ class DefinitionApi:
 
     async def delete(self, request: Any, context: RequestContext) -> Any:
         return await self._use_cases.delete(context, request.id, request.namespace, request.etag)
+
+    async def trigger(self, request: Any, context: RequestContext) -> Reply:
+        assert self._scheduler is not None, f"{self.kind.name} declares Trigger but nothing fires it"
+        outcome = await self._scheduler.trigger(context, request, request.id, request.namespace)
+        return Reply(outcome.response, outcome.replayed)
+
+    async def fire(self, request: Any, context: RequestContext) -> Reply:
+        assert self._scheduler is not None, f"{self.kind.name} declares Fire but nothing fires it"
+        outcome = await self._scheduler.fire(context, request, request.id, request.namespace)
+        return Reply(outcome.response, outcome.replayed)
 
 
 class RunApi:
@@ -161,7 +175,8 @@ def build_handlers(use_cases: UseCases) -> list[grpc.GenericRpcHandler]:
         if kind.is_run:
             api: DefinitionApi | RunApi = RunApi(kind, use_cases.runs[kind.name])
         else:
-            api = DefinitionApi(kind, use_cases.definitions[kind.name])
+            scheduler = use_cases.scheduler if Verb.TRIGGER in kind.methods else None
+            api = DefinitionApi(kind, use_cases.definitions[kind.name], scheduler)
         handlers.append(service_handler(kind.service, api.handlers()))
     handlers.append(service_handler(RunViewApi.descriptor, RunViewApi(use_cases.run_view).handlers()))
     handlers.append(

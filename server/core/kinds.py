@@ -6,7 +6,8 @@ A kind is a message with a `google.api.resource` option. From the descriptors al
 * the kind's name (the part of the resource type after `/`) and its CRD group (the part before it);
 * its plural and singular (the option's lowerCamelCase `plural` and `singular`, as AIP-123 writes them);
 * its service (the one whose methods return the kind) and each standard method by verb: `Create<Kind>`,
-  `Get<Kind>`, `List<Plural>`, `Update<Kind>`, `Delete<Kind>` and the custom `Cancel<Kind>`;
+  `Get<Kind>`, `List<Plural>`, `Update<Kind>`, `Delete<Kind>` and the custom `Cancel<Kind>`,
+  `Get<Kind>Logs`, `Trigger<Kind>` and `Fire<Kind>`;
 * its REST collection (the path of the List method's `google.api.http` rule, `/v1/agent-runs`);
 * its parent, for a kind that belongs to another (a run to its Agent): the top-level OUTPUT_ONLY field with a
   `google.api.resource_reference` (`agent_id`), and the spec field that references the same type
@@ -49,6 +50,10 @@ class Verb(enum.StrEnum):
     CANCEL = "Cancel"
     # `Get<Kind>Logs`: a run's captured output.
     LOGS = "Logs"
+    # `Trigger<Kind>`: a definition that creates runs (a Schedule) creates one now.
+    TRIGGER = "Trigger"
+    # `Fire<Kind>`: a Schedule's CronJob asks for the run of its latest scheduled time.
+    FIRE = "Fire"
 
 
 class KindError(ValueError):

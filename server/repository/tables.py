@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    ForeignKey,
     Integer,
     LargeBinary,
     MetaData,
@@ -222,4 +223,18 @@ cluster_objects = Table(
     Column("terminal_at", DateTime(timezone=True)),
     Column("settled", Boolean, nullable=False, server_default=text("false")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()")),
+)
+
+# When the server's own scheduler fires each Schedule next (migration 0011). NULL: never, because the
+# Schedule is suspended or a Kubernetes CronJob fires it. The row goes with its Schedule.
+schedule_timers = Table(
+    "schedule_timers",
+    metadata,
+    Column(
+        "schedule_id",
+        UUID(as_uuid=True),
+        ForeignKey("schedules.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("next_fire_at", DateTime(timezone=True)),
 )
