@@ -191,7 +191,10 @@ async def test_next_schedule_time_is_computed_in_the_schedules_time_zone(schedul
     assert created.status.executor == "server"
     # Midnight of 1 January in New York is 05:00 UTC (EST).
     assert created.status.next_schedule_time.ToDatetime(UTC) == datetime(2027, 1, 1, 5, tzinfo=UTC)
-    assert [c.type for c in created.status.conditions] == ["Ready"]
+    assert [(c.type, c.status) for c in created.status.conditions] == [
+        ("Accepted", "True"),
+        ("Ready", "True"),
+    ]
 
 
 async def test_suspend_stops_scheduled_times_but_not_triggers(schedules, channel, tool_runs):

@@ -72,13 +72,11 @@ def validate_spec(spec: schedule_pb2.ScheduleSpec, v: Violations) -> None:
 
 
 def initial_status(schedule: schedule_pb2.Schedule) -> None:
-    """Active or Suspended, with the next scheduled time from now. What the Schedule has done (last times,
-    last run, the LastFire condition) stays."""
+    """Accepted, and Active or Suspended with the next scheduled time from now. What the Schedule has done
+    (last times, last run, the LastFire condition) stays."""
     status = schedule.status
-    status.observed_generation = schedule.generation
-    kept = [c for c in status.conditions if c.type != "Ready"]
-    del status.conditions[:]
-    status.conditions.extend(kept)
+    last_fire = [c for c in status.conditions if c.type == "LastFire"]
+    common.accepted_status(schedule)
     status.ClearField("next_schedule_time")
     if schedule.spec.suspend:
         status.phase = Phase.Suspended
@@ -91,7 +89,7 @@ def initial_status(schedule: schedule_pb2.Schedule) -> None:
         if upcoming is not None:
             status.next_schedule_time.FromDatetime(upcoming)
         ready = common.condition("Ready", "True", "Scheduled", status.message, schedule.generation)
-    status.conditions.append(ready)
+    status.conditions.extend([ready, *last_fire])
 
 
 RULES = KindRules(validate_spec=validate_spec, initial_status=initial_status)
