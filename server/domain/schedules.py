@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -176,26 +176,40 @@ class Scheduler:
         self, context: RequestContext, request: Message, id_or_name: str, namespace: str
     ) -> Outcome:
         """One run now, under the caller's own idempotency key."""
-        common.resolve_ref(id_or_name, namespace)
 
-        async def work(db: Tx) -> tuple[Message, str]:
-            schedule = await common.load(db, _STORED, id_or_name, namespace, for_update=True)
-            now = common.utcnow()
-            result = await self._fire(db, context, schedule, now, run_key(schedule.id, now, precise=True))
-            firing = await self._record(db, context, schedule, now, result, scheduled=False)
-            return firing, schedule.id
+        async def now(db: Tx, schedule: schedule_pb2.Schedule) -> schedule_pb2.ScheduleFiring:
+            moment = common.utcnow()
+            result = await self._fire(
+                db, context, schedule, moment, run_key(schedule.id, moment, precise=True)
+            )
+            return await self._record(db, context, schedule, moment, result, scheduled=False)
 
-        return await idempotent(self._database, context, context.method, request, work)
+        return await self._firing(context, request, id_or_name, namespace, now)
 
     async def fire(
         self, context: RequestContext, request: Message, id_or_name: str, namespace: str
     ) -> Outcome:
         """The latest scheduled time at or before now (what a CronJob's pod asks for)."""
-        common.resolve_ref(id_or_name, namespace)
+
+        async def latest(db: Tx, schedule: schedule_pb2.Schedule) -> schedule_pb2.ScheduleFiring:
+            return await self._fire_scheduled(db, context, schedule, common.utcnow())
+
+        return await self._firing(context, request, id_or_name, namespace, latest)
+
+    async def _firing(
+        self,
+        context: RequestContext,
+        request: Message,
+        id_or_name: str,
+        namespace: str,
+        firing: Callable[[Tx, schedule_pb2.Schedule], Awaitable[schedule_pb2.ScheduleFiring]],
+    ) -> Outcome:
+        """A firing requested by a call: idempotent under the caller's key, with the Schedule locked."""
+        common.resolve_ref(id_or_name, namespace)  # a bad id fails before a key is claimed
 
         async def work(db: Tx) -> tuple[Message, str]:
             schedule = await common.load(db, _STORED, id_or_name, namespace, for_update=True)
-            return await self._fire_scheduled(db, context, schedule, common.utcnow()), schedule.id
+            return await firing(db, schedule), schedule.id
 
         return await idempotent(self._database, context, context.method, request, work)
 
