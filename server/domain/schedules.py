@@ -26,7 +26,7 @@ from google.protobuf.message import Message
 from jangar.server.core import cron
 from jangar.server.core.context import RequestContext
 from jangar.server.core.cron_jobs import SCHEDULE_ID_LABEL, SCHEDULE_LABEL, CronJobSpec, cron_job_name
-from jangar.server.core.errors import Code, DomainError
+from jangar.server.core.errors import Code, DomainError, ServiceUnavailable
 from jangar.server.core.kinds import Verb, registry
 from jangar.server.core.pages import Page
 from jangar.server.core.query import ListQuery, Ref
@@ -37,7 +37,7 @@ from jangar.server.domain.idempotency import Outcome, idempotent
 from jangar.server.domain.kinds.schedule import TARGET_FIELDS, Phase, Policy
 from jangar.server.domain.runs import RunUseCases
 from jangar.server.repository import outbox, rows, schedule_timers
-from jangar.server.repository.database import Database, Tx, savepoint
+from jangar.server.repository.database import Database, Tx, savepoint, unavailable
 from jangar.server.repository.mapping import STORED
 from jangar.v1 import common_pb2, schedule_pb2
 from jangar.v1.run_phase_pb2 import RunPhase
@@ -163,7 +163,9 @@ class Scheduler:
                         raise
                     log.error("Schedule %s could not fire: %s", schedule_id, error.message)
                     await self._postpone(db, schedule_id)
-                except Exception:
+                except Exception as error:
+                    if isinstance(error, ServiceUnavailable) or unavailable(error):
+                        raise  # the database: the round ends, and the Schedule stays due
                     log.exception("Schedule %s could not fire", schedule_id)
                     await self._postpone(db, schedule_id)
             fired += 1
