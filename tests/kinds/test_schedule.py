@@ -392,3 +392,42 @@ async def test_trigger_of_a_missing_schedule_is_not_found(schedules):
         )
     assert refused.value.code() == grpc.StatusCode.NOT_FOUND
     assert reason_of(refused.value) == "SCHEDULE_NOT_FOUND"
+
+
+async def test_fire_over_rest_as_the_cron_jobs_pod_sends_it(schedules, channel, http, tool_runs):
+    created = await create(schedules, channel)
+    path = f"/v1/schedules/{created.id}:fire"
+    job = {"Idempotency-Key": f"{created.name}-29412345", "Content-Type": "application/json"}
+    first = await http.post(path, content="{}", headers=job)
+    assert first.status_code == 200, first.text
+    retried = await http.post(path, content="{}", headers=job)
+    other_pod = await http.post(path, content="{}", headers={"Idempotency-Key": f"rest-{uuid.uuid4()}"})
+    assert retried.content == first.content and retried.headers.get("idempotent-replayed") == "true"
+    assert other_pod.json()["reason"] == "AlreadyCreated"
+    assert other_pod.json()["runId"] == first.json()["runId"]
+    assert first.json()["scheduledTime"] == "2026-01-01T00:00:00Z"
+    assert [r.id for r in await runs_of(tool_runs, created)] == [first.json()["runId"]]
+
+
+async def test_replace_cancels_nothing_when_the_new_run_is_refused(schedules, channel, tool_runs, db):
+    created = await create(schedules, channel, policy=Policy.Replace)
+    first = await fire(schedules, created)
+    # The target now names a Tool that does not exist: the new run will be refused.
+    missing = Schedule(spec=Spec(target=tool_target("gone")))
+    await schedules.UpdateSchedule(
+        schedule_pb2.UpdateScheduleRequest(
+            id=created.id, schedule=missing, update_mask=FieldMask(paths=["spec.target"])
+        )
+    )
+    refused = await trigger(schedules, created)
+
+    assert (refused.result, refused.reason, list(refused.replaced_run_ids)) == ("Skipped", "RunRefused", [])
+    runs = await runs_of(tool_runs, created)
+    assert [(r.id, r.status.phase) for r in runs] == [(first.run_id, RunPhase.Pending)]
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM idempotency_keys WHERE principal = 'system:scheduler' AND key LIKE $1",
+            f"schedule/{created.id}/%",
+        )
+        == 1
+    )  # the first run's; the refused one left no claim
