@@ -32,6 +32,7 @@ from jangar.server.domain.outbox_worker import OutboxWorker
 from jangar.server.migrations_runner import require_current_schema
 from jangar.server.repository import idempotency, server_keys
 from jangar.server.repository.database import Database
+from jangar.server.runtime.cron_jobs import CronJobWriter
 from jangar.server.runtime.job import JobRuntime
 from jangar.server.runtime.kube_client import api_client_from_environment
 from jangar.server.runtime.local import LocalRuntime
@@ -61,6 +62,8 @@ WORKER_FAILURE_LOG_SECONDS = 60.0
 SETTLE_INTERVAL_SECONDS = 1.0
 # How stale a status that depends on other resources may get (a SecretBinding whose subject appeared).
 UPKEEP_INTERVAL_SECONDS = 5.0
+# How often the server's scheduler looks for due Schedules: how late after its time a run is created.
+SCHEDULER_INTERVAL_SECONDS = 1.0
 
 
 class JangarServer:
@@ -103,7 +106,18 @@ class JangarServer:
         jobs = JobRuntime(cluster) if cluster is not None else None
         if jobs is not None:
             self.execution.add_runtime(jobs)
-        use_cases = build_use_cases(self.database, PageTokens(key), self._runtime_policy, self.execution)
+        cron_jobs = (
+            CronJobWriter(cluster, self.settings.schedule_fire_url, self.settings.schedule_fire_image)
+            if cluster is not None and self.settings.schedule_fire_url
+            else None
+        )
+        use_cases = build_use_cases(
+            self.database,
+            PageTokens(key),
+            self._runtime_policy,
+            self.execution,
+            cron_jobs=cron_jobs is not None,
+        )
         server.add_generic_rpc_handlers(build_handlers(use_cases))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
@@ -140,8 +154,17 @@ class JangarServer:
                 name="definition-upkeep",
             ),
         ]
+        if cron_jobs is None:
+            if cluster is not None:
+                log.warning("JANGAR_SCHEDULE_FIRE_URL is not set: this server fires Schedules, not CronJobs")
+            self._tasks.append(
+                asyncio.create_task(
+                    self._repeat("scheduler", use_cases.scheduler.tick, SCHEDULER_INTERVAL_SECONDS),
+                    name="scheduler",
+                )
+            )
         if jobs is not None:
-            outbox = OutboxWorker(self.database, jobs, jobs, self.execution)
+            outbox = OutboxWorker(self.database, jobs, jobs, self.execution, cron_jobs=cron_jobs)
             self._tasks.append(
                 asyncio.create_task(
                     self._repeat("outbox", outbox.tick, WORKER_INTERVAL_SECONDS), name="outbox"

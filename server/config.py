@@ -69,6 +69,13 @@ def _seconds(name: str, default: float) -> float:
     return value
 
 
+def _url(name: str) -> str:
+    raw = os.environ.get(name, "").strip().rstrip("/")
+    if raw and not (raw.startswith(("http://", "https://")) and len(raw) > len("https://")):
+        raise ConfigError(f"{name} must be an http:// or https:// URL, got {raw!r}")
+    return raw
+
+
 def check_local_runtime(settings: ServerSettings) -> None:
     """Refuses to run API callers' commands on this machine for anyone who can reach a non-loopback
     address, unless the operator insists."""
@@ -117,6 +124,12 @@ class ServerSettings:
     state_dir: str = ".jangar"
     # Delay before the second attempt of a failed run; it doubles per attempt up to 5 minutes.
     retry_backoff_seconds: float = 10.0
+    # Jangar's REST address as seen from a pod in the cluster (Envoy, `http://jangar.jangar.svc:8080`): the
+    # pods of Schedules' CronJobs call its FireSchedule. With a cluster and this set, CronJobs execute
+    # Schedules; otherwise the server's own scheduler does (docs/schedules.md).
+    schedule_fire_url: str = ""
+    # The image of those pods; it needs only `curl`.
+    schedule_fire_image: str = "curlimages/curl:8.11.1"
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -144,6 +157,8 @@ class ServerSettings:
             local_runtime_force=_flag("JANGAR_LOCAL_RUNTIME_FORCE"),
             state_dir=os.environ.get("JANGAR_STATE_DIR") or cls.state_dir,
             retry_backoff_seconds=_seconds("JANGAR_RETRY_BACKOFF_SECONDS", cls.retry_backoff_seconds),
+            schedule_fire_url=_url("JANGAR_SCHEDULE_FIRE_URL"),
+            schedule_fire_image=os.environ.get("JANGAR_SCHEDULE_FIRE_IMAGE") or cls.schedule_fire_image,
         )
         check_local_runtime(settings)
         return settings

@@ -347,6 +347,32 @@ async def test_validation_is_422_invalid(api):
     assert restart.value.status == 422 and "restartPolicy" in status_of(restart.value)["message"]
 
 
+def cron_job(name: str, **spec: Any) -> dict[str, Any]:
+    template = {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}
+    return {
+        "metadata": {"name": name},
+        "spec": {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": template}}, **spec},
+    }
+
+
+async def test_cron_jobs_are_defaulted_and_validated_as_batch_v1_does(api):
+    batch = BatchV1Api(api)
+    created = await batch.create_namespaced_cron_job("default", cron_job("every-five"))
+    assert created.spec.concurrency_policy == "Allow"
+    assert (created.spec.suspend, created.spec.successful_jobs_history_limit) == (False, 3)
+    assert created.metadata.generation == 1
+    for name, spec, field in [
+        ("a" * 53, {}, "metadata.name"),
+        ("zone", {"timeZone": "Mars/Olympus_Mons"}, "spec.timeZone"),
+        ("cron", {"schedule": "every day"}, "spec.schedule"),
+        ("policy", {"concurrencyPolicy": "Sometimes"}, "spec.concurrencyPolicy"),
+    ]:
+        with pytest.raises(ApiException) as refused:
+            await batch.create_namespaced_cron_job("default", cron_job(name, **spec))
+        assert refused.value.status == 422
+        assert status_of(refused.value)["details"]["causes"][0]["field"] == field
+
+
 async def test_config_map_keys_and_size_are_validated_and_immutable_data_stays(api):
     core = CoreV1Api(api)
     with pytest.raises(ApiException) as path_key:

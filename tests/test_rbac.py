@@ -73,6 +73,7 @@ def test_each_process_has_its_service_account():
 @pytest.mark.parametrize("verb", ["create", "get", "list", "watch", "patch", "delete"])
 def test_server_manages_jobs_config_maps_and_every_custom_resource(verb):
     assert allowed("jangar-server", verb, "batch", "jobs")
+    assert allowed("jangar-server", verb, "batch", "cronjobs")  # Schedules' CronJobs
     assert allowed("jangar-server", verb, "", "configmaps")
     for group, plural in CUSTOM:
         assert allowed("jangar-server", verb, group, plural), f"{verb} {plural}.{group}"
@@ -106,7 +107,7 @@ def test_server_may_block_owner_deletion_of_runs_only():
         ("create", "", "pods"),
         ("get", "coordination.k8s.io", "leases"),
         ("update", "batch", "jobs"),
-        ("create", "batch", "cronjobs"),
+        ("update", "batch", "cronjobs"),
         ("escalate", "rbac.authorization.k8s.io", "clusterroles"),
     ],
 )

@@ -18,6 +18,7 @@ from jangar.server.domain.definitions import DefinitionUseCases
 from jangar.server.domain.revisions import RevisionUseCases
 from jangar.server.domain.run_view import RunViewUseCases
 from jangar.server.domain.runs import RunUseCases
+from jangar.server.domain.schedules import Scheduler
 from jangar.v1 import revision_pb2, run_pb2
 
 
@@ -30,14 +31,20 @@ def _resource_field(request: Descriptor, kind: Kind) -> str:
 
 
 class DefinitionApi:
-    """Create/Get/List/Update/Delete of one definition kind, and its revisions when it keeps them."""
+    """Create/Get/List/Update/Delete of one definition kind, its revisions when it keeps them, and
+    Trigger/Fire of a Schedule."""
 
     def __init__(
-        self, kind: Kind, use_cases: DefinitionUseCases, revisions: RevisionUseCases | None = None
+        self,
+        kind: Kind,
+        use_cases: DefinitionUseCases,
+        revisions: RevisionUseCases | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.kind = kind
         self._use_cases = use_cases
         self._revisions = revisions
+        self._scheduler = scheduler
         self._field = _resource_field(kind.method(Verb.CREATE).request_class.DESCRIPTOR, kind)
         self._list_response = kind.method(Verb.LIST).response_class
 
@@ -50,6 +57,8 @@ class DefinitionApi:
             Verb.DELETE: self.delete,
             Verb.REVISIONS: self.revisions,
             Verb.DIFF_REVISIONS: self.diff_revisions,
+            Verb.TRIGGER: self.trigger,
+            Verb.FIRE: self.fire,
         }
         return {method.name: serve[verb] for verb, method in self.kind.methods.items()}
 
@@ -97,6 +106,16 @@ class DefinitionApi:
             "the kind serves revisions, so build_handlers gave their use cases"
         )
         return await self._revisions.diff(request.id, request.namespace, getattr(request, "from"), request.to)
+
+    async def trigger(self, request: Any, context: RequestContext) -> Reply:
+        assert self._scheduler is not None, f"{self.kind.name} declares Trigger but nothing fires it"
+        outcome = await self._scheduler.trigger(context, request, request.id, request.namespace)
+        return Reply(outcome.response, outcome.replayed)
+
+    async def fire(self, request: Any, context: RequestContext) -> Reply:
+        assert self._scheduler is not None, f"{self.kind.name} declares Fire but nothing fires it"
+        outcome = await self._scheduler.fire(context, request, request.id, request.namespace)
+        return Reply(outcome.response, outcome.replayed)
 
 
 class RunApi:
@@ -183,7 +202,10 @@ def build_handlers(use_cases: UseCases) -> list[grpc.GenericRpcHandler]:
         if kind.is_run:
             api: DefinitionApi | RunApi = RunApi(kind, use_cases.runs[kind.name])
         else:
-            api = DefinitionApi(kind, use_cases.definitions[kind.name], use_cases.revisions.get(kind.name))
+            scheduler = use_cases.scheduler if Verb.TRIGGER in kind.methods else None
+            api = DefinitionApi(
+                kind, use_cases.definitions[kind.name], use_cases.revisions.get(kind.name), scheduler
+            )
         handlers.append(service_handler(kind.service, api.handlers()))
     handlers.append(service_handler(RunViewApi.descriptor, RunViewApi(use_cases.run_view).handlers()))
     handlers.append(

@@ -6,8 +6,9 @@ A kind is a message with a `google.api.resource` option. From the descriptors al
 * the kind's name (the part of the resource type after `/`) and its CRD group (the part before it);
 * its plural and singular (the option's lowerCamelCase `plural` and `singular`, as AIP-123 writes them);
 * its service (the one whose methods return the kind) and each standard method by verb: `Create<Kind>`,
-  `Get<Kind>`, `List<Plural>`, `Update<Kind>`, `Delete<Kind>`, the custom `Cancel<Kind>` and
-  `Get<Kind>Logs`, and a definition's `List<Kind>Revisions` and `Diff<Kind>Revisions`;
+  `Get<Kind>`, `List<Plural>`, `Update<Kind>`, `Delete<Kind>` and the custom `Cancel<Kind>`,
+  `Get<Kind>Logs`, `Trigger<Kind>` and `Fire<Kind>`, and a definition's `List<Kind>Revisions` and
+  `Diff<Kind>Revisions`;
 * its REST collection (the path of the List method's `google.api.http` rule, `/v1/agent-runs`);
 * its parent, for a kind that belongs to another (a run to its Agent): the top-level OUTPUT_ONLY field with a
   `google.api.resource_reference` (`agent_id`), and the spec field that references the same type
@@ -53,6 +54,10 @@ class Verb(enum.StrEnum):
     # `List<Kind>Revisions` and `Diff<Kind>Revisions`: a definition's spec history (revision.proto).
     REVISIONS = "Revisions"
     DIFF_REVISIONS = "DiffRevisions"
+    # `Trigger<Kind>`: a definition that creates runs (a Schedule) creates one now.
+    TRIGGER = "Trigger"
+    # `Fire<Kind>`: a Schedule's CronJob asks for the run of its latest scheduled time.
+    FIRE = "Fire"
 
 
 class KindError(ValueError):

@@ -1,11 +1,11 @@
 """RBAC of the two in-cluster processes, with the custom resources taken from the kind registry so that a new
 kind is never forgotten in a role.
 
-* The server (outbox worker) writes the run custom resources, their ConfigMaps and Jobs, in whatever
-  namespace an API caller names, so its role is a ClusterRole with a ClusterRoleBinding. It updates the
-  `finalizers` subresource of run kinds because a Job's owner reference to its run sets
-  `blockOwnerDeletion`, which clusters with the OwnerReferencesPermissionEnforcement admission plugin allow
-  only to who may update the owner's finalizers.
+* The server (outbox worker) writes the run custom resources, their ConfigMaps and Jobs, and Schedules'
+  CronJobs, in whatever namespace an API caller names, so its role is a ClusterRole with a
+  ClusterRoleBinding. It updates the `finalizers` subresource of run kinds because a Job's owner reference
+  to its run sets `blockOwnerDeletion`, which clusters with the OwnerReferencesPermissionEnforcement
+  admission plugin allow only to who may update the owner's finalizers.
 * The reconciler only reads (get, list, watch) the custom resources, Jobs and Pods, cluster-wide, and keeps
   its leader-election Lease in its own namespace: a Role there, not cluster-wide.
 
@@ -76,7 +76,8 @@ def _binding(
 def server_objects(registry: Registry) -> list[dict[str, Any]]:
     rules = [
         _rule("", ["configmaps"], WRITE),
-        _rule("batch", ["jobs"], WRITE),
+        # Jobs of runs; CronJobs of Schedules (runtime/cron_jobs.py).
+        _rule("batch", ["cronjobs", "jobs"], WRITE),
         # The job runtime's logs: it finds an attempt's Pod by its job-name label and reads its log.
         _rule("", ["pods"], ("list",)),
         _rule("", ["pods/log"], ("get",)),

@@ -14,6 +14,7 @@ from jangar.server.domain.launch import RuntimePolicy
 from jangar.server.domain.revisions import RevisionUseCases
 from jangar.server.domain.run_view import RunViewUseCases
 from jangar.server.domain.runs import RunUseCases
+from jangar.server.domain.schedules import Scheduler
 from jangar.server.repository.database import Database
 
 
@@ -25,6 +26,8 @@ class UseCases:
     # The definition kinds that keep revisions.
     revisions: dict[str, RevisionUseCases]
     run_view: RunViewUseCases
+    # Schedules: their write hooks, firing and the server's scheduler.
+    scheduler: Scheduler
     # The reconciler stream's side of the server.
     ingest: ClusterIngest
 
@@ -34,7 +37,10 @@ def build_use_cases(
     page_tokens: PageTokens,
     runtimes: RuntimePolicy | None = None,
     execution: RunExecution | None = None,
+    *,
+    cron_jobs: bool = False,
 ) -> UseCases:
+    """`cron_jobs`: Kubernetes CronJobs execute Schedules (the server has a cluster to write them to)."""
     kinds = registry()
     runtimes = runtimes or RuntimePolicy()
     execution = execution or RunExecution(database, {})
@@ -43,11 +49,15 @@ def build_use_cases(
         for kind in kinds.runs
         if kind.parent is not None
     }
+    scheduler = Scheduler(database, runs, execution, cron_jobs=cron_jobs)
+    hooks = {"Schedule": scheduler}
     return UseCases(
         database=database,
         definitions={
-            kind.name: DefinitionUseCases(database, kind, page_tokens) for kind in kinds.definitions
+            kind.name: DefinitionUseCases(database, kind, page_tokens, hooks.get(kind.name))
+            for kind in kinds.definitions
         },
+        scheduler=scheduler,
         runs=runs,
         revisions={
             kind.name: RevisionUseCases(database, kind, page_tokens)

@@ -5,7 +5,7 @@ its KindRules (domain/kinds/)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
@@ -79,8 +79,25 @@ def apply_path(source: Message, destination: Message, path: str) -> None:
         setattr(destination, leaf, value)
 
 
+class WriteHooks(Protocol):
+    """What a kind does besides storing itself when it is written (a Schedule's timer and CronJob), in the
+    transaction of the write."""
+
+    def prepare(self, resource: Any) -> None:
+        """Completes the status of a resource about to be created or to get a new spec."""
+
+    async def saved(self, db: Tx, resource: Any) -> None:
+        """The resource was created, or its spec changed."""
+
+    async def deleted(self, db: Tx, resource: Any) -> None:
+        """The resource was deleted."""
+
+
 class DefinitionUseCases:
-    def __init__(self, database: Database, kind: Kind, page_tokens: PageTokens) -> None:
+    def __init__(
+        self, database: Database, kind: Kind, page_tokens: PageTokens, hooks: WriteHooks | None = None
+    ) -> None:
+        self._hooks = hooks
         self._database = database
         self._page_tokens = page_tokens
         self._kind = kind
@@ -98,6 +115,8 @@ class DefinitionUseCases:
 
     def _set_status(self, resource: Any) -> None:
         (self._rules.initial_status or common.accepted_status)(resource)
+        if self._hooks is not None:
+            self._hooks.prepare(resource)
 
     async def create(self, context: RequestContext, request: Message, resource: Any) -> Outcome:
         normalize_envelope(resource)
@@ -117,6 +136,8 @@ class DefinitionUseCases:
                 )
                 assert existing is not None, "insert conflicted on a unique index other than the name"
                 raise already_exists(self._kind.name, created.namespace, created.name, existing.id)
+            if self._hooks is not None:
+                await self._hooks.saved(db, created)
             event_id = await common.record_audit(
                 db,
                 context,
@@ -179,6 +200,8 @@ class DefinitionUseCases:
             saved = await rows.update(
                 db, self._stored, uuid.UUID(current.id), updated, generation=updated.generation
             )
+            if spec_changed and self._hooks is not None:
+                await self._hooks.saved(db, saved)
             event_id = await common.record_audit(
                 db,
                 context,
@@ -235,6 +258,8 @@ class DefinitionUseCases:
             await rows.delete_row(db, self._stored, uuid.UUID(current.id))
             if self._kind.keeps_revisions:
                 await revisions.forget(db, current)
+            if self._hooks is not None:
+                await self._hooks.deleted(db, current)
             await common.record_audit(
                 db,
                 context,

@@ -87,21 +87,30 @@ async def idempotent(
 ) -> Outcome:
     """Runs `work` once per (caller, key), in the transaction that claims the key and stores the response.
     The request must already be normalized: its fingerprint is what tells a retry from a different request."""
+    require_key(context)
+    async with database.transaction() as db:
+        return await idempotent_in(db, context, method, request, work)
+
+
+async def idempotent_in(
+    db: Tx, context: RequestContext, method: str, request: Message, work: Work
+) -> Outcome:
+    """`idempotent` in the caller's transaction (a Schedule firing creates its run with the scheduler's own
+    key inside the firing's transaction)."""
     key = require_key(context)
     digest = fingerprint(method, request)
-    async with database.transaction() as db:
-        try:
-            claimed = await keys.claim(db, context.principal, key, method, digest)
-        except LockNotAvailable:
-            raise key_in_use(key) from None
-        if not claimed:
-            stored = await keys.load(db, context.principal, key)
-            if stored is None or stored.response is None:
-                raise key_in_use(key)
-            if stored.fingerprint != digest:
-                raise key_reused(key, stored.method, method)
-            return Outcome(stored.response, replayed=True)
-        response, resource_id = await work(db)
-        data = response.SerializeToString(deterministic=True)
-        await keys.complete(db, context.principal, key, data, uuid.UUID(resource_id) if resource_id else None)
-        return Outcome(data, replayed=False)
+    try:
+        claimed = await keys.claim(db, context.principal, key, method, digest)
+    except LockNotAvailable:
+        raise key_in_use(key) from None
+    if not claimed:
+        stored = await keys.load(db, context.principal, key)
+        if stored is None or stored.response is None:
+            raise key_in_use(key)
+        if stored.fingerprint != digest:
+            raise key_reused(key, stored.method, method)
+        return Outcome(stored.response, replayed=True)
+    response, resource_id = await work(db)
+    data = response.SerializeToString(deterministic=True)
+    await keys.complete(db, context.principal, key, data, uuid.UUID(resource_id) if resource_id else None)
+    return Outcome(data, replayed=False)

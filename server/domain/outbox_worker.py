@@ -15,6 +15,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from jangar.server.core.cron_jobs import CronJobs
 from jangar.server.core.errors import ServiceUnavailable
 from jangar.server.core.kinds import Kind, registry
 from jangar.server.core.query import Ref
@@ -29,6 +30,7 @@ from jangar.server.core.runtime import (
 )
 from jangar.server.domain import common, run_lifecycle
 from jangar.server.domain.execution import RunExecution
+from jangar.server.domain.schedules import CRON_JOB_OPERATION, cron_job_spec
 from jangar.server.repository import execution as execution_rows
 from jangar.server.repository import outbox, rows
 from jangar.server.repository.database import Database, Tx
@@ -60,7 +62,9 @@ class OutboxWorker:
         status_writer: StatusWriter,
         execution: RunExecution,
         backoff_base: float = BACKOFF_BASE_SECONDS,
+        cron_jobs: CronJobs | None = None,
     ) -> None:
+        self._cron_jobs = cron_jobs
         self._database = database
         self._runtime = runtime
         self._status_writer = status_writer
@@ -80,6 +84,9 @@ class OutboxWorker:
         return attempted
 
     async def _perform(self, db: Tx, entry: outbox.Entry) -> None:
+        if entry.operation == CRON_JOB_OPERATION:
+            await self._perform_cron_job(db, entry)
+            return
         kind = registry()[entry.run_kind]
         attempt = Attempt(
             kind.name, str(entry.run_id), entry.attempt, str(entry.payload.get("namespace", ""))
@@ -129,6 +136,34 @@ class OutboxWorker:
         await outbox.done(db, entry.id)
         if entry.tries and entry.operation != "status":
             await self._show(db, kind, entry.run_id, "True", "Written", f"{entry.operation} written")
+
+    async def _perform_cron_job(self, db: Tx, entry: outbox.Entry) -> None:
+        """Brings a Schedule's CronJob in line with the Schedule as it is now: written while the Schedule
+        exists, deleted once it does not."""
+        payload = entry.payload
+        namespace, name = str(payload["namespace"]), str(payload["cronJob"])
+        try:
+            if self._cron_jobs is None:
+                raise RuntimeUnavailable(
+                    "this server writes no CronJobs (JANGAR_SCHEDULE_FIRE_URL is not set)"
+                )
+            schedule = await rows.find(db, STORED["Schedule"], Ref(namespace=namespace, name=payload["name"]))
+            if schedule is None:
+                await self._cron_jobs.delete(namespace, name)
+            else:
+                await self._cron_jobs.apply(cron_job_spec(schedule))
+        except RuntimeUnavailable as error:
+            delay = backoff_seconds(entry.tries, self._backoff_base)
+            await outbox.retry_later(
+                db, entry.id, at=common.utcnow() + timedelta(seconds=delay), error=str(error)
+            )
+            if entry.tries == 0:
+                log.warning("CronJob %s/%s could not be written, retrying: %s", namespace, name, error)
+            return
+        except StartFailed as error:
+            # The cluster refuses the CronJob as invalid: retrying cannot help; the log says why.
+            log.error("CronJob %s/%s was refused: %s", namespace, name, error)
+        await outbox.done(db, entry.id)
 
     async def _write_status(self, db: Tx, kind: Kind, entry: outbox.Entry) -> None:
         """A run's status as it is now (or the status the entry carries: a refused kubectl run has no row)

@@ -19,7 +19,7 @@ from jangar.server.core.runtime import JOB, LOCAL, RUNTIME_TYPES, Launch
 from jangar.server.domain import common, run_lifecycle
 from jangar.server.domain.definitions import already_exists
 from jangar.server.domain.execution import RunExecution, queue_status
-from jangar.server.domain.idempotency import Outcome, idempotent
+from jangar.server.domain.idempotency import Outcome, Work, idempotent, idempotent_in
 from jangar.server.domain.kinds import RUN_PROVIDER_NATIVE, rules_for
 from jangar.server.domain.launch import ADMISSION_RUN_ID, PlanProblems, RuntimePolicy
 from jangar.server.domain.validation import Violations, normalize_envelope, validate_envelope
@@ -91,6 +91,18 @@ class RunUseCases:
         self._rules = rules_for(kind.name)
 
     async def create(self, context: RequestContext, request: Message, run: Any) -> Outcome:
+        self._check(run)
+        return await idempotent(
+            self._database, context, context.method, request, self._creation(context, run)
+        )
+
+    async def create_in(self, db: Tx, context: RequestContext, request: Message, run: Any) -> Outcome:
+        """`create` in the caller's transaction, under the context's own idempotency key (a Schedule
+        firing)."""
+        self._check(run)
+        return await idempotent_in(db, context, context.method, request, self._creation(context, run))
+
+    def _check(self, run: Any) -> None:
         normalize_envelope(run)
         violations = Violations()
         violations.required_fields(run)
@@ -98,6 +110,7 @@ class RunUseCases:
         self._rules.validate_spec(run.spec, violations)
         violations.raise_if_any()
 
+    def _creation(self, context: RequestContext, run: Any) -> Work:
         async def work(db: Tx) -> tuple[Message, str]:
             parent_name = getattr(run.spec, self._link.ref_field).name
             parent = await rows.find(db, self._parent_stored, Ref(namespace=run.namespace, name=parent_name))
@@ -143,7 +156,7 @@ class RunUseCases:
                 await queue_status(db, self._kind, created)
             return created, created.id
 
-        return await idempotent(self._database, context, context.method, request, work)
+        return work
 
     async def _admit(self, db: Tx, run: Any, parent: Any) -> str:
         """The run's runtime, once its templates render for it: a run that could never start is refused

@@ -102,6 +102,15 @@ def unavailable(error: BaseException) -> bool:
     return isinstance(translated, ServiceUnavailable) and not isinstance(translated, LockNotAvailable)
 
 
+@asynccontextmanager
+async def savepoint(db: Tx) -> AsyncIterator[None]:
+    """A nested transaction: what the block wrote is undone when it raises, and the caller's transaction
+    goes on (a scheduled run that is refused leaves no idempotency claim behind, and the refusal is
+    recorded)."""
+    async with db.begin_nested():
+        yield
+
+
 class Database:
     """The engine and its sessions; `transaction()` is the unit of work of one request."""
 

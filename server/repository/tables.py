@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    ForeignKey,
     Integer,
     LargeBinary,
     MetaData,
@@ -248,4 +249,18 @@ budget_charges = Table(
     Column("run_kind", Text, nullable=False),
     Column("amounts", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()")),
+)
+
+# When the server's own scheduler fires each Schedule next (migration 0010). NULL: never, because the
+# Schedule is suspended or a Kubernetes CronJob fires it. The row goes with its Schedule.
+schedule_timers = Table(
+    "schedule_timers",
+    metadata,
+    Column(
+        "schedule_id",
+        UUID(as_uuid=True),
+        ForeignKey("schedules.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("next_fire_at", DateTime(timezone=True)),
 )

@@ -4,12 +4,13 @@ rather than to what any code under test needs; a scriptable kubelet runs Jobs. d
 what it models and how to script it. Product code must never import it (pyproject.toml's import contracts)."""
 
 from .errors import ApiError
-from .kinds import CONFIGMAPS, JOBS, LEASES, NAMESPACES, PODS, CustomResource, ResourceType
+from .kinds import CONFIGMAPS, CRONJOBS, JOBS, LEASES, NAMESPACES, PODS, CustomResource, ResourceType
 from .kubelet import JobScript, KubeletConfig, ManualJob, PodRun
 from .server import FakeKube, load_crds
 
 __all__ = [
     "CONFIGMAPS",
+    "CRONJOBS",
     "JOBS",
     "LEASES",
     "NAMESPACES",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import zoneinfo
 from typing import Any
 
 from jangar.server.core.names import (
@@ -19,7 +20,7 @@ from jangar.server.core.names import (
     qualified_name_problems,
 )
 
-from .kinds import CONFIGMAPS, JOBS, NAMESPACES, PODS, ResourceType
+from .kinds import CONFIGMAPS, CRONJOBS, JOBS, NAMESPACES, PODS, ResourceType
 
 Cause = tuple[str, str, str]
 
@@ -30,6 +31,7 @@ LEGACY_JOB_NAME = "job-name"
 CONFIG_MAP_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 # api.MaxSecretSize: the limit for a ConfigMap's data and binaryData together.
 MAX_CONFIG_MAP_BYTES = 1024 * 1024
+MAX_CRONJOB_NAME = 52
 
 
 def _invalid(field: str, value: Any, detail: str) -> Cause:
@@ -86,6 +88,15 @@ def apply_defaults(resource_type: ResourceType, obj: dict[str, Any]) -> None:
         metadata = obj.setdefault("metadata", {})
         if template_labels and not metadata.get("labels"):
             metadata["labels"] = dict(template_labels)
+    elif resource_type is CRONJOBS:
+        # SetDefaults_CronJob; the Job template's pod spec gets the pod defaults.
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("concurrencyPolicy", "Allow")
+        spec.setdefault("suspend", False)
+        spec.setdefault("successfulJobsHistoryLimit", 3)
+        spec.setdefault("failedJobsHistoryLimit", 1)
+        template = spec.setdefault("jobTemplate", {}).setdefault("spec", {}).setdefault("template", {})
+        default_pod_spec(template.setdefault("spec", {}))
     elif resource_type is NAMESPACES:
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
         labels = obj.setdefault("metadata", {}).setdefault("labels", {})
@@ -114,7 +125,7 @@ def prepare_for_create(resource_type: ResourceType, obj: dict[str, Any]) -> None
         obj["status"] = {"phase": "Active"}
     elif resource_type.status_subresource:
         obj.pop("status", None)
-        if resource_type is JOBS:
+        if resource_type in (JOBS, CRONJOBS):
             obj["status"] = {}
     if resource_type is JOBS and not obj["spec"].get("manualSelector"):
         uid, name = metadata["uid"], metadata["name"]
@@ -136,6 +147,9 @@ def _metadata_causes(resource_type: ResourceType, metadata: dict[str, Any]) -> l
         # A Job's name goes into its Pods' job-name label, so it must also be a valid label value.
         if resource_type is JOBS and not problems:
             problems = label_value_problems(name)
+        # The CronJob controller names each Job `<name>-<minutes since the epoch>`, which must fit in 63.
+        if resource_type is CRONJOBS and not problems and len(name) > MAX_CRONJOB_NAME:
+            problems = [f"must be no more than {MAX_CRONJOB_NAME} characters"]
     causes += [_invalid("metadata.name", name, p) for p in problems]
     for field in ("labels", "annotations"):
         values = metadata.get(field) or {}
@@ -222,8 +236,64 @@ def _config_map_causes(obj: dict[str, Any], old: dict[str, Any] | None) -> list[
     return causes
 
 
+def _restart_policy_causes(path: str, template_spec: dict[str, Any]) -> list[Cause]:
+    restart = template_spec.get("restartPolicy")
+    if restart in ("OnFailure", "Never"):
+        return []
+    return [
+        (
+            f"{path}.restartPolicy",
+            "FieldValueNotSupported",
+            f"{path}.restartPolicy: Unsupported value: {json.dumps(restart)}: "
+            'supported values: "OnFailure", "Never"',
+        )
+    ]
+
+
+def _cron_job_causes(spec: dict[str, Any]) -> list[Cause]:
+    """ValidateCronJobSpec, in part: the schedule, the time zone, the policies and the Job template."""
+    causes: list[Cause] = []
+    schedule = spec.get("schedule")
+    if not schedule:
+        causes.append(_required("spec.schedule"))
+    elif len(str(schedule).split()) != 5 and not str(schedule).startswith("@"):
+        causes.append(_invalid("spec.schedule", schedule, "unparseable cron format"))
+    elif "TZ=" in str(schedule):
+        causes.append(
+            _invalid("spec.schedule", schedule, "cannot use TZ or CRON_TZ in schedule, use timeZone")
+        )
+    zone = spec.get("timeZone")
+    if zone is not None:
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            causes.append(_invalid("spec.timeZone", zone, "unknown time zone"))
+    policy = spec.get("concurrencyPolicy")
+    if policy not in ("Allow", "Forbid", "Replace"):
+        causes.append(
+            (
+                "spec.concurrencyPolicy",
+                "FieldValueNotSupported",
+                f"spec.concurrencyPolicy: Unsupported value: {json.dumps(policy)}: "
+                'supported values: "Allow", "Forbid", "Replace"',
+            )
+        )
+    deadline = spec.get("startingDeadlineSeconds")
+    if deadline is not None and (not isinstance(deadline, int) or deadline < 0):
+        causes.append(
+            _invalid("spec.startingDeadlineSeconds", deadline, "must be greater than or equal to 0")
+        )
+    template_spec = (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get(
+        "spec"
+    ) or {}
+    path = "spec.jobTemplate.spec.template.spec"
+    return causes + _pod_spec_causes(path, template_spec) + _restart_policy_causes(path, template_spec)
+
+
 def validate(resource_type: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> list[Cause]:
     causes = _metadata_causes(resource_type, obj["metadata"])
+    if resource_type is CRONJOBS:
+        causes += _cron_job_causes(obj.get("spec") or {})
     if resource_type is CONFIGMAPS:
         causes += _config_map_causes(obj, old)
     elif resource_type is PODS:
@@ -232,16 +302,7 @@ def validate(resource_type: ResourceType, obj: dict[str, Any], old: dict[str, An
         spec = obj.get("spec") or {}
         template_spec = (spec.get("template") or {}).get("spec") or {}
         causes += _pod_spec_causes("spec.template.spec", template_spec)
-        restart = template_spec.get("restartPolicy")
-        if restart not in ("OnFailure", "Never"):
-            causes.append(
-                (
-                    "spec.template.spec.restartPolicy",
-                    "FieldValueNotSupported",
-                    f"spec.template.spec.restartPolicy: Unsupported value: {json.dumps(restart)}: "
-                    'supported values: "OnFailure", "Never"',
-                )
-            )
+        causes += _restart_policy_causes("spec.template.spec", template_spec)
         for field in ("activeDeadlineSeconds", "ttlSecondsAfterFinished", "backoffLimit"):
             value = spec.get(field)
             minimum = 1 if field == "activeDeadlineSeconds" else 0

@@ -1,6 +1,6 @@
 """The resource types the fake serves, and the discovery documents that describe them.
 
-Built-in kinds are the ones Jangar uses (core v1 namespaces, pods, configmaps; batch/v1 jobs;
+Built-in kinds are the ones Jangar uses (core v1 namespaces, pods, configmaps; batch/v1 jobs, cronjobs;
 coordination.k8s.io/v1 leases); custom resources are registered from CRD-like definitions at start-up."""
 
 from __future__ import annotations
@@ -97,9 +97,20 @@ JOBS = ResourceType(
     default_propagation="Orphan",
     categories=("all",),
 )
+CRONJOBS = ResourceType(
+    "batch",
+    "v1",
+    "cronjobs",
+    "CronJob",
+    singular="cronjob",
+    short_names=("cj",),
+    status_subresource=True,
+    has_generation=True,
+    categories=("all",),
+)
 LEASES = ResourceType("coordination.k8s.io", "v1", "leases", "Lease", singular="lease")
 
-BUILTIN: tuple[ResourceType, ...] = (NAMESPACES, PODS, CONFIGMAPS, JOBS, LEASES)
+BUILTIN: tuple[ResourceType, ...] = (NAMESPACES, PODS, CONFIGMAPS, JOBS, CRONJOBS, LEASES)
 
 
 @dataclass(frozen=True)

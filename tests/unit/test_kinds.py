@@ -28,6 +28,7 @@ def test_every_kind_with_its_group_plural_and_collection():
         ("SecretBinding", "security.proompteng.ai", "secret_bindings", "/v1/secret-bindings", False),
         ("Tool", "tools.proompteng.ai", "tools", "/v1/tools", False),
         ("ToolRun", "tools.proompteng.ai", "tool_runs", "/v1/tool-runs", True),
+        ("Schedule", "schedules.proompteng.ai", "schedules", "/v1/schedules", False),
     }
 
 
@@ -82,3 +83,10 @@ def test_every_service_is_listed_once_including_the_run_view():
 )
 def test_snake_case(camel, snake):
     assert snake_case(camel) == snake
+
+
+def test_a_schedule_has_the_custom_methods_trigger_and_fire():
+    schedule = registry()["Schedule"]
+    assert schedule.method(Verb.TRIGGER).name == "TriggerSchedule"
+    assert schedule.method(Verb.FIRE).name == "FireSchedule"
+    assert not schedule.is_run
