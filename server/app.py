@@ -28,12 +28,15 @@ from jangar.server.domain.catalog import build_use_cases
 from jangar.server.domain.execution import RunExecution
 from jangar.server.domain.launch import RuntimePolicy
 from jangar.server.domain.outbox_worker import OutboxWorker
+from jangar.server.domain.storage_upkeep import StorageUpkeep
+from jangar.server.domain.workspaces import WorkspaceProvisioning
 from jangar.server.migrations_runner import require_current_schema
 from jangar.server.repository import idempotency, server_keys
 from jangar.server.repository.database import Database
 from jangar.server.runtime.job import JobRuntime
 from jangar.server.runtime.kube_client import api_client_from_environment
 from jangar.server.runtime.local import LocalRuntime
+from jangar.server.runtime.volumes import ClaimWriter
 
 log = logging.getLogger("jangar.server")
 
@@ -58,6 +61,9 @@ WORKER_INTERVAL_SECONDS = 0.25
 WORKER_FAILURE_LOG_SECONDS = 60.0
 # How often finished Jobs whose Pod never reported are looked for (domain/cluster_ingest.py).
 SETTLE_INTERVAL_SECONDS = 1.0
+# How often Workspaces and Artifacts past their TTL are looked for (domain/storage_upkeep.py): the most a TTL
+# is overrun by.
+STORAGE_UPKEEP_INTERVAL_SECONDS = 1.0
 
 
 class JangarServer:
@@ -68,8 +74,10 @@ class JangarServer:
         self.database = Database(settings.database_url, pool_size=settings.db_pool_size)
         self.health = health.aio.HealthServicer()
         runtimes: dict[str, Runtime] = {}
+        self._local: LocalRuntime | None = None
         if settings.local_runtime:
-            runtimes[LOCAL] = LocalRuntime(Path(settings.state_dir).resolve())
+            self._local = LocalRuntime(Path(settings.state_dir).resolve())
+            runtimes[LOCAL] = self._local
         # Job runs are accepted everywhere: they wait until a server with the Job runtime starts them.
         self._runtime_policy = RuntimePolicy(settings.default_runtime, frozenset({JOB, *runtimes}))
         self.execution = RunExecution(self.database, runtimes, settings.retry_backoff_seconds)
@@ -100,7 +108,14 @@ class JangarServer:
         jobs = JobRuntime(cluster) if cluster is not None else None
         if jobs is not None:
             self.execution.add_runtime(jobs)
-        use_cases = build_use_cases(self.database, PageTokens(key), self._runtime_policy, self.execution)
+        files = self._local.files if self._local is not None else None
+        use_cases = build_use_cases(
+            self.database,
+            PageTokens(key),
+            self._runtime_policy,
+            self.execution,
+            WorkspaceProvisioning(cluster=cluster is not None, files=files),
+        )
         server.add_generic_rpc_handlers(build_handlers(use_cases))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
@@ -130,9 +145,23 @@ class JangarServer:
                 self._repeat("job settling", use_cases.ingest.settle_overdue, SETTLE_INTERVAL_SECONDS),
                 name="settle-jobs",
             ),
+            asyncio.create_task(
+                self._repeat(
+                    "storage upkeep",
+                    StorageUpkeep(self.database, files).tick,
+                    STORAGE_UPKEEP_INTERVAL_SECONDS,
+                ),
+                name="storage-upkeep",
+            ),
         ]
         if jobs is not None:
-            outbox = OutboxWorker(self.database, jobs, jobs, self.execution)
+            outbox = OutboxWorker(
+                self.database,
+                jobs,
+                jobs,
+                self.execution,
+                claims=ClaimWriter(cluster),  # type: ignore[arg-type]
+            )
             self._tasks.append(
                 asyncio.create_task(
                     self._repeat("outbox", outbox.tick, WORKER_INTERVAL_SECONDS), name="outbox"

@@ -13,6 +13,7 @@ from jangar.server.domain.execution import RunExecution
 from jangar.server.domain.launch import RuntimePolicy
 from jangar.server.domain.run_view import RunViewUseCases
 from jangar.server.domain.runs import RunUseCases
+from jangar.server.domain.workspaces import WorkspaceProvisioning
 from jangar.server.repository.database import Database
 
 
@@ -31,10 +32,13 @@ def build_use_cases(
     page_tokens: PageTokens,
     runtimes: RuntimePolicy | None = None,
     execution: RunExecution | None = None,
+    workspaces: WorkspaceProvisioning | None = None,
 ) -> UseCases:
+    """`workspaces` says how this server provisions Workspaces (local directories unless told)."""
     kinds = registry()
     runtimes = runtimes or RuntimePolicy()
     execution = execution or RunExecution(database, {})
+    effects = {"Workspace": workspaces or WorkspaceProvisioning(cluster=False)}
     runs = {
         kind.name: RunUseCases(database, kind, kinds[kind.parent.kind], page_tokens, runtimes, execution)
         for kind in kinds.runs
@@ -43,7 +47,8 @@ def build_use_cases(
     return UseCases(
         database=database,
         definitions={
-            kind.name: DefinitionUseCases(database, kind, page_tokens) for kind in kinds.definitions
+            kind.name: DefinitionUseCases(database, kind, page_tokens, effects.get(kind.name))
+            for kind in kinds.definitions
         },
         runs=runs,
         run_view=RunViewUseCases(database, page_tokens),

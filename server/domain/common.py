@@ -72,6 +72,15 @@ def condition(type_: str, status: str, reason: str, message: str, generation: in
     return result
 
 
+def set_condition(resource: Any, condition: common_pb2.Condition) -> None:
+    """Puts `condition` in the resource's status in place of the one of its type."""
+    conditions: Any = resource.status.conditions
+    kept = [c for c in conditions if c.type != condition.type]
+    del conditions[:]
+    conditions.extend(kept)
+    conditions.append(condition)
+
+
 def accepted_status(resource: Any) -> None:
     """The status of a definition whose spec passed validation."""
     del resource.status.conditions[:]

@@ -5,7 +5,7 @@ its KindRules (domain/kinds/)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
@@ -79,8 +79,32 @@ def apply_path(source: Message, destination: Message, path: str) -> None:
         setattr(destination, leaf, value)
 
 
+class Effects(Protocol):
+    """What a kind does beyond its rows when one is created or deleted (a Workspace's volume), in the
+    request's transaction."""
+
+    async def created(self, db: Tx, resource: Any) -> Any:
+        """The resource was inserted; returns it as it is now stored."""
+        ...
+
+    async def deleted(self, db: Tx, resource: Any) -> None:
+        """The resource's row was deleted."""
+        ...
+
+
+class NoEffects:
+    async def created(self, db: Tx, resource: Any) -> Any:
+        return resource
+
+    async def deleted(self, db: Tx, resource: Any) -> None:
+        return None
+
+
 class DefinitionUseCases:
-    def __init__(self, database: Database, kind: Kind, page_tokens: PageTokens) -> None:
+    def __init__(
+        self, database: Database, kind: Kind, page_tokens: PageTokens, effects: Effects | None = None
+    ) -> None:
+        self._effects = effects or NoEffects()
         self._database = database
         self._page_tokens = page_tokens
         self._kind = kind
@@ -114,6 +138,7 @@ class DefinitionUseCases:
                 )
                 assert existing is not None, "insert conflicted on a unique index other than the name"
                 raise already_exists(self._kind.name, created.namespace, created.name, existing.id)
+            created = await self._effects.created(db, created)
             await common.record_audit(
                 db,
                 context,
@@ -224,6 +249,7 @@ class DefinitionUseCases:
             check_etag(self._kind.name, current, etag, context.if_match)
             await self._refuse_if_in_use(db, current)
             await rows.delete_row(db, self._stored, uuid.UUID(current.id))
+            await self._effects.deleted(db, current)
             await common.record_audit(
                 db,
                 context,
@@ -262,8 +288,12 @@ class DefinitionUseCases:
     async def _refuse_if_referenced(self, db: Tx, current: Any) -> None:
         for referrer, reference in registry().referrers(self._kind):
             spec_path = (*reference.json_path.split(".")[1:], "name")
+            # A finished run no longer uses what it named; an unfinished one does.
+            phases = (
+                sorted(RunPhase.Name(p) for p in run_lifecycle.UNFINISHED_PHASES) if referrer.is_run else []
+            )
             found = await rows.referrers(
-                db, STORED[referrer.name], spec_path, current.namespace, current.name, _IN_USE_SHOWN
+                db, STORED[referrer.name], spec_path, current.namespace, current.name, _IN_USE_SHOWN, phases
             )
             if found:
                 raise DomainError(

@@ -19,7 +19,7 @@ from jangar.server.core.names import (
     qualified_name_problems,
 )
 
-from .kinds import CONFIGMAPS, JOBS, NAMESPACES, PODS, ResourceType
+from .kinds import CONFIGMAPS, JOBS, NAMESPACES, PERSISTENT_VOLUME_CLAIMS, PODS, ResourceType
 
 Cause = tuple[str, str, str]
 
@@ -86,6 +86,8 @@ def apply_defaults(resource_type: ResourceType, obj: dict[str, Any]) -> None:
         metadata = obj.setdefault("metadata", {})
         if template_labels and not metadata.get("labels"):
             metadata["labels"] = dict(template_labels)
+    elif resource_type is PERSISTENT_VOLUME_CLAIMS:
+        obj.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
     elif resource_type is NAMESPACES:
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
         labels = obj.setdefault("metadata", {}).setdefault("labels", {})
@@ -222,9 +224,43 @@ def _config_map_causes(obj: dict[str, Any], old: dict[str, Any] | None) -> list[
     return causes
 
 
+ACCESS_MODES = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
+
+
+def _claim_causes(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Cause]:
+    """ValidatePersistentVolumeClaim for what a client sets, and ValidatePersistentVolumeClaimUpdate's rule
+    that a bound claim's spec is immutable but for its storage request."""
+    spec = obj.get("spec") or {}
+    causes: list[Cause] = []
+    modes = spec.get("accessModes") or []
+    if not modes:
+        causes.append(_required("spec.accessModes", "at least 1 access mode is required"))
+    for mode in modes:
+        if mode not in ACCESS_MODES:
+            supported = ", ".join(json.dumps(m) for m in ACCESS_MODES)
+            message = f"spec.accessModes: Unsupported value: {json.dumps(mode)}: supported values: {supported}"
+            causes.append(("spec.accessModes", "FieldValueNotSupported", message))
+    storage = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+    if not storage:
+        causes.append(_required("spec.resources[storage]"))
+    if old is not None:
+        before = copy.deepcopy(old.get("spec") or {})
+        after = copy.deepcopy(spec)
+        for claim_spec in (before, after):
+            (claim_spec.get("resources") or {}).pop("requests", None)
+        if not before.get("volumeName"):
+            after.pop("volumeName", None)  # binding sets it, once
+        if before != after:
+            detail = "spec is immutable after creation except resources.requests"
+            causes.append(("spec", "FieldValueForbidden", f"spec: Forbidden: {detail}"))
+    return causes
+
+
 def validate(resource_type: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> list[Cause]:
     causes = _metadata_causes(resource_type, obj["metadata"])
-    if resource_type is CONFIGMAPS:
+    if resource_type is PERSISTENT_VOLUME_CLAIMS:
+        causes += _claim_causes(obj, old)
+    elif resource_type is CONFIGMAPS:
         causes += _config_map_causes(obj, old)
     elif resource_type is PODS:
         causes += _pod_spec_causes("spec", obj.get("spec") or {})
