@@ -68,6 +68,7 @@ class LocalRuntime:
                 "the local runtime cannot read Kubernetes Secrets, and "
                 f"{', '.join(launch.required_secrets)} must come from one (mark them optional to run locally)"
             )
+        directory.mkdir(parents=True, exist_ok=True)
         work = directory / "work"
         if launch.workspace is not None:
             work = self.files.workspace_dir(launch.workspace.workspace_id)

@@ -238,7 +238,9 @@ def _claim_causes(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Cause
     for mode in modes:
         if mode not in ACCESS_MODES:
             supported = ", ".join(json.dumps(m) for m in ACCESS_MODES)
-            message = f"spec.accessModes: Unsupported value: {json.dumps(mode)}: supported values: {supported}"
+            message = (
+                f"spec.accessModes: Unsupported value: {json.dumps(mode)}: supported values: {supported}"
+            )
             causes.append(("spec.accessModes", "FieldValueNotSupported", message))
     storage = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
     if not storage:
