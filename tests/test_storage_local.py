@@ -12,8 +12,13 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from tests import test_local_runtime
 from tests.support import unique
-from tests.test_local_runtime import NAMESPACE, local, local_server  # noqa: F401 (module fixtures)
+
+NAMESPACE = test_local_runtime.NAMESPACE
+# The local server and its Envoy, module fixtures of this module too.
+local_server = test_local_runtime.local_server
+local = test_local_runtime.local
 
 WAIT_SECONDS = 30.0
 
@@ -41,6 +46,12 @@ pathlib.Path(os.environ["JANGAR_RUNNER_STATUS_PATH"]).write_text(json.dumps({
     ],
 }))
 """
+
+
+def _content(uri: str) -> bytes | None:
+    """The content of a `file://` URI's file; None when there is none."""
+    path = Path(urlsplit(uri).path)
+    return path.read_bytes() if path.exists() else None
 
 
 async def _until(check, what: str):
@@ -131,9 +142,9 @@ async def test_a_runs_artifacts_are_kept_registered_and_listed_by_the_run_view(l
         ("data", b'{"answer": 42}', "application/json"),
     ):
         spec = artifacts[name]["spec"]
-        path = Path(urlsplit(spec["uri"]).path)
-        assert path.is_relative_to(local.state_dir.resolve() / "artifacts" / run["id"] / "1")
-        assert path.read_bytes() == content
+        kept = local.state_dir.resolve() / "artifacts" / run["id"] / "1"
+        assert Path(urlsplit(spec["uri"]).path).is_relative_to(kept)
+        assert _content(spec["uri"]) == content
         assert spec["digest"] == "sha256:" + hashlib.sha256(content).hexdigest()
         assert (spec["sizeBytes"], spec["mediaType"]) == (str(len(content)), media)
         assert spec["producerRef"] == {"kind": "AgentRun", "id": run["id"]}
@@ -172,10 +183,10 @@ async def test_a_runs_artifacts_are_kept_registered_and_listed_by_the_run_view(l
 
     current = await _until(expired, "the artifact's expiry")
     assert ("Expired", "True") in [(c["type"], c["status"]) for c in current["status"]["conditions"]]
-    assert not Path(urlsplit(data["spec"]["uri"]).path).exists()
+    assert _content(data["spec"]["uri"]) is None
     report = (await local.http.get(f"/v1/artifacts/{artifacts['report']['id']}")).json()
     assert report["status"]["phase"] == "Ready"
-    assert Path(urlsplit(report["spec"]["uri"]).path).exists()
+    assert _content(report["spec"]["uri"]) == b"done"
     events = await db.fetch(
         "SELECT actor FROM audit_events WHERE entity_id = $1 AND event_type = 'Expired'",
         uuid.UUID(data["id"]),
