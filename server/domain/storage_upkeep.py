@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from typing import Any
 
 from jangar.server.core.context import RequestContext
 from jangar.server.core.runtime import LocalFiles
 from jangar.server.domain import common, workspaces
-from jangar.server.repository import expiry, rows
+from jangar.server.repository import expiry
 from jangar.server.repository.database import Database, Tx
 from jangar.server.repository.mapping import STORED
 from jangar.v1 import artifact_pb2, workspace_pb2
@@ -73,18 +72,5 @@ class StorageUpkeep:
 
 
 async def _expire(db: Tx, kind: str, resource: Any, phase: int, message: str) -> None:
-    before = type(resource.status).Phase.Name(resource.status.phase)
-    resource.status.phase = phase
-    common.set_condition(
-        resource, common.condition("Expired", "True", "TTLPassed", message, resource.generation)
-    )
-    await rows.update(db, STORED[kind], uuid.UUID(resource.id), resource)
-    await common.record_audit(
-        db,
-        UPKEEP,
-        kind=kind,
-        entity_id=resource.id,
-        event="Expired",
-        namespace=resource.namespace,
-        payload={"name": resource.name, "from": before},
-    )
+    condition = common.condition("Expired", "True", "TTLPassed", message, resource.generation)
+    await common.change_phase(db, UPKEEP, STORED[kind], resource, phase, condition, event="Expired")

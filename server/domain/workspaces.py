@@ -82,15 +82,15 @@ def _set_condition(workspace: Any, status: str, reason: str, message: str) -> No
     )
 
 
+async def _queue(db: Tx, operation: str, workspace: Any, payload: dict[str, Any]) -> None:
+    """An outbox entry for the Workspace's claim (entries name a kind and an id; a Workspace has no
+    attempts)."""
+    await outbox.add(db, operation=operation, run_kind=KIND, run_id=workspace.id, attempt=0, payload=payload)
+
+
 async def queue_claim_deletion(db: Tx, workspace: Any) -> None:
-    await outbox.add(
-        db,
-        operation=DELETE_CLAIM,
-        run_kind=KIND,
-        run_id=workspace.id,
-        attempt=0,
-        payload={"namespace": workspace.namespace, "name": workspace.status.claim_name},
-    )
+    payload = {"namespace": workspace.namespace, "name": workspace.status.claim_name}
+    await _queue(db, DELETE_CLAIM, workspace, payload)
 
 
 class WorkspaceProvisioning:
@@ -103,14 +103,7 @@ class WorkspaceProvisioning:
     async def created(self, db: Tx, workspace: Any) -> Any:
         if self._cluster:
             workspace.status.claim_name = claim_name(workspace.id)
-            await outbox.add(
-                db,
-                operation=CREATE_CLAIM,
-                run_kind=KIND,
-                run_id=workspace.id,
-                attempt=0,
-                payload=claim_manifest(workspace),
-            )
+            await _queue(db, CREATE_CLAIM, workspace, claim_manifest(workspace))
             _set_condition(workspace, "False", "ClaimRequested", "the PersistentVolumeClaim is being written")
         else:
             workspace.status.phase = Phase.Ready
@@ -146,24 +139,8 @@ async def claim_refused(db: Tx, workspace_id: uuid.UUID, message: str) -> None:
 async def _change_phase(
     db: Tx, context: RequestContext, workspace: Any, phase: int, status: str, reason: str, message: str
 ) -> None:
-    before = workspace.status.phase
-    workspace.status.phase = phase
-    _set_condition(workspace, status, reason, message)
-    await rows.update(db, STORED[KIND], uuid.UUID(workspace.id), workspace)
-    await common.record_audit(
-        db,
-        context,
-        kind=KIND,
-        entity_id=workspace.id,
-        event="PhaseChanged",
-        namespace=workspace.namespace,
-        payload={
-            "name": workspace.name,
-            "from": Phase.Name(before),
-            "to": Phase.Name(phase),
-            "reason": reason,
-        },
-    )
+    condition = common.condition(CONDITION, status, reason, message, workspace.generation)
+    await common.change_phase(db, context, STORED[KIND], workspace, phase, condition)
 
 
 async def claim_reported(
