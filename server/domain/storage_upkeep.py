@@ -6,7 +6,6 @@ commit: a crash in between leaves a file behind, never an Artifact that is Ready
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 from jangar.server.core.context import RequestContext
@@ -16,8 +15,6 @@ from jangar.server.repository import expiry
 from jangar.server.repository.database import Database, Tx
 from jangar.server.repository.mapping import STORED
 from jangar.v1 import artifact_pb2, workspace_pb2
-
-log = logging.getLogger("jangar.server.storage")
 
 UPKEEP = RequestContext(
     request_id="", method="jangar.server/StorageUpkeep", principal="system:storage-upkeep"

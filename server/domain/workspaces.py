@@ -6,7 +6,7 @@ Kubernetes client writes claims."""
 
 from __future__ import annotations
 
-import logging
+import asyncio
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -20,8 +20,6 @@ from jangar.server.repository import outbox, rows
 from jangar.server.repository.database import Tx
 from jangar.server.repository.mapping import STORED
 from jangar.v1 import workspace_pb2
-
-log = logging.getLogger("jangar.server.workspaces")
 
 KIND = "Workspace"
 Phase = workspace_pb2.WorkspaceStatus.Phase
@@ -115,7 +113,9 @@ class WorkspaceProvisioning:
             if workspace.status.phase != Phase.Expired:  # an expired one's claim is deleted already
                 await queue_claim_deletion(db, workspace)
         elif self._files is not None:
-            self._files.remove_workspace(workspace.id)
+            # Before the commit: a delete that then fails leaves a Workspace whose directory is empty,
+            # which its next run simply recreates.
+            await asyncio.to_thread(self._files.remove_workspace, workspace.id)
 
 
 # The outbox worker's identity in audit events.

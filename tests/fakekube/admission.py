@@ -114,6 +114,9 @@ def prepare_for_create(resource_type: ResourceType, obj: dict[str, Any]) -> None
         obj["status"] = {"phase": "Pending", "qosClass": _qos_class(obj.get("spec") or {})}
     elif resource_type is NAMESPACES:
         obj["status"] = {"phase": "Active"}
+    elif resource_type is PERSISTENT_VOLUME_CLAIMS:
+        # PrepareForCreate clears the status; SetDefaults_PersistentVolumeClaim then reads it as Pending.
+        obj["status"] = {"phase": "Pending"}
     elif resource_type.status_subresource:
         obj.pop("status", None)
         if resource_type is JOBS:
