@@ -8,9 +8,11 @@ import uuid
 import grpc
 import pytest
 
+from jangar.server.core.kinds import registry
 from jangar.v1 import artifact_pb2, artifact_pb2_grpc
 from tests.builders import key
 from tests.support import unique, violated_fields
+from tests.transports import TRANSPORTS, Client, GrpcClient, RestClient, new_key, refused
 
 KIND = "Artifact"
 
@@ -44,17 +46,26 @@ def artifacts(channel: grpc.aio.Channel) -> artifact_pb2_grpc.ArtifactServiceStu
     return artifact_pb2_grpc.ArtifactServiceStub(channel)
 
 
-async def refused_fields(artifacts, spec: Spec) -> list[str]:
-    artifact = sample("artifacts")
-    artifact.spec.CopyFrom(spec)
-    with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await artifacts.CreateArtifact(artifact_pb2.CreateArtifactRequest(artifact=artifact), metadata=key())
-    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    return violated_fields(refused.value)
+@pytest.fixture(params=TRANSPORTS)
+def client(request: pytest.FixtureRequest) -> Client:
+    """The kind over gRPC, or over REST through Envoy."""
+    kind = registry()[KIND]
+    if request.param == "grpc":
+        return GrpcClient(kind, request.getfixturevalue("channel"))
+    return RestClient(kind, request.getfixturevalue("http"))
 
 
-async def test_a_uri_is_required(artifacts):
-    assert await refused_fields(artifacts, Spec(digest=DIGEST)) == ["spec.uri"]
+async def refused_fields(client: Client, spec: Spec) -> list[str]:
+    resource = sample("artifacts")
+    resource.spec.CopyFrom(spec)
+    error = await refused(
+        client.create(resource, key=new_key()), grpc.StatusCode.INVALID_ARGUMENT, 400, "INVALID_ARGUMENT"
+    )
+    return error.violations
+
+
+async def test_a_uri_is_required(client):
+    assert await refused_fields(client, Spec(digest=DIGEST)) == ["spec.uri"]
 
 
 URI = "https://example.com/a.txt"
@@ -78,8 +89,8 @@ URI = "https://example.com/a.txt"
         (Spec(uri=URI, producer_ref={"kind": "ToolRun", "id": "not-a-uuid"}), "spec.producerRef.id"),
     ],
 )
-async def test_each_spec_rule_names_its_field(artifacts, spec, field):
-    assert await refused_fields(artifacts, spec) == [field]
+async def test_each_spec_rule_names_its_field(client, spec, field):
+    assert await refused_fields(client, spec) == [field]
 
 
 async def test_a_new_artifact_is_ready_and_its_content_fields_cannot_change(artifacts):

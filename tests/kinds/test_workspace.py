@@ -7,9 +7,11 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from jangar.server.core.kinds import registry
 from jangar.v1 import workspace_pb2, workspace_pb2_grpc
 from tests.builders import key
 from tests.support import unique, violated_fields
+from tests.transports import TRANSPORTS, Client, GrpcClient, RestClient, new_key, refused
 
 KIND = "Workspace"
 
@@ -38,19 +40,26 @@ def workspaces(channel: grpc.aio.Channel) -> workspace_pb2_grpc.WorkspaceService
     return workspace_pb2_grpc.WorkspaceServiceStub(channel)
 
 
-async def refused_fields(workspaces, spec: Spec) -> list[str]:
-    workspace = sample("workspaces")
-    workspace.spec.CopyFrom(spec)
-    with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await workspaces.CreateWorkspace(
-            workspace_pb2.CreateWorkspaceRequest(workspace=workspace), metadata=key()
-        )
-    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    return violated_fields(refused.value)
+@pytest.fixture(params=TRANSPORTS)
+def client(request: pytest.FixtureRequest) -> Client:
+    """The kind over gRPC, or over REST through Envoy."""
+    kind = registry()[KIND]
+    if request.param == "grpc":
+        return GrpcClient(kind, request.getfixturevalue("channel"))
+    return RestClient(kind, request.getfixturevalue("http"))
 
 
-async def test_a_size_is_required(workspaces):
-    assert await refused_fields(workspaces, Spec(storage_class_name="fast")) == ["spec.size"]
+async def refused_fields(client: Client, spec: Spec) -> list[str]:
+    resource = sample("workspaces")
+    resource.spec.CopyFrom(spec)
+    error = await refused(
+        client.create(resource, key=new_key()), grpc.StatusCode.INVALID_ARGUMENT, 400, "INVALID_ARGUMENT"
+    )
+    return error.violations
+
+
+async def test_a_size_is_required(client):
+    assert await refused_fields(client, Spec(storage_class_name="fast")) == ["spec.size"]
 
 
 @pytest.mark.parametrize(
@@ -66,8 +75,8 @@ async def test_a_size_is_required(workspaces):
         (Spec(size="1Gi", ttl_seconds=-1), "spec.ttlSeconds"),
     ],
 )
-async def test_each_spec_rule_names_its_field(workspaces, spec, field):
-    assert await refused_fields(workspaces, spec) == [field]
+async def test_each_spec_rule_names_its_field(client, spec, field):
+    assert await refused_fields(client, spec) == [field]
 
 
 async def test_size_storage_class_and_access_modes_cannot_change(workspaces):
