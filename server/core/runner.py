@@ -35,7 +35,8 @@ def outcome(
 ) -> Outcome:
     """A valid status file decides (`status` "succeeded" or "failed"); without one, or with one that is not
     valid, exit code 0 is success and anything else is failure with reason ExitCode. An artifact whose path
-    the runtime kept a copy of (`files`) gets the copy's URI, digest, size and media type."""
+    the runtime kept a copy of (`files`), and for which the runner reported no URI, gets the copy's URI,
+    digest, size and media type."""
     runner = execution_pb2.RunnerStatus(exit_code=exit_code)
     report = _parse(status_file)
     if report is not None:
@@ -63,7 +64,8 @@ def outcome(
             runner.artifacts.add(name=name, path=path)
     for artifact in runner.artifacts:
         kept = (files or {}).get(artifact.path)
-        if kept is not None:
+        # Where the runner put it itself (an upload) wins over the runtime's copy.
+        if kept is not None and not artifact.uri:
             artifact.uri, artifact.digest = kept.uri, kept.digest
             artifact.size_bytes, artifact.media_type = kept.size_bytes, kept.media_type
     if report is not None:

@@ -34,7 +34,7 @@ class StorageUpkeep:
     async def _workspaces(self) -> int:
         removed: list[str] = []
         async with self._database.transaction() as db:
-            due = await expiry.due(db, STORED["Workspace"], ("ttlSeconds",), 1, common.utcnow(), BATCH)
+            due = await expiry.due(db, STORED["Workspace"], expiry.WORKSPACES, common.utcnow(), BATCH)
             for workspace in due:
                 await _expire(
                     db, "Workspace", workspace, workspace_pb2.WorkspaceStatus.Expired, "the TTL passed"
@@ -50,14 +50,7 @@ class StorageUpkeep:
 
     async def _artifacts(self) -> int:
         async with self._database.transaction() as db:
-            due = await expiry.due(
-                db,
-                STORED["Artifact"],
-                ("lifecycle", "ttlDays"),
-                expiry.SECONDS_PER_DAY,
-                common.utcnow(),
-                BATCH,
-            )
+            due = await expiry.due(db, STORED["Artifact"], expiry.ARTIFACTS, common.utcnow(), BATCH)
             for artifact in due:
                 await _expire(
                     db, "Artifact", artifact, artifact_pb2.ArtifactStatus.Expired, "lifecycle.ttlDays passed"

@@ -1,38 +1,51 @@
 """The rows whose TTL has passed (docs/storage.md): Workspaces `spec.ttlSeconds` after their creation,
 Artifacts `spec.lifecycle.ttlDays` days after theirs. Claimed FOR UPDATE SKIP LOCKED, so server replicas
-running the same upkeep expire each row once; the partial indexes of migration 0012 hold the candidates."""
+running the same upkeep expire each row once. The candidates are exactly the rows of the partial indexes of
+migration 0012, whose predicates are repeated here word for word, as constants, so that the planner uses
+them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, cast, func, literal_column, select
+from sqlalchemy import bindparam, select, text
 
 from jangar.server.repository.database import Tx
 from jangar.server.repository.mapping import StoredKind
 
-SECONDS_PER_DAY = 86400
+
+@dataclass(frozen=True)
+class Expiring:
+    """A kind's rows that may expire (the partial index's predicate) and their TTL in seconds, as SQL."""
+
+    candidates: str
+    ttl_seconds: str
 
 
-async def due(
-    db: Tx, stored: StoredKind, ttl_path: tuple[str, ...], seconds_per_unit: int, now: datetime, limit: int
-) -> list[Any]:
-    """Up to `limit` unexpired resources whose TTL (the JSON number at `ttl_path` in the spec, in units of
-    `seconds_per_unit`) is set and over, oldest first, locked until the transaction ends."""
+WORKSPACES = Expiring(
+    candidates="(spec ? 'ttlSeconds') AND (status->>'phase' IS DISTINCT FROM 'Expired')",
+    ttl_seconds="(spec->>'ttlSeconds')::bigint",
+)
+ARTIFACTS = Expiring(
+    candidates="(spec->'lifecycle' ? 'ttlDays') AND (status->>'phase' IS DISTINCT FROM 'Expired')",
+    # Days of 86400 s: a TTL does not move with daylight saving time.
+    ttl_seconds="(spec->'lifecycle'->>'ttlDays')::bigint * 86400",
+)
+
+
+async def due(db: Tx, stored: StoredKind, expiring: Expiring, now: datetime, limit: int) -> list[Any]:
+    """Up to `limit` unexpired resources whose TTL is set and over, oldest first, locked until the
+    transaction ends."""
     table = stored.table
-    parent = table.c.spec[ttl_path[:-1]] if len(ttl_path) > 1 else table.c.spec
-    seconds = cast(table.c.spec[ttl_path].astext, BigInteger) * seconds_per_unit
-    expires = table.c.created_at + func.make_interval(0, 0, 0, 0, 0, 0, seconds)
     statement = (
         select(table)
         .where(
-            and_(
-                # The partial index's predicate, as constants (not parameters) so that the planner can use it.
-                parent.has_key(literal_column(f"'{ttl_path[-1]}'")),
-                table.c.status["phase"].astext.is_distinct_from(literal_column("'Expired'")),
-                expires <= now,
-            )
+            text(expiring.candidates),
+            text(f"created_at + make_interval(secs => {expiring.ttl_seconds}) <= :now").bindparams(
+                bindparam("now", now)
+            ),
         )
         .order_by(table.c.created_at)
         .limit(limit)
