@@ -126,7 +126,9 @@ async def test_a_run_cannot_name_a_workspace_that_does_not_exist(local):
     assert [v["field"] for v in bad_request["fieldViolations"]] == ["spec.workspaceRef.name"]
 
 
-async def test_a_runs_artifacts_are_kept_registered_and_listed_by_the_run_view(local, db):
+async def test_a_runs_artifacts_are_kept_registered_and_listed_by_the_run_view(local, db, server):
+    # `server`: the session's server, without the local runtime, on the same database, runs the same upkeep;
+    # an Artifact with a file: URI is left to the server whose machine holds the file.
     agent = await local.agent_with(WITH_ARTIFACTS)
     run = await local.run(agent)
     done = await local.settled(run["id"])

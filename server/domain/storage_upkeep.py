@@ -1,7 +1,8 @@
 """The server's upkeep of Workspaces and Artifacts (docs/storage.md): what outlived its TTL is Expired, with
 an audit event, in the transaction that claims it. An expired Workspace's claim is deleted through the
-outbox, its local directory removed; an expired Artifact's local copy is removed. Files are removed after the
-commit: a crash in between leaves a file behind, never an Artifact that is Ready without its file."""
+outbox, its local directory removed; an expired Artifact's local copy is removed, so Artifacts with a
+`file:` URI are expired only by servers with the local runtime. Files are removed after the commit: a crash in
+between leaves a file behind, never an Artifact that is Ready without its file."""
 
 from __future__ import annotations
 
@@ -50,7 +51,16 @@ class StorageUpkeep:
 
     async def _artifacts(self) -> int:
         async with self._database.transaction() as db:
-            due = await expiry.due(db, STORED["Artifact"], expiry.ARTIFACTS, common.utcnow(), BATCH)
+            due = await expiry.due(
+                db,
+                STORED["Artifact"],
+                expiry.ARTIFACTS,
+                common.utcnow(),
+                BATCH,
+                # A file: URI names a file on a machine of the local runtime, whose server removes it when
+                # it expires the Artifact; another server would leave the file behind.
+                local_files=self._files is not None,
+            )
             for artifact in due:
                 await _expire(
                     db, "Artifact", artifact, artifact_pb2.ArtifactStatus.Expired, "lifecycle.ttlDays passed"

@@ -35,18 +35,23 @@ ARTIFACTS = Expiring(
 )
 
 
-async def due(db: Tx, stored: StoredKind, expiring: Expiring, now: datetime, limit: int) -> list[Any]:
+async def due(
+    db: Tx, stored: StoredKind, expiring: Expiring, now: datetime, limit: int, *, local_files: bool = True
+) -> list[Any]:
     """Up to `limit` unexpired resources whose TTL is set and over, oldest first, locked until the
-    transaction ends."""
+    transaction ends; without `local_files`, none whose `spec.uri` is a `file:` URI."""
     table = stored.table
+    conditions = [
+        text(expiring.candidates),
+        text(f"created_at + make_interval(secs => {expiring.ttl_seconds}) <= :now").bindparams(
+            bindparam("now", now)
+        ),
+    ]
+    if not local_files:
+        conditions.append(text("coalesce(spec->>'uri', '') NOT LIKE 'file:%'"))
     statement = (
         select(table)
-        .where(
-            text(expiring.candidates),
-            text(f"created_at + make_interval(secs => {expiring.ttl_seconds}) <= :now").bindparams(
-                bindparam("now", now)
-            ),
-        )
+        .where(*conditions)
         .order_by(table.c.created_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
