@@ -29,6 +29,8 @@ from jangar.server.domain.definition_upkeep import DefinitionUpkeep
 from jangar.server.domain.execution import RunExecution
 from jangar.server.domain.launch import RuntimePolicy
 from jangar.server.domain.outbox_worker import OutboxWorker
+from jangar.server.domain.storage_upkeep import StorageUpkeep
+from jangar.server.domain.workspaces import WorkspaceProvisioning
 from jangar.server.migrations_runner import require_current_schema
 from jangar.server.repository import idempotency, server_keys
 from jangar.server.repository.database import Database
@@ -36,6 +38,7 @@ from jangar.server.runtime.cron_jobs import CronJobWriter
 from jangar.server.runtime.job import JobRuntime
 from jangar.server.runtime.kube_client import api_client_from_environment
 from jangar.server.runtime.local import LocalRuntime
+from jangar.server.runtime.volumes import ClaimWriter
 
 log = logging.getLogger("jangar.server")
 
@@ -64,6 +67,9 @@ SETTLE_INTERVAL_SECONDS = 1.0
 UPKEEP_INTERVAL_SECONDS = 5.0
 # How often the server's scheduler looks for due Schedules: how late after its time a run is created.
 SCHEDULER_INTERVAL_SECONDS = 1.0
+# How often Workspaces and Artifacts past their TTL are looked for (domain/storage_upkeep.py): the most a TTL
+# is overrun by.
+STORAGE_UPKEEP_INTERVAL_SECONDS = 1.0
 
 
 class JangarServer:
@@ -74,8 +80,10 @@ class JangarServer:
         self.database = Database(settings.database_url, pool_size=settings.db_pool_size)
         self.health = health.aio.HealthServicer()
         runtimes: dict[str, Runtime] = {}
+        self._local: LocalRuntime | None = None
         if settings.local_runtime:
-            runtimes[LOCAL] = LocalRuntime(Path(settings.state_dir).resolve())
+            self._local = LocalRuntime(Path(settings.state_dir).resolve())
+            runtimes[LOCAL] = self._local
         # Job runs are accepted everywhere: they wait until a server with the Job runtime starts them.
         self._runtime_policy = RuntimePolicy(settings.default_runtime, frozenset({JOB, *runtimes}))
         self.execution = RunExecution(self.database, runtimes, settings.retry_backoff_seconds)
@@ -111,12 +119,14 @@ class JangarServer:
             if cluster is not None and self.settings.schedule_fire_url
             else None
         )
+        files = self._local.files if self._local is not None else None
         use_cases = build_use_cases(
             self.database,
             PageTokens(key),
             self._runtime_policy,
             self.execution,
             cron_jobs=cron_jobs is not None,
+            workspaces=WorkspaceProvisioning(cluster=cluster is not None, files=files),
         )
         server.add_generic_rpc_handlers(build_handlers(use_cases))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
@@ -153,6 +163,14 @@ class JangarServer:
                 ),
                 name="definition-upkeep",
             ),
+            asyncio.create_task(
+                self._repeat(
+                    "storage upkeep",
+                    StorageUpkeep(self.database, files).tick,
+                    STORAGE_UPKEEP_INTERVAL_SECONDS,
+                ),
+                name="storage-upkeep",
+            ),
         ]
         if cron_jobs is None:
             if cluster is not None:
@@ -164,7 +182,14 @@ class JangarServer:
                 )
             )
         if jobs is not None:
-            outbox = OutboxWorker(self.database, jobs, jobs, self.execution, cron_jobs=cron_jobs)
+            outbox = OutboxWorker(
+                self.database,
+                jobs,
+                jobs,
+                self.execution,
+                cron_jobs=cron_jobs,
+                claims=ClaimWriter(cluster),  # type: ignore[arg-type]
+            )
             self._tasks.append(
                 asyncio.create_task(
                     self._repeat("outbox", outbox.tick, WORKER_INTERVAL_SECONDS), name="outbox"

@@ -906,3 +906,42 @@ async def test_kubectl_can_read_it(kube, api):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "job.batch/seen-by-kubectl"
+
+
+def claim(name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}, **spec},
+    }
+
+
+async def test_claims_are_validated_their_status_is_the_clusters_and_their_spec_fixed(api, kube):
+    core = CoreV1Api(api)
+    with pytest.raises(ApiException) as invalid:
+        await core.create_namespaced_persistent_volume_claim(
+            "default", {"metadata": {"name": "bare"}, "spec": {"accessModes": ["ReadWriteSometimes"]}}
+        )
+    assert invalid.value.status == 422
+    causes = status_of(invalid.value)["details"]["causes"]
+    assert sorted(c["field"] for c in causes) == ["spec.accessModes", "spec.resources[storage]"]
+
+    body = claim("data")
+    body["status"] = {"phase": "Bound"}  # a client cannot bind its own claim
+    created = await core.create_namespaced_persistent_volume_claim("default", body)
+    assert created.status.phase == "Pending"
+    assert created.spec.volume_mode == "Filesystem"
+
+    # What the PersistentVolume controller does: the volume name once, the phase through status.
+    kube.merge_patch("persistentvolumeclaims", "data", {"spec": {"volumeName": "pv-1"}})
+    kube.merge_patch("persistentvolumeclaims", "data", {"status": {"phase": "Bound"}}, subresource="status")
+    bound = await core.read_namespaced_persistent_volume_claim("data", "default")
+    assert (bound.spec.volume_name, bound.status.phase) == ("pv-1", "Bound")
+    with pytest.raises(ApiException) as fixed:
+        await core.patch_namespaced_persistent_volume_claim(
+            "data", "default", {"spec": {"storageClassName": "x"}}
+        )
+    assert fixed.value.status == 422
+    resized = await core.patch_namespaced_persistent_volume_claim(
+        "data", "default", {"spec": {"resources": {"requests": {"storage": "2Gi"}}}}
+    )
+    assert resized.spec.resources.requests == {"storage": "2Gi"}

@@ -14,6 +14,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.message import Message
 
 from jangar.server.devstack.processes import free_port
 from jangar.v1 import (
@@ -128,7 +129,10 @@ async def job_run(
     run = builders.agent_run(agent.name, NAMESPACE)
     run.spec.secrets.append("openai")
     for field, value in spec.items():
-        setattr(run.spec, field, value)
+        if isinstance(value, Message):
+            getattr(run.spec, field).CopyFrom(value)
+        else:
+            setattr(run.spec, field, value)
     return await builders.create_agent_run(agent_run_pb2_grpc.AgentRunServiceStub(channel), run)
 
 

@@ -178,7 +178,9 @@ async def test_a_run_goes_pending_running_succeeded_with_its_runner_status_and_l
     assert status["startTime"] and status["finishTime"]
     assert status["runner"]["status"] == "succeeded"
     assert status["runner"]["usage"] == {"inputTokens": "120", "outputTokens": "30", "costUsd": 0.25}
-    assert status["runner"]["artifacts"] == [{"name": "report", "path": "out/report.txt"}]
+    [report] = status["runner"]["artifacts"]
+    assert (report["name"], report["path"]) == ("report", "out/report.txt")
+    assert report["uri"].startswith("file://") and report["artifactId"]  # tests/test_storage_local.py
     assert status["runtimeRef"] == {"type": "local", "name": f"{run['id']}-1", "namespace": ""}
 
     logs = (await local.http.get(f"/v1/agent-runs/{run['id']}/logs")).json()

@@ -87,6 +87,14 @@ def test_server_reads_the_logs_of_job_pods_and_nothing_else_of_pods():
     assert not allowed("jangar-server", "create", "", "pods/exec")
 
 
+def test_server_creates_and_deletes_workspace_claims_and_nothing_more():
+    assert allowed("jangar-server", "create", "", "persistentvolumeclaims")
+    assert allowed("jangar-server", "delete", "", "persistentvolumeclaims")
+    for verb in ("get", "list", "watch", "patch", "update"):
+        assert not allowed("jangar-server", verb, "", "persistentvolumeclaims")
+    assert not allowed("jangar-server", "create", "", "persistentvolumes")
+
+
 @pytest.mark.parametrize("verb", ["get", "patch", "update"])
 def test_server_writes_the_status_of_every_custom_resource(verb):
     for group, plural in CUSTOM:
@@ -120,13 +128,15 @@ def test_server_may_not(verb, group, resource):
 def test_reconciler_reads_custom_resources_jobs_and_pods_in_every_namespace(verb):
     assert allowed("jangar-reconciler", verb, "batch", "jobs")
     assert allowed("jangar-reconciler", verb, "", "pods")
+    assert allowed("jangar-reconciler", verb, "", "persistentvolumeclaims")
     for group, plural in CUSTOM:
         assert allowed("jangar-reconciler", verb, group, plural), f"{verb} {plural}.{group}"
 
 
 @pytest.mark.parametrize("verb", ["create", "update", "patch", "delete"])
 def test_reconciler_writes_nothing_but_its_lease(verb):
-    for group, resource in [("batch", "jobs"), ("", "pods"), ("", "configmaps"), *CUSTOM]:
+    resources = [("batch", "jobs"), ("", "pods"), ("", "configmaps"), ("", "persistentvolumeclaims"), *CUSTOM]
+    for group, resource in resources:
         assert not allowed("jangar-reconciler", verb, group, resource, namespace=NAMESPACE)
     for group, plural in CUSTOM:
         assert not allowed("jangar-reconciler", verb, group, f"{plural}/status", namespace=NAMESPACE)

@@ -484,3 +484,39 @@ async def test_an_invalid_kubectl_run_gets_an_invalid_spec_condition_through_the
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await stub.GetAgentRun(agent_run_pb2.GetAgentRunRequest(id=name, namespace=NAMESPACE))
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_artifacts_a_job_runner_reports_are_registered_once_however_often_the_end_arrives(
+    channel, stream, db
+):
+    run = await job_run(channel)
+    digest = "sha256:" + "c" * 64
+    report = {
+        "status": "succeeded",
+        "artifacts": [
+            {
+                "name": "patch",
+                "path": "out/changes.patch",
+                "uri": "s3://runs/changes.patch",
+                "digest": digest,
+            },
+            {"name": "scratch", "path": "out/scratch.txt"},  # left in the Pod: no URI, not registered
+        ],
+    }
+    uid = str(uuid.uuid4())
+    finished = job(run, uid=uid, succeeded=1, conditions=[condition("Complete")])
+    await stream.send(snapshot(pod(run, exit_code=0, message=json.dumps(report))), snapshot(finished))
+    done = await eventually(channel, run.id, RunPhase.Succeeded)
+    # The same end again: another Pod of the attempt reporting, and the Job at a newer version.
+    await stream.send(
+        snapshot(pod(run, exit_code=0, message=json.dumps(report))), snapshot(dict(finished, status={}))
+    )
+    await stream.send(snapshot(job(run, uid=uid, succeeded=1, conditions=[condition("Complete")])))
+
+    view = await get(channel, run.id)
+    [artifact] = view.artifacts
+    assert (artifact.spec.uri, artifact.spec.digest) == ("s3://runs/changes.patch", digest)
+    assert (artifact.spec.producer_ref.kind, artifact.spec.producer_ref.id) == ("AgentRun", run.id)
+    assert [a.artifact_id for a in done.runner.artifacts] == [artifact.id, ""]
+    count = await db.fetchval("SELECT count(*) FROM artifacts WHERE spec->'producerRef'->>'id' = $1", run.id)
+    assert count == 1

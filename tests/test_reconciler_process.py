@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from jangar.reconciler.resources import WATCHED
 from jangar.server.devstack.processes import free_port
 from tests.reconciler_fake import FakeReconcilerServer
 from tests.reconciler_support import agent_run, config_for, running
@@ -72,8 +73,8 @@ async def test_the_console_script_streams_and_releases_its_lease_on_sigterm(fake
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     messages = [line["message"] for line in lines]
     assert "leadership acquired" in messages and "lease released" in messages
-    # One line per list, not per object or event.
-    assert messages.count("listed") == 4
+    # One line per list (one per watched resource), not per object or event.
+    assert messages.count("listed") == len(WATCHED)
 
 
 async def test_a_killed_leader_process_is_replaced_after_its_lease_expires(fake_kube, sink, tmp_path):

@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from jangar.server.core.runtime import StoredFile
 from jangar.v1 import execution_pb2
 
 MAX_STATUS_FILE_BYTES = 64 * 1024
@@ -26,9 +27,16 @@ class Outcome:
     runner: execution_pb2.RunnerStatus
 
 
-def outcome(exit_code: int, status_file: bytes | None, artifacts: Mapping[str, str]) -> Outcome:
+def outcome(
+    exit_code: int,
+    status_file: bytes | None,
+    artifacts: Mapping[str, str],
+    files: Mapping[str, StoredFile] | None = None,
+) -> Outcome:
     """A valid status file decides (`status` "succeeded" or "failed"); without one, or with one that is not
-    valid, exit code 0 is success and anything else is failure with reason ExitCode."""
+    valid, exit code 0 is success and anything else is failure with reason ExitCode. An artifact whose path
+    the runtime kept a copy of (`files`), and for which the runner reported no URI, gets the copy's URI,
+    digest, size and media type."""
     runner = execution_pb2.RunnerStatus(exit_code=exit_code)
     report = _parse(status_file)
     if report is not None:
@@ -37,7 +45,13 @@ def outcome(exit_code: int, status_file: bytes | None, artifacts: Mapping[str, s
         for item in report.get("artifacts") or []:
             if isinstance(item, dict) and len(runner.artifacts) < MAX_ARTIFACTS:
                 runner.artifacts.add(
-                    name=str(item.get("name", ""))[:253], path=str(item.get("path", ""))[:1024]
+                    name=str(item.get("name", ""))[:253],
+                    path=str(item.get("path", ""))[:1024],
+                    uri=_text(item.get("uri"), 2048),
+                    digest=_text(item.get("digest"), 128),
+                    size_bytes=_int(item.get("sizeBytes")),
+                    media_type=_text(item.get("mediaType"), 255),
+                    ttl_days=min(_int(item.get("ttlDays")), 2**31 - 1),
                 )
         usage = report.get("usage")
         if isinstance(usage, dict):
@@ -48,6 +62,12 @@ def outcome(exit_code: int, status_file: bytes | None, artifacts: Mapping[str, s
     for name, path in sorted(artifacts.items()):
         if name not in listed and len(runner.artifacts) < MAX_ARTIFACTS:
             runner.artifacts.add(name=name, path=path)
+    for artifact in runner.artifacts:
+        kept = (files or {}).get(artifact.path)
+        # Where the runner put it itself (an upload) wins over the runtime's copy.
+        if kept is not None and not artifact.uri:
+            artifact.uri, artifact.digest = kept.uri, kept.digest
+            artifact.size_bytes, artifact.media_type = kept.size_bytes, kept.media_type
     if report is not None:
         succeeded = report["status"] == SUCCEEDED
         message = (
@@ -69,6 +89,10 @@ def _parse(status_file: bytes | None) -> dict | None:
     if not isinstance(report, dict) or report.get("status") not in (SUCCEEDED, FAILED):
         return None
     return report
+
+
+def _text(value: object, limit: int) -> str:
+    return value[:limit] if isinstance(value, str) else ""
 
 
 def _int(value: object) -> int:

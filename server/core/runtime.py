@@ -74,6 +74,15 @@ class Workload:
 
 
 @dataclass(frozen=True)
+class WorkspaceMount:
+    """The Workspace a run names (docs/storage.md): its volume is the attempt's working directory. A Job
+    mounts the PersistentVolumeClaim `claim_name`; the local runtime uses its directory for `workspace_id`."""
+
+    workspace_id: str
+    claim_name: str = ""
+
+
+@dataclass(frozen=True)
 class Launch:
     """Everything needed to start an attempt, templates already rendered."""
 
@@ -89,6 +98,18 @@ class Launch:
     # Variables that must come from Kubernetes Secrets (an AgentProvider's non-optional secretEnv).
     required_secrets: tuple[str, ...] = ()
     workload: Workload = field(default_factory=Workload)
+    workspace: WorkspaceMount | None = None
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A copy of a file an attempt left behind, kept by the runtime where it outlives the attempt."""
+
+    uri: str
+    # `sha256:<64 hex digits>`.
+    digest: str
+    size_bytes: int
+    media_type: str
 
 
 @dataclass(frozen=True)
@@ -100,6 +121,9 @@ class Exited:
     status_file: bytes | None
     # The declared output artifacts that exist: name -> path.
     artifacts: Mapping[str, str] = field(default_factory=dict)
+    # The runtime's copies of the artifact files (declared or listed in the status file), by the path
+    # relative to the working directory that named them.
+    files: Mapping[str, StoredFile] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -159,6 +183,9 @@ def launch_to_json(launch: Launch) -> dict[str, Any]:
         "run_document": launch.run_document,
         "output_artifacts": dict(launch.output_artifacts),
         "required_secrets": list(launch.required_secrets),
+        "workspace": None
+        if launch.workspace is None
+        else {"workspace_id": launch.workspace.workspace_id, "claim_name": launch.workspace.claim_name},
         "workload": {
             "image": workload.image,
             "resources": {part: dict(values) for part, values in workload.resources.items()},
@@ -192,6 +219,7 @@ def launch_from_json(document: Mapping[str, Any]) -> Launch:
     workload["owner"] = OwnerResource(**owner) if owner else None
     workload["secret_refs"] = tuple(workload.get("secret_refs", ()))
     workload["secret_env"] = tuple(SecretKeyEnv(**item) for item in workload.get("secret_env", ()))
+    workspace = document.get("workspace")
     return Launch(
         attempt=Attempt(**document["attempt"]),
         argv=tuple(document["argv"]),
@@ -201,6 +229,7 @@ def launch_from_json(document: Mapping[str, Any]) -> Launch:
         output_artifacts=dict(document.get("output_artifacts") or {}),
         required_secrets=tuple(document.get("required_secrets", ())),
         workload=Workload(**workload),
+        workspace=WorkspaceMount(**workspace) if workspace else None,
     )
 
 
@@ -211,4 +240,28 @@ class StatusWriter(Protocol):
         self, api_version: str, plural: str, namespace: str, name: str, status: Mapping[str, Any]
     ) -> bool:
         """False when the resource does not exist."""
+        ...
+
+
+class VolumeClaims(Protocol):
+    """What the outbox worker asks of a cluster for Workspaces: write and delete PersistentVolumeClaims."""
+
+    async def create_claim(self, body: Mapping[str, Any]) -> None:
+        """Creates the claim `body` describes; one that already exists is written."""
+        ...
+
+    async def delete_claim(self, namespace: str, name: str) -> None:
+        """Deletes a claim; one already gone is deleted."""
+        ...
+
+
+class LocalFiles(Protocol):
+    """The files the local runtime keeps under its state directory for Workspaces and Artifacts."""
+
+    def remove_workspace(self, workspace_id: str) -> None:
+        """Deletes a Workspace's directory and everything in it; nothing if there is none."""
+        ...
+
+    def remove_artifact(self, uri: str) -> bool:
+        """Deletes the file of a `file://` URI if it is one of the kept artifact copies; False otherwise."""
         ...

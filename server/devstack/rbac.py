@@ -1,12 +1,14 @@
 """RBAC of the two in-cluster processes, with the custom resources taken from the kind registry so that a new
 kind is never forgotten in a role.
 
-* The server (outbox worker) writes the run custom resources, their ConfigMaps and Jobs, and Schedules'
-  CronJobs, in whatever namespace an API caller names, so its role is a ClusterRole with a
+* The server (outbox worker) writes the run custom resources, their ConfigMaps and Jobs, Schedules'
+  CronJobs and Workspaces' PersistentVolumeClaims (create and delete, nothing else: their state comes from
+  the reconciler), in whatever namespace an API caller names, so its role is a ClusterRole with a
   ClusterRoleBinding. It updates the `finalizers` subresource of run kinds because a Job's owner reference
   to its run sets `blockOwnerDeletion`, which clusters with the OwnerReferencesPermissionEnforcement
   admission plugin allow only to who may update the owner's finalizers.
-* The reconciler only reads (get, list, watch) the custom resources, Jobs and Pods, cluster-wide, and keeps
+* The reconciler only reads (get, list, watch) the custom resources, Jobs, Pods and PersistentVolumeClaims,
+  cluster-wide, and keeps
   its leader-election Lease in its own namespace: a Role there, not cluster-wide.
 
 docs/kubernetes.md says how to narrow either to some namespaces.
@@ -30,6 +32,7 @@ WRITE = ("create", "delete", "get", "list", "patch", "watch")
 READ = ("get", "list", "watch")
 STATUS_WRITE = ("get", "patch", "update")
 LEASE = ("create", "get", "update")
+CLAIM_WRITE = ("create", "delete")
 
 
 def _labels(component: str) -> dict[str, str]:
@@ -78,6 +81,7 @@ def server_objects(registry: Registry) -> list[dict[str, Any]]:
         _rule("", ["configmaps"], WRITE),
         # Jobs of runs; CronJobs of Schedules (runtime/cron_jobs.py).
         _rule("batch", ["cronjobs", "jobs"], WRITE),
+        _rule("", ["persistentvolumeclaims"], CLAIM_WRITE),
         # The job runtime's logs: it finds an attempt's Pod by its job-name label and reads its log.
         _rule("", ["pods"], ("list",)),
         _rule("", ["pods/log"], ("get",)),
@@ -99,6 +103,7 @@ def server_objects(registry: Registry) -> list[dict[str, Any]]:
 
 def reconciler_objects(registry: Registry) -> list[dict[str, Any]]:
     rules = [
+        _rule("", ["persistentvolumeclaims"], READ),
         _rule("", ["pods"], READ),
         _rule("batch", ["jobs"], READ),
         *_custom_resource_rules(registry, READ),

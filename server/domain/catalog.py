@@ -15,6 +15,7 @@ from jangar.server.domain.revisions import RevisionUseCases
 from jangar.server.domain.run_view import RunViewUseCases
 from jangar.server.domain.runs import RunUseCases
 from jangar.server.domain.schedules import Scheduler
+from jangar.server.domain.workspaces import WorkspaceProvisioning
 from jangar.server.repository.database import Database
 
 
@@ -39,8 +40,10 @@ def build_use_cases(
     execution: RunExecution | None = None,
     *,
     cron_jobs: bool = False,
+    workspaces: WorkspaceProvisioning | None = None,
 ) -> UseCases:
-    """`cron_jobs`: Kubernetes CronJobs execute Schedules (the server has a cluster to write them to)."""
+    """`cron_jobs`: Kubernetes CronJobs execute Schedules (the server has a cluster to write them to);
+    `workspaces` says how this server provisions Workspaces (local directories unless told)."""
     kinds = registry()
     runtimes = runtimes or RuntimePolicy()
     execution = execution or RunExecution(database, {})
@@ -50,7 +53,7 @@ def build_use_cases(
         if kind.parent is not None
     }
     scheduler = Scheduler(database, runs, execution, cron_jobs=cron_jobs)
-    hooks = {"Schedule": scheduler}
+    hooks = {"Schedule": scheduler, "Workspace": workspaces or WorkspaceProvisioning(cluster=False)}
     return UseCases(
         database=database,
         definitions={

@@ -79,6 +79,14 @@ def pod_facts(pod: Mapping[str, Any]) -> dict[str, Any]:
     return facts
 
 
+def claim_facts(claim: Mapping[str, Any]) -> dict[str, Any]:
+    """A PersistentVolumeClaim's phase and bound volume: what a Workspace follows."""
+    return {
+        "phase": str((claim.get("status") or {}).get("phase") or ""),
+        "volumeName": str((claim.get("spec") or {}).get("volumeName") or ""),
+    }
+
+
 def job_finished(facts: Mapping[str, Any]) -> bool:
     return facts.get("state") in (SUCCEEDED, FAILED)
 

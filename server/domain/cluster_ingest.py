@@ -22,7 +22,7 @@ from jangar.server.core.kinds import Kind, Verb
 from jangar.server.core.query import Ref
 from jangar.server.core.runner import Outcome
 from jangar.server.core.runtime import JOB, Attempt
-from jangar.server.domain import cluster_facts, common, run_lifecycle
+from jangar.server.domain import cluster_facts, common, run_lifecycle, workspaces
 from jangar.server.domain.execution import RunExecution, executable_kinds
 from jangar.server.repository import cluster_objects, outbox, rows
 from jangar.server.repository import execution as execution_rows
@@ -138,6 +138,8 @@ class ClusterIngest:
                     verdict = await self._attempt_object(
                         db, snapshot, body, known.get(snapshot.uid), states, records, finished_now, result
                     )
+                elif (snapshot.api_version, snapshot.kind) == workspaces.CLAIM_API:
+                    verdict = await self._claim(db, snapshot, body, known.get(snapshot.uid), records)
                 else:
                     verdict = Verdict.SNAPSHOT_VERDICT_UNKNOWN
                 result.verdicts.append(verdict)
@@ -150,6 +152,25 @@ class ClusterIngest:
         unique = {(r.api_version, r.kind, r.namespace): r for r in result.relists}
         result.relists = list(unique.values())
         return result
+
+    # Workspaces' claims.
+
+    async def _claim(
+        self,
+        db: Tx,
+        snapshot: reconciler_pb2.ObjectSnapshot,
+        body: dict[str, Any],
+        previous: cluster_objects.Known | None,
+        records: _Batch,
+    ) -> int:
+        facts = cluster_facts.claim_facts(body)
+        if previous is not None and previous.facts == facts and previous.deleted == snapshot.deleted:
+            records.append(_record(snapshot, None, facts))
+            return Verdict.SNAPSHOT_VERDICT_APPLIED
+        if not await workspaces.claim_reported(db, RECONCILER_CONTEXT, body, snapshot.name, snapshot.deleted):
+            return Verdict.SNAPSHOT_VERDICT_UNKNOWN
+        records.append(_record(snapshot, None, facts))
+        return Verdict.SNAPSHOT_VERDICT_APPLIED
 
     # Jobs and Pods.
 

@@ -72,6 +72,47 @@ def condition(type_: str, status: str, reason: str, message: str, generation: in
     return result
 
 
+def set_condition(resource: Any, condition: common_pb2.Condition) -> None:
+    """Puts `condition` in the resource's status in place of the one of its type."""
+    conditions: Any = resource.status.conditions
+    kept = [c for c in conditions if c.type != condition.type]
+    del conditions[:]
+    conditions.extend(kept)
+    conditions.append(condition)
+
+
+async def change_phase(
+    db: Tx,
+    context: RequestContext,
+    stored: StoredKind,
+    resource: Any,
+    phase: int,
+    condition: common_pb2.Condition,
+    event: str = "PhaseChanged",
+) -> None:
+    """A definition's `status.phase` changes outside a request of its own (a Workspace following its claim,
+    an expiry): the phase and its condition saved, with the audit event, in the caller's transaction."""
+    phases = type(resource.status).Phase
+    before = resource.status.phase
+    resource.status.phase = phase
+    set_condition(resource, condition)
+    await rows.update(db, stored, uuid.UUID(resource.id), resource)
+    await record_audit(
+        db,
+        context,
+        kind=stored.kind.name,
+        entity_id=resource.id,
+        event=event,
+        namespace=resource.namespace,
+        payload={
+            "name": resource.name,
+            "from": phases.Name(before),
+            "to": phases.Name(phase),
+            "reason": condition.reason,
+        },
+    )
+
+
 def accepted_status(resource: Any) -> None:
     """The status of a definition whose spec passed validation."""
     del resource.status.conditions[:]

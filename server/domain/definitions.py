@@ -5,7 +5,7 @@ its KindRules (domain/kinds/)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, Protocol
+from typing import Any
 
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
@@ -79,15 +79,21 @@ def apply_path(source: Message, destination: Message, path: str) -> None:
         setattr(destination, leaf, value)
 
 
-class WriteHooks(Protocol):
-    """What a kind does besides storing itself when it is written (a Schedule's timer and CronJob), in the
-    transaction of the write."""
+class WriteHooks:
+    """What a kind does besides storing itself when it is written (a Schedule's timer and CronJob, a
+    Workspace's volume), in the transaction of the write. Every hook does nothing unless a kind's hooks
+    override it."""
 
     def prepare(self, resource: Any) -> None:
         """Completes the status of a resource about to be created or to get a new spec."""
 
+    async def created(self, db: Tx, resource: Any) -> Any:
+        """The resource was inserted; returns it as it is now stored. By default, what `saved` does."""
+        await self.saved(db, resource)
+        return resource
+
     async def saved(self, db: Tx, resource: Any) -> None:
-        """The resource was created, or its spec changed."""
+        """The resource's spec changed (and, unless `created` says otherwise, it was created)."""
 
     async def deleted(self, db: Tx, resource: Any) -> None:
         """The resource was deleted."""
@@ -97,7 +103,7 @@ class DefinitionUseCases:
     def __init__(
         self, database: Database, kind: Kind, page_tokens: PageTokens, hooks: WriteHooks | None = None
     ) -> None:
-        self._hooks = hooks
+        self._hooks = hooks or WriteHooks()
         self._database = database
         self._page_tokens = page_tokens
         self._kind = kind
@@ -115,8 +121,7 @@ class DefinitionUseCases:
 
     def _set_status(self, resource: Any) -> None:
         (self._rules.initial_status or common.accepted_status)(resource)
-        if self._hooks is not None:
-            self._hooks.prepare(resource)
+        self._hooks.prepare(resource)
 
     async def create(self, context: RequestContext, request: Message, resource: Any) -> Outcome:
         normalize_envelope(resource)
@@ -136,8 +141,7 @@ class DefinitionUseCases:
                 )
                 assert existing is not None, "insert conflicted on a unique index other than the name"
                 raise already_exists(self._kind.name, created.namespace, created.name, existing.id)
-            if self._hooks is not None:
-                await self._hooks.saved(db, created)
+            created = await self._hooks.created(db, created)
             event_id = await common.record_audit(
                 db,
                 context,
@@ -200,7 +204,7 @@ class DefinitionUseCases:
             saved = await rows.update(
                 db, self._stored, uuid.UUID(current.id), updated, generation=updated.generation
             )
-            if spec_changed and self._hooks is not None:
+            if spec_changed:
                 await self._hooks.saved(db, saved)
             event_id = await common.record_audit(
                 db,
@@ -258,8 +262,7 @@ class DefinitionUseCases:
             await rows.delete_row(db, self._stored, uuid.UUID(current.id))
             if self._kind.keeps_revisions:
                 await revisions.forget(db, current)
-            if self._hooks is not None:
-                await self._hooks.deleted(db, current)
+            await self._hooks.deleted(db, current)
             await common.record_audit(
                 db,
                 context,
@@ -298,8 +301,12 @@ class DefinitionUseCases:
     async def _refuse_if_referenced(self, db: Tx, current: Any) -> None:
         for referrer, reference in registry().referrers(self._kind):
             spec_path = (*reference.json_path.split(".")[1:], "name")
+            # A finished run no longer uses what it named; an unfinished one does.
+            phases = (
+                sorted(RunPhase.Name(p) for p in run_lifecycle.UNFINISHED_PHASES) if referrer.is_run else []
+            )
             found = await rows.referrers(
-                db, STORED[referrer.name], spec_path, current.namespace, current.name, _IN_USE_SHOWN
+                db, STORED[referrer.name], spec_path, current.namespace, current.name, _IN_USE_SHOWN, phases
             )
             if found:
                 raise DomainError(

@@ -39,6 +39,7 @@ from jangar.server.core.runtime import (
     launch_to_json,
 )
 from jangar.server.domain import budgets, common, run_lifecycle
+from jangar.server.domain.artifact_registration import register_artifacts
 from jangar.server.domain.kinds import rules_for
 from jangar.server.domain.launch import Limits, PlanProblems, with_cluster_identity
 from jangar.server.repository import execution as execution_rows
@@ -374,7 +375,9 @@ class RunExecution:
                     await self.finish_attempt(kind, attempt, _timed_out(), retryable=False)
             elif isinstance(observed, Exited):
                 await self.finish_attempt(
-                    kind, attempt, outcome(observed.exit_code, observed.status_file, observed.artifacts)
+                    kind,
+                    attempt,
+                    outcome(observed.exit_code, observed.status_file, observed.artifacts, observed.files),
                 )
             elif isinstance(observed, Lost):
                 lost = Outcome(False, run_lifecycle.Reason.RUNTIME_LOST, observed.message, _no_report())
@@ -441,6 +444,8 @@ class RunExecution:
         )
         assert transition is not None
         run_lifecycle.apply_transition(run.status, transition)
+        # Once per run: this is its one terminal transition, and the run row is locked until it commits.
+        await register_artifacts(db, WORKER, kind, run)
         await rows.update(db, stored, uuid.UUID(run.id), run, **columns)
         await record_phase_change(db, WORKER, kind, run, attempt.number, transition)
         return True

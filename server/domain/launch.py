@@ -14,8 +14,13 @@ from google.protobuf.message import Message
 from jangar.server.core import custom_resources as cr
 from jangar.server.core.errors import FieldViolation
 from jangar.server.core.kinds import Kind
-from jangar.server.core.runtime import Launch, OwnerResource
+from jangar.server.core.query import Ref
+from jangar.server.core.runtime import Launch, OwnerResource, WorkspaceMount
 from jangar.server.core.templates import Root, TemplateError, render
+from jangar.server.repository import rows
+from jangar.server.repository.database import Tx
+from jangar.server.repository.mapping import STORED
+from jangar.v1 import workspace_pb2
 
 # The id a run is rendered with at admission, before the database has given it one.
 ADMISSION_RUN_ID = "00000000-0000-0000-0000-000000000000"
@@ -68,6 +73,24 @@ def run_env(run: Any, attempt: int) -> dict[str, str]:
         "JANGAR_RUN_NAMESPACE": run.namespace,
         "JANGAR_ATTEMPT": str(attempt),
     }
+
+
+async def workspace_mount(db: Tx, run: Any) -> WorkspaceMount | None:
+    """The Workspace the run names, as its attempts mount it; None when it names none. A Workspace that is
+    missing, Failed or Expired cannot be used."""
+    name = run.spec.workspace_ref.name
+    if not name:
+        return None
+    workspace = await rows.find(db, STORED["Workspace"], Ref(namespace=run.namespace, name=name))
+    field = "spec.workspaceRef.name"
+    if workspace is None:
+        problem = f"Workspace {name!r} does not exist in namespace {run.namespace!r}"
+        raise PlanProblems([FieldViolation(field, problem)])
+    phase = workspace.status.phase
+    if phase in (workspace_pb2.WorkspaceStatus.Failed, workspace_pb2.WorkspaceStatus.Expired):
+        problem = f"Workspace {name!r} is {workspace_pb2.WorkspaceStatus.Phase.Name(phase)}"
+        raise PlanProblems([FieldViolation(field, problem)])
+    return WorkspaceMount(workspace_id=workspace.id, claim_name=workspace.status.claim_name)
 
 
 def resource_map(resources: Message) -> dict[str, dict[str, str]]:

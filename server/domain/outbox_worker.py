@@ -1,5 +1,6 @@
 """The outbox worker: performs the Kubernetes writes that requests and the run worker queued (start an
-attempt's Job, delete it, write a custom resource's status) outside any request. Entries are claimed one at a
+attempt's Job, delete it, write a custom resource's status, write or delete a Workspace's claim) outside any
+request. Entries are claimed one at a
 time with FOR UPDATE SKIP LOCKED, so several servers drain one outbox without doing a write twice at once; a
 write is idempotent (deterministic names, AlreadyExists is success), so a repeat after a crash is harmless.
 Transient failures wait with capped exponential backoff and jitter, persisted in the entry, and show as the
@@ -11,7 +12,6 @@ import logging
 import random
 import uuid
 from datetime import timedelta
-from typing import Any
 
 from google.protobuf import json_format
 
@@ -26,9 +26,10 @@ from jangar.server.core.runtime import (
     RuntimeUnavailable,
     StartFailed,
     StatusWriter,
+    VolumeClaims,
     launch_from_json,
 )
-from jangar.server.domain import common, run_lifecycle
+from jangar.server.domain import common, run_lifecycle, workspaces
 from jangar.server.domain.execution import RunExecution
 from jangar.server.domain.schedules import CRON_JOB_OPERATION, cron_job_spec
 from jangar.server.repository import execution as execution_rows
@@ -43,6 +44,8 @@ CONDITION = "KubernetesWrite"
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 60.0
 BATCH = 32
+# The operations of a run's attempt, whose progress shows as the run's KubernetesWrite condition.
+RUN_OPERATIONS = ("start", "stop")
 
 
 def backoff_seconds(
@@ -63,8 +66,10 @@ class OutboxWorker:
         execution: RunExecution,
         backoff_base: float = BACKOFF_BASE_SECONDS,
         cron_jobs: CronJobs | None = None,
+        claims: VolumeClaims | None = None,
     ) -> None:
         self._cron_jobs = cron_jobs
+        self._claims = claims
         self._database = database
         self._runtime = runtime
         self._status_writer = status_writer
@@ -101,6 +106,12 @@ class OutboxWorker:
                 await self._runtime.stop(attempt)
             elif entry.operation == "status":
                 await self._write_status(db, kind, entry)
+            elif entry.operation == workspaces.CREATE_CLAIM and self._claims is not None:
+                # A Workspace deleted or expired while its claim waited (a retry) must not get one now.
+                if await workspaces.claim_wanted(db, entry.run_id):
+                    await self._claims.create_claim(entry.payload)
+            elif entry.operation == workspaces.DELETE_CLAIM and self._claims is not None:
+                await self._claims.delete_claim(entry.payload["namespace"], entry.payload["name"])
             else:
                 log.error("dropping outbox entry %d with unknown operation %r", entry.id, entry.operation)
         except RuntimeUnavailable as error:
@@ -112,13 +123,16 @@ class OutboxWorker:
                 log.warning(
                     "Kubernetes write %s of %s failed, retrying: %s", entry.operation, attempt.name, error
                 )
-            if entry.operation != "status":
+            if entry.operation in RUN_OPERATIONS:
                 await self._show(
                     db, kind, entry.run_id, "False", "Retrying", f"{error}; retrying in {delay:.1f} s"
                 )
             return
         except StartFailed as error:
             await outbox.done(db, entry.id)
+            if not kind.is_run:
+                await workspaces.claim_refused(db, entry.run_id, str(error))
+                return
             refused = Outcome(False, "JobRejected", str(error), execution_pb2.RunnerStatus())
             await self._execution.finish_in(db, kind, attempt, refused, retryable=False)
             return
@@ -134,7 +148,7 @@ class OutboxWorker:
             )
             return
         await outbox.done(db, entry.id)
-        if entry.tries and entry.operation != "status":
+        if entry.tries and entry.operation in RUN_OPERATIONS:
             await self._show(db, kind, entry.run_id, "True", "Written", f"{entry.operation} written")
 
     async def _perform_cron_job(self, db: Tx, entry: outbox.Entry) -> None:
@@ -201,9 +215,5 @@ class OutboxWorker:
         run = await rows.find(db, STORED[kind.name], Ref(id=run_id), for_update=True)
         if run is None or run_lifecycle.is_terminal(run.status.phase):
             return
-        conditions: Any = run.status.conditions
-        kept = [c for c in conditions if c.type != CONDITION]
-        del conditions[:]
-        conditions.extend(kept)
-        conditions.append(common.condition(CONDITION, status, reason, message[:1024], run.generation))
+        common.set_condition(run, common.condition(CONDITION, status, reason, message[:1024], run.generation))
         await rows.update(db, STORED[kind.name], run_id, run)

@@ -1,9 +1,10 @@
 """`GET /v1/runs/{id}` and `GET /v1/runs`: one shape for every kind of run, so a caller that knows only a
-run id never branches on its type. Only a get carries the phase history (a list would need a query per
-run)."""
+run id never branches on its type. Only a get carries the phase history and the run's Artifacts (a list
+would need queries per run)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from jangar.server.core.errors import FieldViolation, invalid_argument, not_found
@@ -11,8 +12,9 @@ from jangar.server.core.pages import PageTokens, query_hash
 from jangar.server.core.query import ListQuery
 from jangar.server.domain import common
 from jangar.server.domain.runs import phase_name
-from jangar.server.repository import run_view
-from jangar.server.repository.database import Database
+from jangar.server.repository import rows, run_view
+from jangar.server.repository.database import Database, Tx
+from jangar.server.repository.mapping import STORED
 from jangar.v1 import run_pb2
 
 
@@ -25,6 +27,8 @@ class RunViewUseCases:
         ref = common.resolve_ref(id_or_name, namespace)
         async with self._database.transaction() as db:
             runs = await run_view.find_runs(db, ref)
+            if len(runs) == 1:
+                await _add_artifacts(db, runs[0])
         if not runs:
             raise not_found("Run", id_or_name, None if ref.id else ref.namespace)
         if len(runs) > 1:
@@ -48,3 +52,10 @@ class RunViewUseCases:
         async with self._database.transaction() as db:
             result = await run_view.list_runs(db, query)
         return result.items, self._page_tokens.next_page_token(page, result.next_cursor)
+
+
+async def _add_artifacts(db: Tx, run: run_pb2.Run) -> None:
+    """The Artifacts registered from the run's runner status (domain/artifact_registration.py), in the order
+    the runner listed them; one deleted since is left out."""
+    ids = [uuid.UUID(a.artifact_id) for a in run.runner.artifacts if a.artifact_id]
+    run.artifacts.extend(await rows.find_many(db, STORED["Artifact"], ids))

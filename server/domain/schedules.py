@@ -32,6 +32,7 @@ from jangar.server.core.pages import Page
 from jangar.server.core.query import ListQuery, Ref
 from jangar.server.core.selectors import parse_selector
 from jangar.server.domain import common, run_lifecycle
+from jangar.server.domain.definitions import WriteHooks
 from jangar.server.domain.execution import RunExecution
 from jangar.server.domain.idempotency import Outcome, idempotent
 from jangar.server.domain.kinds.schedule import TARGET_FIELDS, Phase, Policy
@@ -77,8 +78,8 @@ class _Result:
     replaced: list[str] = field(default_factory=list)
 
 
-class Scheduler:
-    """Fires Schedules; also the write hooks of the Schedule kind (domain/definitions.py WriteHooks)."""
+class Scheduler(WriteHooks):
+    """Fires Schedules; also the write hooks of the Schedule kind."""
 
     def __init__(
         self,

@@ -82,6 +82,11 @@ class StoredKind:
     def name(self) -> Any:
         return self.table.c[self.name_column]
 
+    @property
+    def spec_column(self) -> str:
+        """The column holding the spec: a run's is the seed's `payload`."""
+        return "payload" if self.kind.is_run else "spec"
+
 
 # Definition kinds: spec and status as JSON.
 

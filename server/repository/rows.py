@@ -4,7 +4,7 @@ function takes and returns API messages; no caller sees a row or builds SQL."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
@@ -84,6 +84,15 @@ async def find(
     return None if row is None else stored.from_row(row)
 
 
+async def find_many(db: Tx, stored: StoredKind, ids: Sequence[uuid.UUID]) -> list[Any]:
+    """The resources with these ids that exist, in the order of `ids`."""
+    if not ids:
+        return []
+    statement = select(stored.table).where(stored.table.c.id.in_(list(ids)))
+    found = {row.id: stored.from_row(row) for row in (await db.execute(statement)).all()}
+    return [found[i] for i in ids if i in found]
+
+
 async def find_id(db: Tx, stored: StoredKind, column: str, value: object) -> uuid.UUID | None:
     """The id of a row whose `column` holds `value` (a delivery id), or None."""
     table = stored.table
@@ -141,16 +150,22 @@ async def in_namespace(db: Tx, stored: StoredKind, namespace: str) -> list[Any]:
 
 
 async def referrers(
-    db: Tx, stored: StoredKind, spec_path: tuple[str, ...], namespace: str, name: str, limit: int
+    db: Tx,
+    stored: StoredKind,
+    spec_path: tuple[str, ...],
+    namespace: str,
+    name: str,
+    limit: int,
+    phases: Sequence[str] = (),
 ) -> list[Any]:
     """Up to `limit` resources in `namespace` whose spec has `name` at `spec_path` (JSON keys, for example
-    ("providerRef", "name")), newest first."""
+    ("providerRef", "name")), newest first; runs only in one of `phases` when given."""
     table = stored.table
+    conditions = [table.c.namespace == namespace, table.c[stored.spec_column][spec_path].astext == name]
+    if phases:
+        conditions.append(_any_of(table.c.status, phases))
     statement = (
-        select(table)
-        .where(table.c.namespace == namespace, table.c.spec[spec_path].astext == name)
-        .order_by(table.c.created_at.desc(), table.c.id.desc())
-        .limit(limit)
+        select(table).where(*conditions).order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit)
     )
     return [stored.from_row(row) for row in (await db.execute(statement)).all()]
 

@@ -1,7 +1,8 @@
 """The Kubernetes objects one attempt of a run becomes, as pure functions of its Launch: a ConfigMap with the
 run document and the input files, and a Job whose one container runs the attempt. Both are named after the
 attempt (`<run id>-<number>`), carry the workload's labels and are owned by the run's custom resource, so
-deleting the run deletes them. docs/runtime.md ("The job runtime") describes the result."""
+deleting the run deletes them. docs/runtime.md ("The job runtime") describes the result; a run that names a
+Workspace has its PersistentVolumeClaim as the working directory (docs/storage.md)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ RUN_DOCUMENT_KEY = "run.json"
 STATUS_PATH = "/var/run/jangar/status.json"
 DEFAULT_WORKING_DIR = "/workspace"
 # Set by the runtime whatever the definition says: they point into the container's own layout.
-RESERVED_ENV = ("JANGAR_RUN_SPEC", "JANGAR_RUNNER_STATUS_PATH")
+RESERVED_ENV = ("JANGAR_RUN_SPEC", "JANGAR_RUNNER_STATUS_PATH", "JANGAR_WORKSPACE")
 SPEC_VOLUME = "jangar-spec"
 INPUTS_VOLUME = "jangar-inputs"
 WORKSPACE_VOLUME = "jangar-workspace"
@@ -59,6 +60,10 @@ def check(launch: Launch) -> None:
         raise StartFailed("the launch names no custom resource to own the attempt's objects")
     if not launch.workload.image:
         raise StartFailed("no container image: the definition names none (set its workload image)")
+    if launch.workspace is not None and not launch.workspace.claim_name:
+        raise StartFailed(
+            "the run's Workspace has no PersistentVolumeClaim (it was created by a server without a cluster)"
+        )
     input_file_keys(launch.files)
 
 
@@ -128,7 +133,7 @@ def _pod_spec(launch: Launch) -> dict[str, Any]:
         for key, path in keys.items()
     ]
     volumes: list[dict[str, Any]] = [
-        {"name": WORKSPACE_VOLUME, "emptyDir": {}},
+        {"name": WORKSPACE_VOLUME, **_working_volume(launch)},
         {
             "name": SPEC_VOLUME,
             "configMap": {
@@ -169,6 +174,13 @@ def _pod_spec(launch: Launch) -> dict[str, Any]:
     return spec
 
 
+def _working_volume(launch: Launch) -> dict[str, Any]:
+    """The working directory's volume: the Workspace's claim, or a scratch directory of the Pod's own."""
+    if launch.workspace is not None:
+        return {"persistentVolumeClaim": {"claimName": launch.workspace.claim_name}}
+    return {"emptyDir": {}}
+
+
 def _env(launch: Launch) -> list[dict[str, Any]]:
     env: list[dict[str, Any]] = [
         {"name": name, "value": value} for name, value in launch.env.items() if name not in RESERVED_ENV
@@ -177,6 +189,8 @@ def _env(launch: Launch) -> list[dict[str, Any]]:
         {"name": "JANGAR_RUN_SPEC", "value": f"{SPEC_DIR}/{RUN_DOCUMENT_KEY}"},
         {"name": "JANGAR_RUNNER_STATUS_PATH", "value": STATUS_PATH},
     ]
+    if launch.workspace is not None:
+        env.append({"name": "JANGAR_WORKSPACE", "value": launch.workload.working_dir or DEFAULT_WORKING_DIR})
     env += [
         {
             "name": secret.name,

@@ -8,6 +8,9 @@ by the process if it wants), `output.log`, and the wrapper's `launch.json`, `wra
 `exit.json` (its exit code). Everything the runtime knows is in those files, so a restarted server picks up
 where the last one stopped: a process that finished meanwhile has its `exit.json`, one still running is
 found by pid, and one that vanished without an exit code is Lost.
+
+A run that names a Workspace works in the Workspace's directory instead of `work/` ($JANGAR_WORKSPACE names
+it either way), and the artifact files an attempt leaves are copied out when it ends (local_files.py).
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import signal
 import sys
 from pathlib import Path
 
+from jangar.server.core.runner import MAX_ARTIFACTS
 from jangar.server.core.runtime import LOCAL, Alive, Attempt, Exited, Launch, Lost, Observation, StartFailed
+from jangar.server.runtime.local_files import LocalFiles
 
 # Environment variables the process inherits from the server; nothing else of the server's environment
 # (it holds the database URL and the page token key) reaches a run.
@@ -37,6 +42,7 @@ class LocalRuntime:
 
     def __init__(self, state_dir: Path) -> None:
         self._root = state_dir / "runs"
+        self.files = LocalFiles(state_dir)
         # Wrapper processes this server started, reaped when they exit (others belong to init).
         self._children: set[asyncio.Task[int]] = set()
 
@@ -62,7 +68,11 @@ class LocalRuntime:
                 "the local runtime cannot read Kubernetes Secrets, and "
                 f"{', '.join(launch.required_secrets)} must come from one (mark them optional to run locally)"
             )
+        directory.mkdir(parents=True, exist_ok=True)
         work = directory / "work"
+        if launch.workspace is not None:
+            work = self.files.workspace_dir(launch.workspace.workspace_id)
+            env["JANGAR_WORKSPACE"] = str(work)
         work.mkdir(parents=True, exist_ok=True)
         for relative, content in launch.files.items():
             target = (work / relative).resolve()
@@ -100,20 +110,21 @@ class LocalRuntime:
 
     async def observe(self, attempt: Attempt) -> Observation:
         directory = self.directory(attempt)
-        exited = self._exited(directory)
+        # In a thread: an attempt that ended has its artifact files copied and hashed.
+        exited = await asyncio.to_thread(self._exited, attempt, directory)
         if exited is not None:
             return exited
         if _alive(directory):
             return Alive()
         # The wrapper may have written exit.json and exited between the two checks.
-        exited = self._exited(directory)
+        exited = await asyncio.to_thread(self._exited, attempt, directory)
         if exited is not None:
             return exited
         if not (directory / "wrapper.json").exists():
             return Lost("the attempt's process was never started")
         return Lost("the attempt's process ended without reporting an exit code")
 
-    def _exited(self, directory: Path) -> Exited | None:
+    def _exited(self, attempt: Attempt, directory: Path) -> Exited | None:
         try:
             code = json.loads((directory / "exit.json").read_text())["exitCode"]
         except (FileNotFoundError, ValueError, KeyError):
@@ -122,10 +133,16 @@ class LocalRuntime:
         status_file = None
         if status.is_file() and status.stat().st_size <= MAX_STATUS_FILE_BYTES:
             status_file = status.read_bytes()
-        declared = json.loads((directory / "launch.json").read_text()).get("outputArtifacts", {})
-        work = directory / "work"
+        launch = json.loads((directory / "launch.json").read_text())
+        declared = launch.get("outputArtifacts", {})
+        work = Path(launch["cwd"])
         present = {name: path for name, path in declared.items() if (work / path).exists()}
-        return Exited(exit_code=int(code), status_file=status_file, artifacts=present)
+        files = {}
+        for path in {*present.values(), *_listed_paths(status_file)}:
+            kept = self.files.keep(attempt.run_id, attempt.number, work, path)
+            if kept is not None:
+                files[path] = kept
+        return Exited(exit_code=int(code), status_file=status_file, artifacts=present, files=files)
 
     async def stop(self, attempt: Attempt) -> None:
         """SIGTERM to the attempt's process group, SIGKILL after a grace period; nothing if it has ended."""
@@ -144,6 +161,19 @@ class LocalRuntime:
 
     async def logs(self, attempt: Attempt, tail_bytes: int) -> tuple[str, bool]:
         return await asyncio.to_thread(_tail, self.directory(attempt) / "output.log", tail_bytes)
+
+
+def _listed_paths(status_file: bytes | None) -> list[str]:
+    """The relative paths of the artifacts a status file lists (core/runner.py reads the rest of it)."""
+    try:
+        report = json.loads(status_file or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return []
+    items = report.get("artifacts") if isinstance(report, dict) else None
+    if not isinstance(items, list):
+        return []
+    paths = [str(item.get("path") or "") for item in items[:MAX_ARTIFACTS] if isinstance(item, dict)]
+    return [path for path in paths if path and "://" not in path and not path.startswith("/")]
 
 
 def _tail(path: Path, tail_bytes: int) -> tuple[str, bool]:

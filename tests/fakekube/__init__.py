@@ -4,7 +4,17 @@ rather than to what any code under test needs; a scriptable kubelet runs Jobs. d
 what it models and how to script it. Product code must never import it (pyproject.toml's import contracts)."""
 
 from .errors import ApiError
-from .kinds import CONFIGMAPS, CRONJOBS, JOBS, LEASES, NAMESPACES, PODS, CustomResource, ResourceType
+from .kinds import (
+    CONFIGMAPS,
+    CRONJOBS,
+    JOBS,
+    LEASES,
+    NAMESPACES,
+    PERSISTENT_VOLUME_CLAIMS,
+    PODS,
+    CustomResource,
+    ResourceType,
+)
 from .kubelet import JobScript, KubeletConfig, ManualJob, PodRun
 from .server import FakeKube, load_crds
 
@@ -14,6 +24,7 @@ __all__ = [
     "JOBS",
     "LEASES",
     "NAMESPACES",
+    "PERSISTENT_VOLUME_CLAIMS",
     "PODS",
     "ApiError",
     "CustomResource",

@@ -20,7 +20,7 @@ from jangar.server.core.names import (
     qualified_name_problems,
 )
 
-from .kinds import CONFIGMAPS, CRONJOBS, JOBS, NAMESPACES, PODS, ResourceType
+from .kinds import CONFIGMAPS, CRONJOBS, JOBS, NAMESPACES, PERSISTENT_VOLUME_CLAIMS, PODS, ResourceType
 
 Cause = tuple[str, str, str]
 
@@ -97,6 +97,8 @@ def apply_defaults(resource_type: ResourceType, obj: dict[str, Any]) -> None:
         spec.setdefault("failedJobsHistoryLimit", 1)
         template = spec.setdefault("jobTemplate", {}).setdefault("spec", {}).setdefault("template", {})
         default_pod_spec(template.setdefault("spec", {}))
+    elif resource_type is PERSISTENT_VOLUME_CLAIMS:
+        obj.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
     elif resource_type is NAMESPACES:
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
         labels = obj.setdefault("metadata", {}).setdefault("labels", {})
@@ -123,6 +125,9 @@ def prepare_for_create(resource_type: ResourceType, obj: dict[str, Any]) -> None
         obj["status"] = {"phase": "Pending", "qosClass": _qos_class(obj.get("spec") or {})}
     elif resource_type is NAMESPACES:
         obj["status"] = {"phase": "Active"}
+    elif resource_type is PERSISTENT_VOLUME_CLAIMS:
+        # PrepareForCreate clears the status; SetDefaults_PersistentVolumeClaim then reads it as Pending.
+        obj["status"] = {"phase": "Pending"}
     elif resource_type.status_subresource:
         obj.pop("status", None)
         if resource_type in (JOBS, CRONJOBS):
@@ -290,11 +295,47 @@ def _cron_job_causes(spec: dict[str, Any]) -> list[Cause]:
     return causes + _pod_spec_causes(path, template_spec) + _restart_policy_causes(path, template_spec)
 
 
+ACCESS_MODES = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
+
+
+def _claim_causes(obj: dict[str, Any], old: dict[str, Any] | None) -> list[Cause]:
+    """ValidatePersistentVolumeClaim for what a client sets, and ValidatePersistentVolumeClaimUpdate's rule
+    that a bound claim's spec is immutable but for its storage request."""
+    spec = obj.get("spec") or {}
+    causes: list[Cause] = []
+    modes = spec.get("accessModes") or []
+    if not modes:
+        causes.append(_required("spec.accessModes", "at least 1 access mode is required"))
+    for mode in modes:
+        if mode not in ACCESS_MODES:
+            supported = ", ".join(json.dumps(m) for m in ACCESS_MODES)
+            message = (
+                f"spec.accessModes: Unsupported value: {json.dumps(mode)}: supported values: {supported}"
+            )
+            causes.append(("spec.accessModes", "FieldValueNotSupported", message))
+    storage = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+    if not storage:
+        causes.append(_required("spec.resources[storage]"))
+    if old is not None:
+        before = copy.deepcopy(old.get("spec") or {})
+        after = copy.deepcopy(spec)
+        for claim_spec in (before, after):
+            (claim_spec.get("resources") or {}).pop("requests", None)
+        if not before.get("volumeName"):
+            after.pop("volumeName", None)  # binding sets it, once
+        if before != after:
+            detail = "spec is immutable after creation except resources.requests"
+            causes.append(("spec", "FieldValueForbidden", f"spec: Forbidden: {detail}"))
+    return causes
+
+
 def validate(resource_type: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> list[Cause]:
     causes = _metadata_causes(resource_type, obj["metadata"])
     if resource_type is CRONJOBS:
         causes += _cron_job_causes(obj.get("spec") or {})
-    if resource_type is CONFIGMAPS:
+    if resource_type is PERSISTENT_VOLUME_CLAIMS:
+        causes += _claim_causes(obj, old)
+    elif resource_type is CONFIGMAPS:
         causes += _config_map_causes(obj, old)
     elif resource_type is PODS:
         causes += _pod_spec_causes("spec", obj.get("spec") or {})

@@ -109,8 +109,25 @@ CRONJOBS = ResourceType(
     categories=("all",),
 )
 LEASES = ResourceType("coordination.k8s.io", "v1", "leases", "Lease", singular="lease")
+PERSISTENT_VOLUME_CLAIMS = ResourceType(
+    "",
+    "v1",
+    "persistentvolumeclaims",
+    "PersistentVolumeClaim",
+    singular="persistentvolumeclaim",
+    short_names=("pvc",),
+    status_subresource=True,
+)
 
-BUILTIN: tuple[ResourceType, ...] = (NAMESPACES, PODS, CONFIGMAPS, JOBS, CRONJOBS, LEASES)
+BUILTIN: tuple[ResourceType, ...] = (
+    NAMESPACES,
+    PODS,
+    CONFIGMAPS,
+    JOBS,
+    CRONJOBS,
+    LEASES,
+    PERSISTENT_VOLUME_CLAIMS,
+)
 
 
 @dataclass(frozen=True)

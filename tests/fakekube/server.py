@@ -165,6 +165,19 @@ class FakeKube:
     def create(self, resource: str, obj: dict[str, Any], namespace: str = "default") -> dict[str, Any]:
         return self.store.create(self.resource(resource), namespace, obj)
 
+    def merge_patch(
+        self,
+        resource: str,
+        name: str,
+        patch: Mapping[str, Any],
+        namespace: str = "default",
+        subresource: str | None = None,
+    ) -> dict[str, Any]:
+        """A JSON merge patch, as a controller would send it (the status subresource for status)."""
+        raw = json.dumps(patch).encode()
+        kind = self.resource(resource)
+        return self.store.patch(kind, namespace, name, "application/merge-patch+json", raw, subresource)
+
     def create_namespace(self, name: str) -> None:
         self.store.ensure_namespace(name)
 

@@ -4,6 +4,7 @@ errors are classified."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,6 +18,9 @@ from jangar.server.core.runtime import (
     SecretKeyEnv,
     StartFailed,
     Workload,
+    WorkspaceMount,
+    launch_from_json,
+    launch_to_json,
 )
 from jangar.server.runtime import job_manifests as manifests
 from jangar.server.runtime.job import tail_of
@@ -201,3 +205,38 @@ def test_a_body_that_is_not_a_status_still_classifies():
     error = ApiException(status=502, reason="Bad Gateway")
     error.body = "<html>bad gateway</html>"
     assert str(classify(error, "Job ci/x")) == "Job ci/x: the API server answered 502 Bad Gateway"
+
+
+def test_a_workspace_claim_is_the_working_directory_and_named_in_the_environment():
+    launch = replace(
+        tool_launch({"cfg/a.toml": "x"}, working_dir="/src"), workspace=WorkspaceMount("ws-1", "claim-1")
+    )
+    job = manifests.job(launch, REF)
+    volumes = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
+    assert volumes[manifests.WORKSPACE_VOLUME] == {
+        "name": manifests.WORKSPACE_VOLUME,
+        "persistentVolumeClaim": {"claimName": "claim-1"},
+    }
+    runner = container(job)
+    assert {"name": manifests.WORKSPACE_VOLUME, "mountPath": "/src"} in runner["volumeMounts"]
+    assert {"name": "JANGAR_WORKSPACE", "value": "/src"} in runner["env"]
+    # An input file is still mounted inside the working directory, now on the claim.
+    assert any(m["mountPath"] == "/src/cfg/a.toml" for m in runner["volumeMounts"])
+
+
+def test_without_a_workspace_the_working_directory_is_the_pods_own():
+    job = manifests.job(tool_launch(), REF)
+    volumes = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
+    assert volumes[manifests.WORKSPACE_VOLUME] == {"name": manifests.WORKSPACE_VOLUME, "emptyDir": {}}
+    assert "JANGAR_WORKSPACE" not in {e["name"] for e in container(job)["env"]}
+
+
+def test_a_workspace_without_a_claim_cannot_run_as_a_job():
+    launch = replace(tool_launch(), workspace=WorkspaceMount("ws-1", ""))
+    with pytest.raises(StartFailed, match="no PersistentVolumeClaim"):
+        manifests.job(launch, REF)
+
+
+def test_a_launch_with_a_workspace_survives_the_outbox():
+    launch = replace(tool_launch(), workspace=WorkspaceMount("ws-1", "claim-1"))
+    assert launch_from_json(json.loads(json.dumps(launch_to_json(launch)))) == launch

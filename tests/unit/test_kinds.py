@@ -29,6 +29,8 @@ def test_every_kind_with_its_group_plural_and_collection():
         ("Tool", "tools.proompteng.ai", "tools", "/v1/tools", False),
         ("ToolRun", "tools.proompteng.ai", "tool_runs", "/v1/tool-runs", True),
         ("Schedule", "schedules.proompteng.ai", "schedules", "/v1/schedules", False),
+        ("Workspace", "workspaces.proompteng.ai", "workspaces", "/v1/workspaces", False),
+        ("Artifact", "artifacts.proompteng.ai", "artifacts", "/v1/artifacts", False),
     }
 
 
@@ -62,6 +64,14 @@ def test_run_kinds_know_their_parent_and_list_filters():
     assert run.message_class is agent_run_pb2.AgentRun
     assert registry().children(registry()["Agent"]) == (run,)
     assert registry().children(registry()["AgentProvider"]) == ()
+
+
+def test_runs_reference_the_workspace_they_name():
+    workspace = registry()["Workspace"]
+    assert {(kind.name, ref.json_path) for kind, ref in registry().referrers(workspace)} == {
+        ("AgentRun", "spec.workspaceRef"),
+        ("ToolRun", "spec.workspaceRef"),
+    }
 
 
 def test_every_service_is_listed_once_including_the_run_view():

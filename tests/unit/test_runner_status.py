@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from jangar.server.core.runner import outcome
+from jangar.server.core.runtime import StoredFile
 
 
 def status(**report) -> bytes:
@@ -51,3 +52,38 @@ def test_hostile_usage_numbers_are_dropped():
         0, status(status="succeeded", usage={"inputTokens": -1, "outputTokens": True}), {}
     ).runner
     assert (runner.usage.input_tokens, runner.usage.output_tokens) == (0, 0)
+
+
+def test_an_artifacts_reported_location_and_the_runtimes_copy_are_kept():
+    report = status(
+        status="succeeded",
+        artifacts=[
+            {
+                "name": "up",
+                "path": "x",
+                "uri": "s3://b/x",
+                "digest": "sha256:" + "a" * 64,
+                "sizeBytes": 3,
+                "mediaType": "text/plain",
+                "ttlDays": 7,
+            },
+            {"name": "bad", "path": "y", "uri": 5, "sizeBytes": -1, "ttlDays": True},
+        ],
+    )
+    copy = StoredFile("file:///state/artifacts/r/1/out/r.txt", "sha256:" + "b" * 64, 4, "text/plain")
+    result = outcome(0, report, {"report": "out/r.txt"}, {"out/r.txt": copy})
+    up, bad, declared = result.runner.artifacts
+    assert (up.uri, up.digest, up.size_bytes, up.media_type, up.ttl_days) == (
+        "s3://b/x",
+        "sha256:" + "a" * 64,
+        3,
+        "text/plain",
+        7,
+    )
+    assert (bad.uri, bad.size_bytes, bad.ttl_days) == ("", 0, 0)
+    assert (declared.name, declared.uri, declared.digest, declared.size_bytes) == (
+        "report",
+        copy.uri,
+        copy.digest,
+        4,
+    )

@@ -63,7 +63,7 @@ class AgentRun(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., namespace: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., spec: _Optional[_Union[AgentRunSpec, _Mapping]] = ..., status: _Optional[_Union[AgentRunStatus, _Mapping]] = ..., generation: _Optional[int] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delivery_id: _Optional[str] = ..., agent_id: _Optional[str] = ...) -> None: ...
 
 class AgentRunSpec(_message.Message):
-    __slots__ = ("agent_ref", "runtime", "parameters", "goal", "workload", "secrets", "memory_ref", "ttl_seconds_after_finished")
+    __slots__ = ("agent_ref", "runtime", "parameters", "goal", "workload", "secrets", "memory_ref", "ttl_seconds_after_finished", "workspace_ref")
     class ParametersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -79,6 +79,7 @@ class AgentRunSpec(_message.Message):
     SECRETS_FIELD_NUMBER: _ClassVar[int]
     MEMORY_REF_FIELD_NUMBER: _ClassVar[int]
     TTL_SECONDS_AFTER_FINISHED_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_REF_FIELD_NUMBER: _ClassVar[int]
     agent_ref: _common_pb2.LocalObjectReference
     runtime: AgentRunRuntime
     parameters: _containers.ScalarMap[str, str]
@@ -87,7 +88,8 @@ class AgentRunSpec(_message.Message):
     secrets: _containers.RepeatedScalarFieldContainer[str]
     memory_ref: _common_pb2.LocalObjectReference
     ttl_seconds_after_finished: int
-    def __init__(self, agent_ref: _Optional[_Union[_common_pb2.LocalObjectReference, _Mapping]] = ..., runtime: _Optional[_Union[AgentRunRuntime, _Mapping]] = ..., parameters: _Optional[_Mapping[str, str]] = ..., goal: _Optional[_Union[AgentRunGoal, _Mapping]] = ..., workload: _Optional[_Union[AgentRunWorkload, _Mapping]] = ..., secrets: _Optional[_Iterable[str]] = ..., memory_ref: _Optional[_Union[_common_pb2.LocalObjectReference, _Mapping]] = ..., ttl_seconds_after_finished: _Optional[int] = ...) -> None: ...
+    workspace_ref: _common_pb2.LocalObjectReference
+    def __init__(self, agent_ref: _Optional[_Union[_common_pb2.LocalObjectReference, _Mapping]] = ..., runtime: _Optional[_Union[AgentRunRuntime, _Mapping]] = ..., parameters: _Optional[_Mapping[str, str]] = ..., goal: _Optional[_Union[AgentRunGoal, _Mapping]] = ..., workload: _Optional[_Union[AgentRunWorkload, _Mapping]] = ..., secrets: _Optional[_Iterable[str]] = ..., memory_ref: _Optional[_Union[_common_pb2.LocalObjectReference, _Mapping]] = ..., ttl_seconds_after_finished: _Optional[int] = ..., workspace_ref: _Optional[_Union[_common_pb2.LocalObjectReference, _Mapping]] = ...) -> None: ...
 
 class AgentRunRuntime(_message.Message):
     __slots__ = ("type", "config")

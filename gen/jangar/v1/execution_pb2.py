@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from jangar.v1 import run_phase_pb2 as jangar_dot_v1_dot_run__phase__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19jangar/v1/execution.proto\x12\tjangar.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19jangar/v1/run_phase.proto\"\x8f\x01\n\x0cRunnerStatus\x12\x11\n\texit_code\x18\x01 \x01(\x05\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12)\n\tartifacts\x18\x04 \x03(\x0b\x32\x16.jangar.v1.RunArtifact\x12\"\n\x05usage\x18\x05 \x01(\x0b\x32\x13.jangar.v1.RunUsage\")\n\x0bRunArtifact\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\"I\n\x08RunUsage\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\x03\x12\x15\n\routput_tokens\x18\x02 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x03 \x01(\x01\"\xbd\x01\n\x0fPhaseTransition\x12\'\n\nfrom_phase\x18\x01 \x01(\x0e\x32\x13.jangar.v1.RunPhase\x12%\n\x08to_phase\x18\x02 \x01(\x0e\x32\x13.jangar.v1.RunPhase\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x05 \x01(\x05\x12(\n\x04time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\";\n\x07RunLogs\x12\x0f\n\x07\x61ttempt\x18\x01 \x01(\x05\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x11\n\ttruncated\x18\x03 \x01(\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19jangar/v1/execution.proto\x12\tjangar.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19jangar/v1/run_phase.proto\"\x8f\x01\n\x0cRunnerStatus\x12\x11\n\texit_code\x18\x01 \x01(\x05\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12)\n\tartifacts\x18\x04 \x03(\x0b\x32\x16.jangar.v1.RunArtifact\x12\"\n\x05usage\x18\x05 \x01(\x0b\x32\x13.jangar.v1.RunUsage\"\x95\x01\n\x0bRunArtifact\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x0b\n\x03uri\x18\x03 \x01(\t\x12\x0e\n\x06\x64igest\x18\x04 \x01(\t\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12\x12\n\nmedia_type\x18\x06 \x01(\t\x12\x10\n\x08ttl_days\x18\x07 \x01(\x05\x12\x13\n\x0b\x61rtifact_id\x18\x08 \x01(\t\"I\n\x08RunUsage\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\x03\x12\x15\n\routput_tokens\x18\x02 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x03 \x01(\x01\"\xbd\x01\n\x0fPhaseTransition\x12\'\n\nfrom_phase\x18\x01 \x01(\x0e\x32\x13.jangar.v1.RunPhase\x12%\n\x08to_phase\x18\x02 \x01(\x0e\x32\x13.jangar.v1.RunPhase\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x05 \x01(\x05\x12(\n\x04time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\";\n\x07RunLogs\x12\x0f\n\x07\x61ttempt\x18\x01 \x01(\x05\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x11\n\ttruncated\x18\x03 \x01(\x08\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,12 +35,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RUNNERSTATUS']._serialized_start=101
   _globals['_RUNNERSTATUS']._serialized_end=244
-  _globals['_RUNARTIFACT']._serialized_start=246
-  _globals['_RUNARTIFACT']._serialized_end=287
-  _globals['_RUNUSAGE']._serialized_start=289
-  _globals['_RUNUSAGE']._serialized_end=362
-  _globals['_PHASETRANSITION']._serialized_start=365
-  _globals['_PHASETRANSITION']._serialized_end=554
-  _globals['_RUNLOGS']._serialized_start=556
-  _globals['_RUNLOGS']._serialized_end=615
+  _globals['_RUNARTIFACT']._serialized_start=247
+  _globals['_RUNARTIFACT']._serialized_end=396
+  _globals['_RUNUSAGE']._serialized_start=398
+  _globals['_RUNUSAGE']._serialized_end=471
+  _globals['_PHASETRANSITION']._serialized_start=474
+  _globals['_PHASETRANSITION']._serialized_end=663
+  _globals['_RUNLOGS']._serialized_start=665
+  _globals['_RUNLOGS']._serialized_end=724
 # @@protoc_insertion_point(module_scope)

@@ -25,12 +25,24 @@ class RunnerStatus(_message.Message):
     def __init__(self, exit_code: _Optional[int] = ..., status: _Optional[str] = ..., error: _Optional[str] = ..., artifacts: _Optional[_Iterable[_Union[RunArtifact, _Mapping]]] = ..., usage: _Optional[_Union[RunUsage, _Mapping]] = ...) -> None: ...
 
 class RunArtifact(_message.Message):
-    __slots__ = ("name", "path")
+    __slots__ = ("name", "path", "uri", "digest", "size_bytes", "media_type", "ttl_days", "artifact_id")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    URI_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TTL_DAYS_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
     path: str
-    def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
+    uri: str
+    digest: str
+    size_bytes: int
+    media_type: str
+    ttl_days: int
+    artifact_id: str
+    def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., uri: _Optional[str] = ..., digest: _Optional[str] = ..., size_bytes: _Optional[int] = ..., media_type: _Optional[str] = ..., ttl_days: _Optional[int] = ..., artifact_id: _Optional[str] = ...) -> None: ...
 
 class RunUsage(_message.Message):
     __slots__ = ("input_tokens", "output_tokens", "cost_usd")

@@ -24,12 +24,13 @@ _sym_db = _symbol_database.Default()
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from jangar.v1 import artifact_pb2 as jangar_dot_v1_dot_artifact__pb2
 from jangar.v1 import common_pb2 as jangar_dot_v1_dot_common__pb2
 from jangar.v1 import execution_pb2 as jangar_dot_v1_dot_execution__pb2
 from jangar.v1 import run_phase_pb2 as jangar_dot_v1_dot_run__phase__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13jangar/v1/run.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\x1a\x19jangar/v1/execution.proto\x1a\x19jangar/v1/run_phase.proto\"\xf1\x04\n\x03Run\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x11\n\tnamespace\x18\x04 \x01(\t\x12\"\n\x05phase\x18\x05 \x01(\x0e\x32\x13.jangar.v1.RunPhase\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65livery_id\x18\x08 \x01(\t\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstart_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x06parent\x18\x0c \x01(\x0b\x32\x14.jangar.v1.RunParent\x12*\n\x06labels\x18\r \x03(\x0b\x32\x1a.jangar.v1.Run.LabelsEntry\x12/\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61ttempt\x18\x0f \x01(\x05\x12*\n\x0bruntime_ref\x18\x10 \x01(\x0b\x32\x15.jangar.v1.RuntimeRef\x12\'\n\x06runner\x18\x11 \x01(\x0b\x32\x17.jangar.v1.RunnerStatus\x12+\n\x07history\x18\x12 \x03(\x0b\x32\x1a.jangar.v1.PhaseTransition\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"3\n\tRunParent\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\".\n\rGetRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"\x87\x01\n\x0fListRunsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\x12\"\n\x05phase\x18\x05 \x03(\x0e\x32\x13.jangar.v1.RunPhase\"I\n\x10ListRunsResponse\x12\x1c\n\x04runs\x18\x01 \x03(\x0b\x32\x0e.jangar.v1.Run\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xae\x01\n\nRunService\x12I\n\x06GetRun\x12\x18.jangar.v1.GetRunRequest\x1a\x0e.jangar.v1.Run\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/runs/{id}\x12U\n\x08ListRuns\x12\x1a.jangar.v1.ListRunsRequest\x1a\x1b.jangar.v1.ListRunsResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/v1/runsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13jangar/v1/run.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18jangar/v1/artifact.proto\x1a\x16jangar/v1/common.proto\x1a\x19jangar/v1/execution.proto\x1a\x19jangar/v1/run_phase.proto\"\x99\x05\n\x03Run\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x11\n\tnamespace\x18\x04 \x01(\t\x12\"\n\x05phase\x18\x05 \x01(\x0e\x32\x13.jangar.v1.RunPhase\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65livery_id\x18\x08 \x01(\t\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstart_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x06parent\x18\x0c \x01(\x0b\x32\x14.jangar.v1.RunParent\x12*\n\x06labels\x18\r \x03(\x0b\x32\x1a.jangar.v1.Run.LabelsEntry\x12/\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61ttempt\x18\x0f \x01(\x05\x12*\n\x0bruntime_ref\x18\x10 \x01(\x0b\x32\x15.jangar.v1.RuntimeRef\x12\'\n\x06runner\x18\x11 \x01(\x0b\x32\x17.jangar.v1.RunnerStatus\x12+\n\x07history\x18\x12 \x03(\x0b\x32\x1a.jangar.v1.PhaseTransition\x12&\n\tartifacts\x18\x13 \x03(\x0b\x32\x13.jangar.v1.Artifact\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"3\n\tRunParent\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\".\n\rGetRunRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"\x87\x01\n\x0fListRunsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\x12\"\n\x05phase\x18\x05 \x03(\x0e\x32\x13.jangar.v1.RunPhase\"I\n\x10ListRunsResponse\x12\x1c\n\x04runs\x18\x01 \x03(\x0b\x32\x0e.jangar.v1.Run\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xae\x01\n\nRunService\x12I\n\x06GetRun\x12\x18.jangar.v1.GetRunRequest\x1a\x0e.jangar.v1.Run\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/runs/{id}\x12U\n\x08ListRuns\x12\x1a.jangar.v1.ListRunsRequest\x1a\x1b.jangar.v1.ListRunsResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/v1/runsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,18 +43,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RUNSERVICE'].methods_by_name['GetRun']._serialized_options = b'\202\323\344\223\002\017\022\r/v1/runs/{id}'
   _globals['_RUNSERVICE'].methods_by_name['ListRuns']._loaded_options = None
   _globals['_RUNSERVICE'].methods_by_name['ListRuns']._serialized_options = b'\202\323\344\223\002\n\022\010/v1/runs'
-  _globals['_RUN']._serialized_start=176
-  _globals['_RUN']._serialized_end=801
-  _globals['_RUN_LABELSENTRY']._serialized_start=756
-  _globals['_RUN_LABELSENTRY']._serialized_end=801
-  _globals['_RUNPARENT']._serialized_start=803
-  _globals['_RUNPARENT']._serialized_end=854
-  _globals['_GETRUNREQUEST']._serialized_start=856
-  _globals['_GETRUNREQUEST']._serialized_end=902
-  _globals['_LISTRUNSREQUEST']._serialized_start=905
-  _globals['_LISTRUNSREQUEST']._serialized_end=1040
-  _globals['_LISTRUNSRESPONSE']._serialized_start=1042
-  _globals['_LISTRUNSRESPONSE']._serialized_end=1115
-  _globals['_RUNSERVICE']._serialized_start=1118
-  _globals['_RUNSERVICE']._serialized_end=1292
+  _globals['_RUN']._serialized_start=202
+  _globals['_RUN']._serialized_end=867
+  _globals['_RUN_LABELSENTRY']._serialized_start=822
+  _globals['_RUN_LABELSENTRY']._serialized_end=867
+  _globals['_RUNPARENT']._serialized_start=869
+  _globals['_RUNPARENT']._serialized_end=920
+  _globals['_GETRUNREQUEST']._serialized_start=922
+  _globals['_GETRUNREQUEST']._serialized_end=968
+  _globals['_LISTRUNSREQUEST']._serialized_start=971
+  _globals['_LISTRUNSREQUEST']._serialized_end=1106
+  _globals['_LISTRUNSRESPONSE']._serialized_start=1108
+  _globals['_LISTRUNSRESPONSE']._serialized_end=1181
+  _globals['_RUNSERVICE']._serialized_start=1184
+  _globals['_RUNSERVICE']._serialized_end=1358
 # @@protoc_insertion_point(module_scope)

@@ -2,6 +2,7 @@ import datetime
 
 from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from jangar.v1 import artifact_pb2 as _artifact_pb2
 from jangar.v1 import common_pb2 as _common_pb2
 from jangar.v1 import execution_pb2 as _execution_pb2
 from jangar.v1 import run_phase_pb2 as _run_phase_pb2
@@ -14,7 +15,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Run(_message.Message):
-    __slots__ = ("kind", "id", "name", "namespace", "phase", "reason", "message", "delivery_id", "create_time", "start_time", "finish_time", "parent", "labels", "update_time", "attempt", "runtime_ref", "runner", "history")
+    __slots__ = ("kind", "id", "name", "namespace", "phase", "reason", "message", "delivery_id", "create_time", "start_time", "finish_time", "parent", "labels", "update_time", "attempt", "runtime_ref", "runner", "history", "artifacts")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -40,6 +41,7 @@ class Run(_message.Message):
     RUNTIME_REF_FIELD_NUMBER: _ClassVar[int]
     RUNNER_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
     kind: str
     id: str
     name: str
@@ -58,7 +60,8 @@ class Run(_message.Message):
     runtime_ref: _common_pb2.RuntimeRef
     runner: _execution_pb2.RunnerStatus
     history: _containers.RepeatedCompositeFieldContainer[_execution_pb2.PhaseTransition]
-    def __init__(self, kind: _Optional[str] = ..., id: _Optional[str] = ..., name: _Optional[str] = ..., namespace: _Optional[str] = ..., phase: _Optional[_Union[_run_phase_pb2.RunPhase, str]] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., delivery_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., parent: _Optional[_Union[RunParent, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., runtime_ref: _Optional[_Union[_common_pb2.RuntimeRef, _Mapping]] = ..., runner: _Optional[_Union[_execution_pb2.RunnerStatus, _Mapping]] = ..., history: _Optional[_Iterable[_Union[_execution_pb2.PhaseTransition, _Mapping]]] = ...) -> None: ...
+    artifacts: _containers.RepeatedCompositeFieldContainer[_artifact_pb2.Artifact]
+    def __init__(self, kind: _Optional[str] = ..., id: _Optional[str] = ..., name: _Optional[str] = ..., namespace: _Optional[str] = ..., phase: _Optional[_Union[_run_phase_pb2.RunPhase, str]] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., delivery_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., parent: _Optional[_Union[RunParent, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., runtime_ref: _Optional[_Union[_common_pb2.RuntimeRef, _Mapping]] = ..., runner: _Optional[_Union[_execution_pb2.RunnerStatus, _Mapping]] = ..., history: _Optional[_Iterable[_Union[_execution_pb2.PhaseTransition, _Mapping]]] = ..., artifacts: _Optional[_Iterable[_Union[_artifact_pb2.Artifact, _Mapping]]] = ...) -> None: ...
 
 class RunParent(_message.Message):
     __slots__ = ("kind", "id", "name")

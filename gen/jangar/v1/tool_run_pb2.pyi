@@ -63,7 +63,7 @@ class ToolRun(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., namespace: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., spec: _Optional[_Union[ToolRunSpec, _Mapping]] = ..., status: _Optional[_Union[ToolRunStatus, _Mapping]] = ..., generation: _Optional[int] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delivery_id: _Optional[str] = ..., tool_id: _Optional[str] = ...) -> None: ...
 
 class ToolRunSpec(_message.Message):
-    __slots__ = ("tool_ref", "parameters", "runtime")
+    __slots__ = ("tool_ref", "parameters", "runtime", "workspace_ref")
     class ParametersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -74,10 +74,12 @@ class ToolRunSpec(_message.Message):
     TOOL_REF_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     RUNTIME_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_REF_FIELD_NUMBER: _ClassVar[int]
     tool_ref: _common_pb2.LocalObjectReference
     parameters: _containers.ScalarMap[str, str]
     runtime: ToolRunRuntime
-    def __init__(self, tool_ref: _Optional[_Union[_common_pb2.LocalObjectReference, _Mapping]] = ..., parameters: _Optional[_Mapping[str, str]] = ..., runtime: _Optional[_Union[ToolRunRuntime, _Mapping]] = ...) -> None: ...
+    workspace_ref: _common_pb2.LocalObjectReference
+    def __init__(self, tool_ref: _Optional[_Union[_common_pb2.LocalObjectReference, _Mapping]] = ..., parameters: _Optional[_Mapping[str, str]] = ..., runtime: _Optional[_Union[ToolRunRuntime, _Mapping]] = ..., workspace_ref: _Optional[_Union[_common_pb2.LocalObjectReference, _Mapping]] = ...) -> None: ...
 
 class ToolRunRuntime(_message.Message):
     __slots__ = ("type", "config")

@@ -12,7 +12,15 @@ from jangar.server.core.query import Ref
 from jangar.server.core.runtime import Attempt, Launch, SecretKeyEnv, Workload
 from jangar.server.core.templates import Root
 from jangar.server.domain.kinds import KindRules
-from jangar.server.domain.launch import Limits, PlanProblems, Renderer, document, resource_map, run_env
+from jangar.server.domain.launch import (
+    Limits,
+    PlanProblems,
+    Renderer,
+    document,
+    resource_map,
+    run_env,
+    workspace_mount,
+)
 from jangar.server.domain.validation import MAX_LIST_ITEMS, Violations
 from jangar.server.repository import rows
 from jangar.server.repository.database import Tx
@@ -38,6 +46,7 @@ def validate_spec(spec: agent_run_pb2.AgentRunSpec, v: Violations) -> None:
         v.unique("spec.secrets", list(spec.secrets))
     v.reference("spec.memoryRef", spec.memory_ref, required=False)
     v.seconds("spec.ttlSecondsAfterFinished", spec.ttl_seconds_after_finished)
+    v.reference("spec.workspaceRef", spec.workspace_ref, required=False)
 
 
 def prepare_run(run: agent_run_pb2.AgentRun, agent: agent_pb2.Agent) -> str:
@@ -79,6 +88,7 @@ async def plan(db: Tx, run: agent_run_pb2.AgentRun, agent: agent_pb2.Agent, atte
         output_artifacts={a.name: a.path for a in spec.output_artifacts},
         required_secrets=tuple(s.name for s in spec.secret_env if not s.optional),
         workload=workload(run, agent, provider),
+        workspace=await workspace_mount(db, run),
     )
 
 

@@ -7,7 +7,7 @@ from jangar.server.core.custom_resources import LABEL_PREFIX
 from jangar.server.core.runtime import Attempt, Launch, Workload
 from jangar.server.core.templates import Root
 from jangar.server.domain.kinds import KindRules
-from jangar.server.domain.launch import Limits, Renderer, document, run_env
+from jangar.server.domain.launch import Limits, Renderer, document, run_env, workspace_mount
 from jangar.server.domain.validation import Violations
 from jangar.server.repository.database import Tx
 from jangar.v1 import tool_pb2, tool_run_pb2
@@ -21,6 +21,7 @@ def validate_spec(spec: tool_run_pb2.ToolRunSpec, v: Violations) -> None:
     if spec.runtime.type:
         v.dns_label("spec.runtime.type", spec.runtime.type)
     v.struct("spec.runtime.config", spec.runtime.config)
+    v.reference("spec.workspaceRef", spec.workspace_ref, required=False)
 
 
 def prepare_run(run: tool_run_pb2.ToolRun, tool: tool_pb2.Tool) -> str:
@@ -54,6 +55,7 @@ async def plan(db: Tx, run: tool_run_pb2.ToolRun, tool: tool_pb2.Tool, attempt: 
             ttl_seconds_after_finished=tool.spec.ttl_seconds_after_finished,
             labels={LABEL_PREFIX + "tool": tool.name},
         ),
+        workspace=await workspace_mount(db, run),
     )
 
 
