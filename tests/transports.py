@@ -301,3 +301,10 @@ def _rest_error(response: httpx.Response) -> ApiError:
 
 
 Client = GrpcClient | RestClient
+
+
+def client_for(kind: Kind, transport: str, request: pytest.FixtureRequest) -> Client:
+    """The client of `kind` over `transport`, on the session's server (gRPC) or its Envoy (REST)."""
+    if transport == "grpc":
+        return GrpcClient(kind, request.getfixturevalue("channel"))
+    return RestClient(kind, request.getfixturevalue("http"))

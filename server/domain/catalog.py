@@ -11,6 +11,7 @@ from jangar.server.domain.cluster_ingest import ClusterIngest
 from jangar.server.domain.definitions import DefinitionUseCases
 from jangar.server.domain.execution import RunExecution
 from jangar.server.domain.launch import RuntimePolicy
+from jangar.server.domain.records import RecordUseCases
 from jangar.server.domain.run_view import RunViewUseCases
 from jangar.server.domain.runs import RunUseCases
 from jangar.server.repository.database import Database
@@ -21,6 +22,7 @@ class UseCases:
     database: Database
     definitions: dict[str, DefinitionUseCases]
     runs: dict[str, RunUseCases]
+    records: dict[str, RecordUseCases]
     run_view: RunViewUseCases
     # The reconciler stream's side of the server.
     ingest: ClusterIngest
@@ -46,6 +48,11 @@ def build_use_cases(
             kind.name: DefinitionUseCases(database, kind, page_tokens) for kind in kinds.definitions
         },
         runs=runs,
+        records={
+            kind.name: RecordUseCases(database, kind, kinds[kind.parent.kind], page_tokens)
+            for kind in kinds.records
+            if kind.parent is not None
+        },
         run_view=RunViewUseCases(database, page_tokens),
         ingest=ClusterIngest(database, execution, runs),
     )

@@ -3,8 +3,8 @@ client sees all its mistakes in one BadRequest."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from typing import Any, Protocol
 
 from google.protobuf.message import Message
 
@@ -221,6 +221,16 @@ def normalize_envelope(resource: Message) -> None:
         resource.namespace = DEFAULT_NAMESPACE  # type: ignore[attr-defined]
     clear_output_only(resource)
     resource.DiscardUnknownFields()
+
+
+def validate_resource(resource: Message, validate_spec: Callable[[Any, Violations], None]) -> None:
+    """Every rule a resource's own content must keep: its REQUIRED fields, the envelope's rules and its
+    kind's spec rules, all problems in one 400."""
+    violations = Violations()
+    violations.required_fields(resource)
+    validate_envelope(resource, violations)  # type: ignore[arg-type]
+    validate_spec(resource.spec, violations)  # type: ignore[attr-defined]
+    violations.raise_if_any()
 
 
 def validate_envelope(resource: Envelope, violations: Violations) -> None:

@@ -4,27 +4,32 @@ from __future__ import annotations
 
 import pytest
 
-from jangar.server.core.kinds import Verb, registry, snake_case
+from jangar.server.core import kinds
+from jangar.server.core.kinds import Category, KindError, Parent, Verb, category_of, registry, snake_case
 from jangar.v1 import agent_provider_pb2, agent_run_pb2
+
+DEFINITION, RUN, RECORD = Category.DEFINITION, Category.RUN, Category.RECORD
 
 
 def test_every_kind_with_its_group_plural_and_collection():
-    rows = {(k.name, k.crd_group, k.plural, k.collection, k.is_run) for k in registry()}
+    rows = {(k.name, k.crd_group, k.plural, k.collection, k.category) for k in registry()}
     assert rows == {
-        ("Agent", "agents.proompteng.ai", "agents", "/v1/agents", False),
-        ("AgentProvider", "agents.proompteng.ai", "agent_providers", "/v1/agent-providers", False),
-        ("AgentRun", "agents.proompteng.ai", "agent_runs", "/v1/agent-runs", True),
-        ("Memory", "agents.proompteng.ai", "memories", "/v1/memories", False),
-        ("Orchestration", "orchestration.proompteng.ai", "orchestrations", "/v1/orchestrations", False),
+        ("Agent", "agents.proompteng.ai", "agents", "/v1/agents", DEFINITION),
+        ("AgentProvider", "agents.proompteng.ai", "agent_providers", "/v1/agent-providers", DEFINITION),
+        ("AgentRun", "agents.proompteng.ai", "agent_runs", "/v1/agent-runs", RUN),
+        ("Memory", "agents.proompteng.ai", "memories", "/v1/memories", DEFINITION),
+        ("Orchestration", "orchestration.proompteng.ai", "orchestrations", "/v1/orchestrations", DEFINITION),
         (
             "OrchestrationRun",
             "orchestration.proompteng.ai",
             "orchestration_runs",
             "/v1/orchestration-runs",
-            True,
+            RUN,
         ),
-        ("Tool", "tools.proompteng.ai", "tools", "/v1/tools", False),
-        ("ToolRun", "tools.proompteng.ai", "tool_runs", "/v1/tool-runs", True),
+        ("Signal", "signals.proompteng.ai", "signals", "/v1/signals", DEFINITION),
+        ("SignalDelivery", "signals.proompteng.ai", "signal_deliveries", "/v1/signal-deliveries", RECORD),
+        ("Tool", "tools.proompteng.ai", "tools", "/v1/tools", DEFINITION),
+        ("ToolRun", "tools.proompteng.ai", "tool_runs", "/v1/tool-runs", RUN),
     }
 
 
@@ -54,6 +59,55 @@ def test_run_kinds_know_their_parent_and_list_filters():
     assert run.message_class is agent_run_pb2.AgentRun
     assert registry().children(registry()["Agent"]) == (run,)
     assert registry().children(registry()["AgentProvider"]) == ()
+
+
+def test_a_record_kind_has_a_parent_and_filters_but_no_phase():
+    delivery = registry()["SignalDelivery"]
+    assert delivery.category is RECORD and not delivery.is_run
+    assert set(delivery.methods) == {Verb.CREATE, Verb.GET, Verb.LIST}
+    assert delivery.parent == Parent(kind="Signal", id_field="signal_id", ref_field="signal_ref")
+    assert [(f.field, f.json_name) for f in delivery.list_filters] == [
+        ("signal_id", "signalId"),
+        ("signal_name", "signalName"),
+    ]
+    assert not delivery.lists_by_phase
+    assert delivery.references == ()  # the parent reference is not one of them
+    signal = registry()["Signal"]
+    assert registry().children(signal) == (delivery,)
+    assert registry().children(signal, RUN) == ()
+    assert registry().records == (delivery,)
+    assert delivery not in registry().runs + registry().definitions
+
+
+@pytest.mark.parametrize(
+    ("verbs", "category"),
+    [
+        ({Verb.CREATE, Verb.GET, Verb.LIST, Verb.UPDATE, Verb.DELETE}, DEFINITION),
+        ({Verb.CREATE, Verb.GET, Verb.LIST, Verb.CANCEL, Verb.LOGS}, RUN),
+        ({Verb.CREATE, Verb.GET, Verb.LIST}, RECORD),
+    ],
+)
+def test_the_methods_make_the_category(verbs, category):
+    assert category_of(verbs) is category
+
+
+PARENT = Parent(kind="Signal", id_field="signal_id", ref_field="signal_ref")
+
+
+@pytest.mark.parametrize(
+    ("verbs", "parent", "problem"),
+    [
+        ({Verb.CANCEL, Verb.DELETE}, PARENT, "has no Update or Delete"),
+        ({Verb.UPDATE}, None, "has both UpdateThing and DeleteThing"),
+        ({Verb.CANCEL}, None, "a run kind needs a parent"),
+        (set(), None, "a record kind needs a parent"),
+        ({Verb.LOGS}, PARENT, "only a run kind has GetThingLogs"),
+    ],
+)
+def test_a_kind_that_mixes_categories_is_refused(verbs, parent, problem):
+    methods = dict.fromkeys({Verb.CREATE, Verb.GET, Verb.LIST} | verbs)
+    with pytest.raises(KindError, match=problem):
+        kinds._check_category("Thing", methods, parent)
 
 
 def test_every_service_is_listed_once_including_the_run_view():
