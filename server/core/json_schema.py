@@ -2,7 +2,10 @@
 instance breaks it, each problem with the JSON path (`.items[2].name`) of the value at fault.
 
 A schema may only reference itself (`$ref: "#/$defs/x"`, `#anchor`): Jangar never fetches a schema from the
-network or the file system, so a remote reference would fail every instance at check time."""
+network or the file system, so a remote reference would fail every instance at check time. Its regular
+expressions run on RE2 (core/schema_regex.py), so no pattern can make a check take more than linear time;
+`unevaluatedProperties` is therefore refused next to `patternProperties`, since the library evaluates that
+pair with Python's backtracking `re`."""
 
 from __future__ import annotations
 
@@ -13,13 +16,23 @@ from typing import Any
 
 from jsonschema import ValidationError
 from jsonschema.protocols import Validator
-from jsonschema.validators import Draft202012Validator, validator_for
+from jsonschema.validators import (
+    Draft4Validator,
+    Draft6Validator,
+    Draft7Validator,
+    Draft201909Validator,
+    Draft202012Validator,
+    validator_for,
+)
 from referencing import Registry
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import specification_with
 
-# The dialect of a schema without `$schema`.
+from jangar.server.core.schema_regex import linear, regex_problem
+
+# The dialect of a schema without `$schema`, and every dialect a schema may name.
 DEFAULT_DIALECT = Draft202012Validator
+DIALECTS = (Draft4Validator, Draft6Validator, Draft7Validator, Draft201909Validator, Draft202012Validator)
 # A problem's description is cut here: a type error quotes the whole value at fault.
 MAX_DESCRIPTION = 240
 _REFERENCES = ("$ref", "$dynamicRef", "$recursiveRef")
@@ -72,29 +85,52 @@ def _dialect(schema: Mapping[str, Any]) -> type[Validator] | None:
         return DEFAULT_DIALECT
     if not isinstance(declared, str):
         return None
-    return validator_for(schema, default=None)  # type: ignore[arg-type]
+    dialect = validator_for(schema, default=None)  # type: ignore[arg-type]
+    return dialect if dialect in DIALECTS else None
 
 
-def _references(node: Any, path: tuple[str | int, ...], root_scope: bool) -> Iterator[tuple[Any, ...]]:
-    """(path, keyword, reference, whether it is in the root document's scope) of every reference."""
+def _keywords(node: Any, path: tuple[str | int, ...], root_scope: bool) -> Iterator[tuple[Any, ...]]:
+    """(path, key, value, whether it is in the root document's scope) of every key of every object of the
+    schema, instances (`const`, `enum`, ...) excepted."""
     if isinstance(node, list):
         for index, item in enumerate(node):
-            yield from _references(item, (*path, index), root_scope)
+            yield from _keywords(item, (*path, index), root_scope)
         return
     if not isinstance(node, dict):
         return
     if path and any(isinstance(node.get(key), str) for key in ("$id", "id")):
         root_scope = False  # its references resolve against its own base URI
     for key, value in node.items():
-        if key in _REFERENCES and isinstance(value, str):
-            yield (*path, key), key, value, root_scope
-        elif key not in _INSTANCE_KEYWORDS:
-            yield from _references(value, (*path, key), root_scope)
+        yield (*path, key), key, value, root_scope
+        if key not in _INSTANCE_KEYWORDS:
+            yield from _keywords(value, (*path, key), root_scope)
+
+
+def _regex_problems(schema: Mapping[str, Any]) -> list[Problem]:
+    problems = []
+    where: dict[str, list[Any]] = {"patternProperties": [], "unevaluatedProperties": []}
+    for path, key, value, _ in _keywords(schema, (), True):
+        if key == "pattern" and isinstance(value, str):
+            problem = regex_problem(value)
+            if problem:
+                problems.append((json_path(path), problem))
+        elif key in where and isinstance(value, dict | bool):
+            where[key].append(path)
+            for pattern in value if key == "patternProperties" else ():
+                problem = regex_problem(pattern)
+                if problem:
+                    problems.append((json_path([*path, pattern]), problem))
+    if where["patternProperties"]:
+        problems += [
+            (json_path(path), "cannot be used in a schema with patternProperties on this server")
+            for path in where["unevaluatedProperties"]
+        ]
+    return problems
 
 
 def schema_problems(schema: Mapping[str, Any]) -> list[Problem]:
     """Everything that keeps `schema` from being a usable JSON Schema: an unknown `$schema`, what its
-    meta-schema refuses, a reference out of the document or to nowhere in it."""
+    meta-schema refuses, a reference out of the document or to nowhere in it, a pattern RE2 cannot run."""
     dialect = _dialect(schema)
     if dialect is None:
         unknown = "names no JSON Schema dialect this server knows (Draft 4 to 2020-12)"
@@ -104,8 +140,11 @@ def schema_problems(schema: Mapping[str, Any]) -> list[Problem]:
     problems = [(json_path(e.absolute_path), _short(e.message)) for e in checker.iter_errors(schema)]
     if problems:
         return problems
+    problems = _regex_problems(schema)
     resolver = None
-    for path, keyword, reference, root_scope in _references(schema, (), True):
+    for path, keyword, reference, root_scope in _keywords(schema, (), True):
+        if keyword not in _REFERENCES or not isinstance(reference, str):
+            continue
         if not reference.startswith("#"):
             problems.append((json_path(path), f"{keyword} must be local (start with '#'): {reference!r}"))
         elif root_scope:
@@ -124,8 +163,7 @@ def instance_problems(schema: Mapping[str, Any], instance: Any, limit: int) -> l
     """Up to `limit` ways `instance` breaks `schema` (which passed schema_problems), by path (the order of
     a schema's keywords is not kept by its storage); a missing required property is reported at its own
     path. Raises UnusableSchema."""
-    dialect = _dialect(schema) or DEFAULT_DIALECT
-    validator = dialect(schema)
+    validator = linear(_dialect(schema) or DEFAULT_DIALECT)(schema)
     problems: list[Problem] = []
     try:
         for error in islice(validator.iter_errors(instance), limit):

@@ -94,6 +94,14 @@ async def test_a_channel_is_required(signals):
             ["spec.payloadSchema.properties.a['$ref']"],
         ),
         (with_schema({"enum": ["x" * 1000] * 70}), ["spec.payloadSchema"]),
+        (
+            with_schema({"properties": {"a": {"pattern": "(a)\\1"}}, "patternProperties": {"(?=x)": {}}}),
+            ["spec.payloadSchema.patternProperties['(?=x)']", "spec.payloadSchema.properties.a.pattern"],
+        ),
+        (
+            with_schema({"patternProperties": {"^x-": {}}, "allOf": [{"unevaluatedProperties": False}]}),
+            ["spec.payloadSchema.allOf[0].unevaluatedProperties"],
+        ),
     ],
     ids=[
         "channel-space",
@@ -105,6 +113,8 @@ async def test_a_channel_is_required(signals):
         "schema-remote-ref",
         "schema-dangling-ref",
         "schema-size",
+        "schema-regex-re2",
+        "schema-unevaluated-with-patterns",
     ],
 )
 async def test_each_spec_rule_names_its_field(signals, spec, fields):

@@ -162,6 +162,28 @@ async def test_a_payload_that_matches_the_schema_is_delivered_as_sent(deliveries
     assert await deliveries.get(created.id) == created
 
 
+async def test_patterns_are_ecmascript_regular_expressions_run_in_linear_time(deliveries, channel):
+    schema = {
+        "properties": {"digits": {"pattern": "^\\d+$"}, "word": {"pattern": "^(a+)+$"}},
+        "patternProperties": {"^x-(a+)+$": {"type": "integer"}},
+        "additionalProperties": False,
+    }
+    signal = await new_signal(channel, schema)
+    # `\d` is ASCII in ECMA-262 (as in RE2), not any Unicode digit (as in Python's re); `(a+)+$` would
+    # backtrack for minutes in Python's re on these values.
+    payload = {"digits": "\u0663", "word": "a" * 24 + "!", "x-" + "a" * 24 + "!": "not a number"}
+    error = await refused(
+        deliveries.create(delivery_of(signal, payload), key=new_key()),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        400,
+        "INVALID_ARGUMENT",
+    )
+    assert error.violations == ["spec.payload", "spec.payload.digits", "spec.payload.word"]
+    matching = {"digits": "42", "word": "aaa", "x-aa": 1}
+    created = (await deliveries.create(delivery_of(signal, matching), key=new_key())).resource
+    assert created.status.phase == Phase.Delivered
+
+
 async def test_an_absent_payload_is_checked_as_an_empty_object(deliveries, channel):
     strict = await new_signal(channel, {"type": "object", "required": ["id"]})
     error = await refused(
