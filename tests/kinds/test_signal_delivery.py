@@ -201,11 +201,14 @@ async def test_an_absent_payload_is_checked_as_an_empty_object(deliveries, chann
 async def test_a_later_schema_checks_later_deliveries(deliveries, signals, channel):
     signal = await new_signal(channel, {"type": "object"})
     kept = (await deliveries.create(delivery_of(signal, {"n": 1}), key=new_key())).resource
-    await signals.update(
+    changed = await signals.update(
         signal.id,
         signal_pb2.Signal(spec=test_signal.with_schema({"required": ["id"]})),
         ["spec.payload_schema"],
     )
+    assert (changed.generation, changed.status.observed_generation) == (2, 2)
+    assert changed.status.deliveries == 1  # a spec change keeps the count
+    assert changed.status.last_delivery_time == kept.status.delivered_time
     error = await refused(
         deliveries.create(delivery_of(signal, {"n": 2}), key=new_key()),
         grpc.StatusCode.INVALID_ARGUMENT,
