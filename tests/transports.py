@@ -304,7 +304,7 @@ Client = GrpcClient | RestClient
 
 
 def client_for(kind: Kind, transport: str, request: pytest.FixtureRequest) -> Client:
-    """The client of `kind` over `transport`, on the session's server (gRPC) or its Envoy (REST)."""
+    """A client of `kind` over `transport`, on the session's server (gRPC) or its Envoy (REST)."""
     if transport == "grpc":
         return GrpcClient(kind, request.getfixturevalue("channel"))
     return RestClient(kind, request.getfixturevalue("http"))

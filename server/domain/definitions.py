@@ -26,7 +26,7 @@ from jangar.server.core.query import ListQuery, Ref
 from jangar.server.domain import common, run_lifecycle
 from jangar.server.domain.idempotency import Outcome, idempotent
 from jangar.server.domain.kinds import rules_for
-from jangar.server.domain.validation import normalize_envelope, validate_resource
+from jangar.server.domain.validation import check_resource, normalize_envelope
 from jangar.server.repository import rows
 from jangar.server.repository.database import Database, Tx
 from jangar.server.repository.mapping import STORED
@@ -89,7 +89,7 @@ class DefinitionUseCases:
         self._mutable = mutable_fields(kind.descriptor)
 
     def _validate(self, resource: Any) -> None:
-        validate_resource(resource, self._rules.validate_spec)
+        check_resource(resource, self._rules)
 
     def _set_status(self, resource: Any) -> None:
         (self._rules.initial_status or common.accepted_status)(resource)

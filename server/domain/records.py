@@ -12,14 +12,14 @@ from google.protobuf.message import Message
 from jangar.server.core.context import RequestContext
 from jangar.server.domain import children, common
 from jangar.server.domain.idempotency import Outcome, idempotent
-from jangar.server.domain.validation import Violations, normalize_envelope, validate_resource
+from jangar.server.domain.validation import Violations, check_resource, normalize_envelope
 from jangar.server.repository.database import Tx
 
 
 class RecordUseCases(children.ChildUseCases):
     async def create(self, context: RequestContext, request: Message, record: Any) -> Outcome:
         normalize_envelope(record)
-        validate_resource(record, self._rules.validate_spec)
+        check_resource(record, self._rules)
 
         async def work(db: Tx) -> tuple[Message, str]:
             # Locked: the parent's status changes with each record, and a concurrent delete waits.

@@ -19,7 +19,7 @@ from jangar.server.domain.execution import RunExecution, queue_status
 from jangar.server.domain.idempotency import Outcome, idempotent
 from jangar.server.domain.kinds import RUN_PROVIDER_NATIVE
 from jangar.server.domain.launch import ADMISSION_RUN_ID, PlanProblems, RuntimePolicy
-from jangar.server.domain.validation import normalize_envelope, validate_resource
+from jangar.server.domain.validation import check_resource, normalize_envelope
 from jangar.server.repository import execution
 from jangar.server.repository.database import Database, Tx
 from jangar.v1 import execution_pb2
@@ -64,7 +64,7 @@ class RunUseCases(children.ChildUseCases):
 
     async def create(self, context: RequestContext, request: Message, run: Any) -> Outcome:
         normalize_envelope(run)
-        validate_resource(run, self._rules.validate_spec)
+        check_resource(run, self._rules)
 
         async def work(db: Tx) -> tuple[Message, str]:
             parent = await children.find_parent(db, self._kind, self._parent_stored, run)

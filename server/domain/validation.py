@@ -223,13 +223,20 @@ def normalize_envelope(resource: Message) -> None:
     resource.DiscardUnknownFields()
 
 
-def validate_resource(resource: Message, validate_spec: Callable[[Any, Violations], None]) -> None:
-    """Every rule a resource's own content must keep: its REQUIRED fields, the envelope's rules and its
-    kind's spec rules, all problems in one 400."""
+class SpecRules(Protocol):
+    """The part of a kind's KindRules (domain/kinds) that checks what a client sent."""
+
+    @property
+    def validate_spec(self) -> Callable[[Any, Violations], None]: ...
+
+
+def check_resource(resource: Message, rules: SpecRules) -> None:
+    """Every rule a resource's own content must keep, whatever its category: its REQUIRED fields, the
+    envelope's rules and its kind's rules, all problems in one 400."""
     violations = Violations()
     violations.required_fields(resource)
     validate_envelope(resource, violations)  # type: ignore[arg-type]
-    validate_spec(resource.spec, violations)  # type: ignore[attr-defined]
+    rules.validate_spec(resource.spec, violations)  # type: ignore[attr-defined]
     violations.raise_if_any()
 
 
