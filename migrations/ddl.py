@@ -100,3 +100,22 @@ def create_run_kind(table: str, parent: str) -> None:
     """Everything a new run kind needs: its table and the indexes behind its list filters."""
     execute(run_table(table, parent))
     execute(list_indexes(table, f"{parent}_id", f"{parent}_name", "status"))
+
+
+def record_table(table: str, parent: str) -> str:
+    """A record kind's table: a definition's columns, then the parent it belongs to and the idempotency key
+    that created it (unique, as a run's deliveryId is)."""
+    return f"""
+{definition_table(table)}
+ALTER TABLE {table}
+  ADD COLUMN delivery_id text NOT NULL,
+  ADD COLUMN {parent}_id uuid NOT NULL,
+  ADD COLUMN {parent}_name text NOT NULL;
+CREATE UNIQUE INDEX {table}_delivery_id_idx ON {table}(delivery_id);
+"""
+
+
+def create_record_kind(table: str, parent: str) -> None:
+    """Everything a new record kind needs: its table and the indexes behind its parent filters."""
+    execute(record_table(table, parent))
+    execute(list_indexes(table, f"{parent}_id", f"{parent}_name"))

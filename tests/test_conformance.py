@@ -1,7 +1,7 @@
 """The contract every kind of the registry keeps, over gRPC and over REST: create with idempotency keys and
 audit rows, get, paged and filtered lists, updates and deletes checked by etag (definition kinds), cancel
-and the run view (run kinds). A kind is tested here as soon as it is in the registry; it only needs a sample
-module in tests/kinds/."""
+and the run view (run kinds), immutability and outliving the parent (record kinds). A kind is tested here as
+soon as it is in the registry; it only needs a sample module in tests/kinds/."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ KINDS = registry().kinds
 DEFINITIONS = registry().definitions
 WITH_REVISIONS = [k for k in DEFINITIONS if k.keeps_revisions]
 RUNS = registry().runs
+RECORDS = registry().records
 # Every (kind, filter) pair: a filter of the kind's List request beyond the common ones.
 FILTERS = [pytest.param(k, f, id=f"{k.name}-{f.json_name}") for k in KINDS for f in k.list_filters]
 UUID_FILTERS = [p for p in FILTERS if p.values[1].is_uuid]
@@ -78,7 +79,7 @@ class World:
     under test."""
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
-        self._channel = channel
+        self.channel = channel
 
     async def namespace(self, kind: Kind) -> str:
         """A new namespace holding what samples of `kind` and of its parent reference (the AgentProvider an
@@ -97,7 +98,7 @@ class World:
             target = sample(target_kind, namespace)
             target.name = getattr(example.spec, reference.field).name
             try:
-                await GrpcClient(target_kind, self._channel).create(target, key=new_key())
+                await GrpcClient(target_kind, self.channel).create(target, key=new_key())
             except ApiError as error:
                 if error.code != grpc.StatusCode.ALREADY_EXISTS:
                     raise
@@ -112,10 +113,10 @@ class World:
         if kind.parent is not None and parent is None:
             parent = await self.parent(kind, namespace)
         resource = sample(kind, namespace, parent, **labels)
-        return (await GrpcClient(kind, self._channel).create(resource, key=new_key())).resource
+        return (await GrpcClient(kind, self.channel).create(resource, key=new_key())).resource
 
     async def cancel(self, kind: Kind, run_id: str) -> Any:
-        return await GrpcClient(kind, self._channel).cancel(run_id, key=new_key())
+        return await GrpcClient(kind, self.channel).cancel(run_id, key=new_key())
 
 
 @pytest.fixture
@@ -192,6 +193,7 @@ async def test_create_returns_the_full_resource_and_writes_one_audit_row(kind, c
     if kind.parent is not None:
         assert getattr(created, kind.parent.id_field) == parent.id
         assert created.delivery_id == key
+    if kind.is_run:
         assert created.status.phase == RunPhase.Pending
 
     rows = await db.fetch(
@@ -609,3 +611,44 @@ async def test_run_view_resolves_the_run_with_its_kind_and_parent(kind, client, 
         run.create_time,
     )
     assert (view.parent.kind, view.parent.id, view.parent.name) == (kind.parent.kind, parent.id, parent.name)
+
+
+# Record kinds: immutable facts that outlive their parent.
+
+
+@pytest.mark.parametrize("kind", RECORDS, ids=kind_name)
+async def test_a_record_cannot_be_changed_deleted_or_cancelled(kind, world, channel, http):
+    record = await world.create(kind, await world.namespace(kind))
+    for verb in ("Update", "Delete", "Cancel"):
+        rpc = channel.unary_unary(f"/{kind.service.full_name}/{verb}{kind.name}")
+        with pytest.raises(grpc.aio.AioRpcError) as refused_call:
+            await rpc(b"")
+        assert refused_call.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    path = f"{kind.collection}/{record.id}"
+    for response in (
+        await http.patch(path, json={"labels": {"a": "b"}}),
+        await http.delete(path),
+        await http.post(f"{path}:cancel", json={}),
+    ):
+        assert response.status_code == 404, response.text
+    assert await GrpcClient(kind, channel).get(record.id) == record
+
+
+@pytest.mark.parametrize("kind", RECORDS, ids=kind_name)
+async def test_a_record_outlives_its_parent(kind, client, world, db):
+    assert kind.parent is not None
+    namespace = await world.namespace(kind)
+    parent = await world.parent(kind, namespace)
+    record = await world.create(kind, namespace, parent)
+    parent_client = GrpcClient(registry()[kind.parent.kind], world.channel)
+
+    await parent_client.delete(parent.id)
+    await refused(
+        parent_client.get(parent.id),
+        grpc.StatusCode.NOT_FOUND,
+        404,
+        _reason(registry()[kind.parent.kind], "NOT_FOUND"),
+    )
+    assert await client.get(record.id) == record
+    assert await _ids(client, namespace, filters={kind.parent.id_field: parent.id}) == [record.id]
+    assert await _audit(db, kind, record.id) == ["Created"]

@@ -1,6 +1,6 @@
 """The gRPC services: thin adapters from request messages to the domain's use cases. Every kind of the
-registry is served by one of two adapters (definitions, runs), configured by the kind's descriptors; the run
-view has its own."""
+registry is served by the adapter of its category (definitions, runs, records), configured by the kind's
+descriptors; the run view has its own."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from google.protobuf.descriptor import Descriptor
 from jangar.server.api import reconciler
 from jangar.server.api.handlers import Handler, Reply, service_handler
 from jangar.server.core.context import RequestContext
-from jangar.server.core.kinds import Kind, Verb, registry
+from jangar.server.core.kinds import Category, Kind, Verb, registry
 from jangar.server.domain.catalog import UseCases
 from jangar.server.domain.definitions import DefinitionUseCases
+from jangar.server.domain.records import RecordUseCases
 from jangar.server.domain.revisions import RevisionUseCases
 from jangar.server.domain.run_view import RunViewUseCases
 from jangar.server.domain.runs import RunUseCases
@@ -30,36 +31,20 @@ def _resource_field(request: Descriptor, kind: Kind) -> str:
     return fields[0]
 
 
-class DefinitionApi:
-    """Create/Get/List/Update/Delete of one definition kind, its revisions when it keeps them, and
-    Trigger/Fire of a Schedule."""
+class _KindApi:
+    """What the adapters of every category share: the resource field of Create, create and get."""
 
-    def __init__(
-        self,
-        kind: Kind,
-        use_cases: DefinitionUseCases,
-        revisions: RevisionUseCases | None = None,
-        scheduler: Scheduler | None = None,
-    ) -> None:
+    def __init__(self, kind: Kind, use_cases: Any) -> None:
         self.kind = kind
         self._use_cases = use_cases
-        self._revisions = revisions
-        self._scheduler = scheduler
         self._field = _resource_field(kind.method(Verb.CREATE).request_class.DESCRIPTOR, kind)
         self._list_response = kind.method(Verb.LIST).response_class
 
+    def _serve(self) -> dict[Verb, Handler]:
+        return {Verb.CREATE: self.create, Verb.GET: self.get}
+
     def handlers(self) -> dict[str, Handler]:
-        serve = {
-            Verb.CREATE: self.create,
-            Verb.GET: self.get,
-            Verb.LIST: self.list,
-            Verb.UPDATE: self.update,
-            Verb.DELETE: self.delete,
-            Verb.REVISIONS: self.revisions,
-            Verb.DIFF_REVISIONS: self.diff_revisions,
-            Verb.TRIGGER: self.trigger,
-            Verb.FIRE: self.fire,
-        }
+        serve = self._serve()
         return {method.name: serve[verb] for verb, method in self.kind.methods.items()}
 
     async def create(self, request: Any, context: RequestContext) -> Reply:
@@ -69,14 +54,59 @@ class DefinitionApi:
     async def get(self, request: Any, context: RequestContext) -> Any:
         return await self._use_cases.get(request.id, request.namespace)
 
-    async def list(self, request: Any, context: RequestContext) -> Any:
-        items, token = await self._use_cases.list(
-            request.namespace, request.page_size, request.page_token, request.label_selector
-        )
+    def _page(self, items: list[Any], token: str) -> Any:
         response = self._list_response()
         getattr(response, self.kind.plural).extend(items)
         response.next_page_token = token
         return response
+
+    async def _list_children(self, request: Any, **more: Any) -> Any:
+        """A run's or record's list: the common parameters, the kind's parent filters, and `more`."""
+        items, token = await self._use_cases.list(
+            namespace=request.namespace,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            label_selector=request.label_selector,
+            filters=[(f.field, getattr(request, f.field)) for f in self.kind.list_filters],
+            **more,
+        )
+        return self._page(items, token)
+
+
+class DefinitionApi(_KindApi):
+    """Create/Get/List/Update/Delete of one definition kind, its revisions when it keeps them, and
+    Trigger/Fire of a Schedule."""
+
+    _use_cases: DefinitionUseCases
+
+    def __init__(
+        self,
+        kind: Kind,
+        use_cases: DefinitionUseCases,
+        revisions: RevisionUseCases | None = None,
+        scheduler: Scheduler | None = None,
+    ) -> None:
+        super().__init__(kind, use_cases)
+        self._revisions = revisions
+        self._scheduler = scheduler
+
+    def _serve(self) -> dict[Verb, Handler]:
+        return {
+            **super()._serve(),
+            Verb.LIST: self.list,
+            Verb.UPDATE: self.update,
+            Verb.DELETE: self.delete,
+            Verb.REVISIONS: self.revisions,
+            Verb.DIFF_REVISIONS: self.diff_revisions,
+            Verb.TRIGGER: self.trigger,
+            Verb.FIRE: self.fire,
+        }
+
+    async def list(self, request: Any, context: RequestContext) -> Any:
+        items, token = await self._use_cases.list(
+            request.namespace, request.page_size, request.page_token, request.label_selector
+        )
+        return self._page(items, token)
 
     async def update(self, request: Any, context: RequestContext) -> Any:
         return await self._use_cases.update(
@@ -118,45 +148,16 @@ class DefinitionApi:
         return Reply(outcome.response, outcome.replayed)
 
 
-class RunApi:
+class RunApi(_KindApi):
     """Create/Get/List/Cancel of one run kind."""
 
-    def __init__(self, kind: Kind, use_cases: RunUseCases) -> None:
-        self.kind = kind
-        self._use_cases = use_cases
-        self._field = _resource_field(kind.method(Verb.CREATE).request_class.DESCRIPTOR, kind)
-        self._list_response = kind.method(Verb.LIST).response_class
+    _use_cases: RunUseCases
 
-    def handlers(self) -> dict[str, Handler]:
-        serve = {
-            Verb.CREATE: self.create,
-            Verb.GET: self.get,
-            Verb.LIST: self.list,
-            Verb.CANCEL: self.cancel,
-            Verb.LOGS: self.logs,
-        }
-        return {method.name: serve[verb] for verb, method in self.kind.methods.items()}
-
-    async def create(self, request: Any, context: RequestContext) -> Reply:
-        outcome = await self._use_cases.create(context, request, getattr(request, self._field))
-        return Reply(outcome.response, outcome.replayed)
-
-    async def get(self, request: Any, context: RequestContext) -> Any:
-        return await self._use_cases.get(request.id, request.namespace)
+    def _serve(self) -> dict[Verb, Handler]:
+        return {**super()._serve(), Verb.LIST: self.list, Verb.CANCEL: self.cancel, Verb.LOGS: self.logs}
 
     async def list(self, request: Any, context: RequestContext) -> Any:
-        items, token = await self._use_cases.list(
-            namespace=request.namespace,
-            page_size=request.page_size,
-            page_token=request.page_token,
-            label_selector=request.label_selector,
-            phases=list(request.phase),
-            filters=[(f.field, getattr(request, f.field)) for f in self.kind.list_filters],
-        )
-        response = self._list_response()
-        getattr(response, self.kind.plural).extend(items)
-        response.next_page_token = token
-        return response
+        return await self._list_children(request, phases=list(request.phase))
 
     async def logs(self, request: Any, context: RequestContext) -> Any:
         return await self._use_cases.logs(request.id, request.namespace, request.tail_bytes)
@@ -166,6 +167,18 @@ class RunApi:
             context, request, request.id, request.namespace, request.reason
         )
         return Reply(outcome.response, outcome.replayed)
+
+
+class RecordApi(_KindApi):
+    """Create/Get/List of one record kind; nothing changes or deletes a record."""
+
+    _use_cases: RecordUseCases
+
+    def _serve(self) -> dict[Verb, Handler]:
+        return {**super()._serve(), Verb.LIST: self.list}
+
+    async def list(self, request: Any, context: RequestContext) -> Any:
+        return await self._list_children(request)
 
 
 class RunViewApi:
@@ -199,8 +212,11 @@ def build_handlers(use_cases: UseCases) -> list[grpc.GenericRpcHandler]:
     """A handler for every service of the registry; a service without an adapter fails here, at start-up."""
     handlers = []
     for kind in registry():
-        if kind.is_run:
-            api: DefinitionApi | RunApi = RunApi(kind, use_cases.runs[kind.name])
+        api: _KindApi
+        if kind.category is Category.RUN:
+            api = RunApi(kind, use_cases.runs[kind.name])
+        elif kind.category is Category.RECORD:
+            api = RecordApi(kind, use_cases.records[kind.name])
         else:
             scheduler = use_cases.scheduler if Verb.TRIGGER in kind.methods else None
             api = DefinitionApi(

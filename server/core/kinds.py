@@ -15,7 +15,9 @@ A kind is a message with a `google.api.resource` option. From the descriptors al
   (`spec.agent_ref`);
 * its list filters: the fields of the List request beyond the ones every list has.
 
-A kind whose service has a Cancel method is a run kind; every other kind is a definition kind.
+Its category follows from the methods its service declares (see `Category`): Cancel makes a run, Update and
+Delete a definition, and none of the three a record (an immutable fact about its parent, such as a
+SignalDelivery of a Signal). Runs and records belong to a parent; definitions may not mix in Cancel.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import enum
 import importlib
 import pkgutil
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType, ModuleType
@@ -58,6 +60,18 @@ class Verb(enum.StrEnum):
     TRIGGER = "Trigger"
     # `Fire<Kind>`: a Schedule's CronJob asks for the run of its latest scheduled time.
     FIRE = "Fire"
+
+
+class Category(enum.StrEnum):
+    """What a kind's resources are, which decides their table shape, their use cases and their adapter."""
+
+    # Desired state that users change and delete (Update + Delete): Agent, Tool, Signal.
+    DEFINITION = "definition"
+    # One execution of a parent, with a phase that moves until it is terminal (Cancel): AgentRun.
+    RUN = "run"
+    # An immutable fact about a parent: created, read and listed, never changed or deleted (no Update,
+    # Delete or Cancel): SignalDelivery.
+    RECORD = "record"
 
 
 class KindError(ValueError):
@@ -143,11 +157,12 @@ class Kind:
     parent: Parent | None
     list_filters: tuple[ListFilter, ...]
     lists_by_phase: bool
+    category: Category
     references: tuple[Reference, ...] = ()
 
     @property
     def is_run(self) -> bool:
-        return Verb.CANCEL in self.methods
+        return self.category is Category.RUN
 
     @property
     def keeps_revisions(self) -> bool:
@@ -187,17 +202,31 @@ class Registry:
                 return kind
         raise KeyError(name)
 
+    def of(self, category: Category) -> tuple[Kind, ...]:
+        return tuple(k for k in self.kinds if k.category is category)
+
     @property
     def runs(self) -> tuple[Kind, ...]:
-        return tuple(k for k in self.kinds if k.is_run)
+        return self.of(Category.RUN)
 
     @property
     def definitions(self) -> tuple[Kind, ...]:
-        return tuple(k for k in self.kinds if not k.is_run)
+        return self.of(Category.DEFINITION)
 
-    def children(self, kind: Kind) -> tuple[Kind, ...]:
-        """The kinds whose parent is `kind` (an Agent's AgentRuns)."""
-        return tuple(k for k in self.kinds if k.parent is not None and k.parent.kind == kind.name)
+    @property
+    def records(self) -> tuple[Kind, ...]:
+        return self.of(Category.RECORD)
+
+    def children(self, kind: Kind, category: Category | None = None) -> tuple[Kind, ...]:
+        """The kinds whose parent is `kind` (an Agent's AgentRuns, a Signal's SignalDeliveries), or only
+        those of one category."""
+        return tuple(
+            k
+            for k in self.kinds
+            if k.parent is not None
+            and k.parent.kind == kind.name
+            and (category is None or k.category is category)
+        )
 
     def referrers(self, kind: Kind) -> tuple[tuple[Kind, Reference], ...]:
         """The kinds whose spec references `kind`, with the referencing field (Agent's providerRef for
@@ -207,6 +236,28 @@ class Registry:
     @property
     def service_names(self) -> tuple[str, ...]:
         return tuple(s.full_name for s in self.services)
+
+
+def category_of(verbs: Collection[Verb]) -> Category:
+    """The category the standard methods of a service make (see `Category`)."""
+    if Verb.CANCEL in verbs:
+        return Category.RUN
+    if Verb.UPDATE in verbs or Verb.DELETE in verbs:
+        return Category.DEFINITION
+    return Category.RECORD
+
+
+def _check_category(name: str, methods: Mapping[Verb, Method], parent: Parent | None) -> None:
+    verbs = methods.keys()
+    category = category_of(verbs)
+    if category is Category.RUN and (Verb.UPDATE in verbs or Verb.DELETE in verbs):
+        raise KindError(f"{name}: a run kind (Cancel{name}) has no Update or Delete")
+    if category is Category.DEFINITION and (Verb.UPDATE in verbs) != (Verb.DELETE in verbs):
+        raise KindError(f"{name}: a definition kind has both Update{name} and Delete{name}")
+    if category is not Category.DEFINITION and parent is None:
+        raise KindError(f"{name}: a {category} kind needs a parent (an OUTPUT_ONLY `<parent>_id` reference)")
+    if category is not Category.RUN and Verb.LOGS in verbs:
+        raise KindError(f"{name}: only a run kind has Get{name}Logs")
 
 
 def snake_case(camel: str) -> str:
@@ -342,6 +393,7 @@ def registry() -> Registry:
         methods = _methods(name, option.plural, owning[0])
         filters, by_phase = _list_filters(methods[Verb.LIST])
         parent = _parent(message, types)
+        _check_category(name, methods, parent)
         kinds.append(
             Kind(
                 name=name,
@@ -356,6 +408,7 @@ def registry() -> Registry:
                 parent=parent,
                 list_filters=filters,
                 lists_by_phase=by_phase,
+                category=category_of(methods.keys()),
                 references=_references(message, types, parent),
             )
         )

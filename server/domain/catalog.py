@@ -11,6 +11,7 @@ from jangar.server.domain.cluster_ingest import ClusterIngest
 from jangar.server.domain.definitions import DefinitionUseCases
 from jangar.server.domain.execution import RunExecution
 from jangar.server.domain.launch import RuntimePolicy
+from jangar.server.domain.records import RecordUseCases
 from jangar.server.domain.revisions import RevisionUseCases
 from jangar.server.domain.run_view import RunViewUseCases
 from jangar.server.domain.runs import RunUseCases
@@ -26,6 +27,7 @@ class UseCases:
     runs: dict[str, RunUseCases]
     # The definition kinds that keep revisions.
     revisions: dict[str, RevisionUseCases]
+    records: dict[str, RecordUseCases]
     run_view: RunViewUseCases
     # Schedules: their write hooks, firing and the server's scheduler.
     scheduler: Scheduler
@@ -66,6 +68,11 @@ def build_use_cases(
             kind.name: RevisionUseCases(database, kind, page_tokens)
             for kind in kinds.definitions
             if kind.keeps_revisions
+        },
+        records={
+            kind.name: RecordUseCases(database, kind, kinds[kind.parent.kind], page_tokens)
+            for kind in kinds.records
+            if kind.parent is not None
         },
         run_view=RunViewUseCases(database, page_tokens),
         ingest=ClusterIngest(database, execution, runs),

@@ -20,13 +20,13 @@ from jangar.server.core.errors import (
     kind_reason,
 )
 from jangar.server.core.field_behavior import is_mutable_path, is_set, mutable_fields
-from jangar.server.core.kinds import Kind, registry
+from jangar.server.core.kinds import Category, Kind, registry
 from jangar.server.core.pages import Page, PageTokens, query_hash
 from jangar.server.core.query import ListQuery, Ref
 from jangar.server.domain import common, revisions, run_lifecycle
 from jangar.server.domain.idempotency import Outcome, idempotent
 from jangar.server.domain.kinds import rules_for
-from jangar.server.domain.validation import Violations, normalize_envelope, validate_envelope
+from jangar.server.domain.validation import check_resource, normalize_envelope
 from jangar.server.repository import rows
 from jangar.server.repository.database import Database, Tx
 from jangar.server.repository.mapping import STORED
@@ -112,12 +112,7 @@ class DefinitionUseCases:
         self._mutable = mutable_fields(kind.descriptor)
 
     def _validate(self, resource: Any) -> None:
-        violations = Violations()
-        violations.required_fields(resource)
-        validate_envelope(resource, violations)
-        self._rules.validate_spec(resource.spec, violations)
-        self._rules.validate_resource(resource, violations)
-        violations.raise_if_any()
+        check_resource(resource, self._rules)
 
     def _set_status(self, resource: Any) -> None:
         (self._rules.initial_status or common.accepted_status)(resource)
@@ -327,7 +322,8 @@ class DefinitionUseCases:
 
     async def _refuse_if_running(self, db: Tx, current: Any) -> None:
         unfinished = [RunPhase.Name(p) for p in sorted(run_lifecycle.UNFINISHED_PHASES)]
-        for child in registry().children(self._kind):
+        # Records (a Signal's deliveries) are history and outlive their parent: they do not hold it.
+        for child in registry().children(self._kind, Category.RUN):
             assert child.parent is not None
             query = ListQuery(
                 page=Page(size=_IN_USE_SHOWN, after=None, query_hash=""),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from jangar.server.core.kinds import Kind, registry
+from jangar.server.core.kinds import Category, Kind, registry
 from jangar.server.core.names import dns1123_label_problems
 from jangar.server.core.query import Ref
 from jangar.server.domain.validation import MAX_LIST_ITEMS, Violations
@@ -19,7 +19,7 @@ from jangar.server.repository.mapping import STORED
 @cache
 def subject_kinds() -> tuple[str, ...]:
     """The kinds a policy can name: those that have runs (Agent, Orchestration, Tool)."""
-    return tuple(sorted(k.name for k in registry().definitions if registry().children(k)))
+    return tuple(sorted(k.name for k in registry().definitions if registry().children(k, Category.RUN)))
 
 
 def validate(v: Violations, field: str, subjects: Sequence[Any], namespace: str) -> None:

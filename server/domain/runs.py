@@ -3,7 +3,6 @@ through the run state machine (run_lifecycle), which is the one place that knows
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -11,43 +10,24 @@ from typing import Any
 from google.protobuf.message import Message
 
 from jangar.server.core.context import RequestContext
-from jangar.server.core.errors import Code, DomainError, FieldViolation, invalid_argument, not_found
+from jangar.server.core.errors import Code, DomainError, FieldViolation, invalid_argument
 from jangar.server.core.kinds import Kind
-from jangar.server.core.pages import PageTokens, query_hash
-from jangar.server.core.query import ListQuery, Ref
+from jangar.server.core.pages import PageTokens
 from jangar.server.core.runtime import JOB, LOCAL, RUNTIME_TYPES, Launch
-from jangar.server.domain import common, run_lifecycle
-from jangar.server.domain.definitions import already_exists
+from jangar.server.domain import children, common, run_lifecycle
 from jangar.server.domain.execution import RunExecution, queue_status
 from jangar.server.domain.idempotency import Outcome, Work, idempotent, idempotent_in
-from jangar.server.domain.kinds import RUN_PROVIDER_NATIVE, rules_for
+from jangar.server.domain.kinds import RUN_PROVIDER_NATIVE
 from jangar.server.domain.launch import ADMISSION_RUN_ID, PlanProblems, RuntimePolicy
-from jangar.server.domain.validation import Violations, normalize_envelope, validate_envelope
-from jangar.server.repository import execution, rows
+from jangar.server.domain.validation import check_resource, normalize_envelope
+from jangar.server.repository import execution
 from jangar.server.repository.database import Database, Tx
-from jangar.server.repository.mapping import STORED
 from jangar.v1 import execution_pb2
 from jangar.v1.run_phase_pb2 import RunPhase
 
 MAX_CANCEL_REASON = 1024
 DEFAULT_LOG_TAIL_BYTES = 64 * 1024
 MAX_LOG_TAIL_BYTES = 1024 * 1024
-# Kubernetes' generateName alphabet: no vowels (no words) and no look-alike characters.
-_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-_SUFFIX_LENGTH = 5
-_NAME_ATTEMPTS = 3
-
-
-def generated_name(parent_name: str) -> str:
-    suffix = "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(_SUFFIX_LENGTH))
-    return f"{parent_name[: 63 - _SUFFIX_LENGTH - 1]}-{suffix}"
-
-
-def parse_uuid(field: str, value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise invalid_argument([FieldViolation(field, "must be a UUID")]) from None
 
 
 def phase_name(phase: int) -> str:
@@ -68,7 +48,7 @@ def pending_status(run: Any) -> None:
     )
 
 
-class RunUseCases:
+class RunUseCases(children.ChildUseCases):
     def __init__(
         self,
         database: Database,
@@ -78,17 +58,9 @@ class RunUseCases:
         runtimes: RuntimePolicy,
         execution: RunExecution,
     ) -> None:
-        assert kind.parent is not None
+        super().__init__(database, kind, parent, page_tokens)
         self._runtimes = runtimes
         self._execution = execution
-        self._database = database
-        self._page_tokens = page_tokens
-        self._kind = kind
-        self._link = kind.parent
-        self._parent = parent
-        self._stored = STORED[kind.name]
-        self._parent_stored = STORED[parent.name]
-        self._rules = rules_for(kind.name)
 
     async def create(self, context: RequestContext, request: Message, run: Any) -> Outcome:
         self._check(run)
@@ -104,23 +76,12 @@ class RunUseCases:
 
     def _check(self, run: Any) -> None:
         normalize_envelope(run)
-        violations = Violations()
-        violations.required_fields(run)
-        validate_envelope(run, violations)
-        self._rules.validate_spec(run.spec, violations)
-        violations.raise_if_any()
+        check_resource(run, self._rules)
 
     def _creation(self, context: RequestContext, run: Any) -> Work:
         async def work(db: Tx) -> tuple[Message, str]:
-            parent_name = getattr(run.spec, self._link.ref_field).name
-            parent = await rows.find(db, self._parent_stored, Ref(namespace=run.namespace, name=parent_name))
-            if parent is None:
-                raise not_found(self._parent.name, parent_name, run.namespace)
-            created = type(run)()
-            created.CopyFrom(run)
-            created.delivery_id = context.idempotency_key or ""
-            created.generation = 1
-            setattr(created, self._link.id_field, parent.id)
+            parent = await children.find_parent(db, self._kind, self._parent_stored, run)
+            created = self._new(context, run, parent)
             pending_status(created)
             prepare = self._rules.prepare_run
             provider = prepare(created, parent) if prepare is not None else RUN_PROVIDER_NATIVE
@@ -136,19 +97,13 @@ class RunUseCases:
                 reason=created.status.reason,
                 message=created.status.message,
             )
-            await common.record_audit(
+            await self._audit_created(
                 db,
                 context,
-                kind=self._kind.name,
-                entity_id=created.id,
-                event="Created",
-                namespace=created.namespace,
-                payload={
-                    "name": created.name,
-                    "parent": {"kind": self._parent.name, "id": parent.id, "name": parent.name},
-                    "phase": RunPhase.Name(created.status.phase),
-                    **({"runtime": runtime} if runtime else {}),
-                },
+                created,
+                parent,
+                phase=RunPhase.Name(created.status.phase),
+                **({"runtime": runtime} if runtime else {}),
             )
             if submission is not None:
                 # The request commits the run together with its first attempt's outbox entry.
@@ -192,91 +147,36 @@ class RunUseCases:
         """Inserts the run under its name, or a generated one. A job run's first attempt is planned for the
         name and id it gets, before the insert, so the row is written once; its launch is returned, for the
         caller to queue. A run that cannot be planned is refused (400) with nothing written."""
-        chosen_name = run.name
         submitted = runtime == JOB
         # A local run is due at once, for the worker of a server with the local runtime; a job run's first
         # attempt is queued in this transaction.
         due = runtime == LOCAL
-        columns: dict[str, Any] = {"runtime": runtime, "next_attempt_at": common.utcnow() if due else None}
+        columns: dict[str, Any] = {
+            "provider": provider,
+            "runtime": runtime,
+            "next_attempt_at": common.utcnow() if due else None,
+        }
         launch: Launch | None = None
         if submitted:
             run_id = uuid.uuid4()
             run.id = str(run_id)
             columns["id"] = run_id
-        for _ in range(_NAME_ATTEMPTS):
-            if not chosen_name:
-                run.name = generated_name(parent.name)
-            if submitted:
-                try:
-                    launch = await self._execution.plan_submission(
-                        db, self._kind, run, parent, 1, admission=True
-                    )
-                except PlanProblems as problems:
-                    raise invalid_argument(problems.problems) from None
-                columns.update(self._execution.submission_columns(launch))
-            if await rows.insert(db, self._stored, run, provider=provider, **columns):
-                return launch
-            existing = await rows.find(db, self._stored, Ref(namespace=run.namespace, name=run.name))
-            if existing is not None and chosen_name:
-                raise already_exists(self._kind.name, run.namespace, run.name, existing.id)
-            if existing is None:
-                break  # not the name: the delivery id is taken
-        holder = await rows.find_id(db, self._stored, "delivery_id", run.delivery_id)
-        if holder is None:
-            raise DomainError(
-                Code.UNAVAILABLE, "NAME_GENERATION_FAILED", "could not generate a unique name; retry"
-            )
-        raise DomainError(
-            Code.ALREADY_EXISTS,
-            "DELIVERY_ID_EXISTS",
-            f"{self._kind.name} {holder} was created with deliveryId {run.delivery_id!r}, whose "
-            "idempotency "
-            "record has expired; use a new Idempotency-Key",
-            metadata={"existingId": str(holder)},
-        )
 
-    async def get(self, id_or_name: str, namespace: str) -> Any:
-        async with self._database.transaction() as db:
-            return await common.load(db, self._stored, id_or_name, namespace, for_update=False)
+        async def plan_first_attempt() -> dict[str, Any]:
+            nonlocal launch
+            if not submitted:
+                return {}
+            try:
+                launch = await self._execution.plan_submission(db, self._kind, run, parent, 1, admission=True)
+            except PlanProblems as problems:
+                raise invalid_argument(problems.problems) from None
+            return self._execution.submission_columns(launch)
 
-    async def list(
-        self,
-        *,
-        namespace: str,
-        page_size: int,
-        page_token: str,
-        label_selector: str,
-        phases: Sequence[int],
-        filters: Sequence[tuple[str, str]],
-    ) -> tuple[list[Any], str]:
-        """`filters` are the kind's own List filters (registry ListFilter field, value); empty ones are
-        ignored."""
-        only_namespace = common.namespace_filter(namespace)
-        selector = common.selector(label_selector)
-        phase_names = sorted({phase_name(p) for p in phases})
-        by_field = {f.field: f for f in self._kind.list_filters}
-        equals: list[tuple[str, object]] = []
-        for name, value in filters:
-            if value:
-                spec = by_field[name]
-                equals.append((name, parse_uuid(spec.json_name, value) if spec.is_uuid else value))
-        page = self._page_tokens.page_request(
-            page_size,
-            page_token,
-            query_hash(
-                self._kind.name,
-                only_namespace,
-                selector.canonical(),
-                phase_names,
-                *(value for _, value in filters),
-            ),
-        )
-        query = ListQuery(
-            page=page, namespace=only_namespace, selector=selector, phases=phase_names, equals=equals
-        )
-        async with self._database.transaction() as db:
-            result = await rows.list_page(db, self._stored, query)
-        return result.items, self._page_tokens.next_page_token(page, result.next_cursor)
+        await children.insert_child(db, self._stored, run, parent.name, columns, plan_first_attempt)
+        return launch
+
+    def _phase_names(self, phases: Sequence[int]) -> list[str]:
+        return sorted({phase_name(p) for p in phases})
 
     async def cancel(
         self, context: RequestContext, request: Message, id_or_name: str, namespace: str, reason: str

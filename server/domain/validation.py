@@ -3,8 +3,8 @@ client sees all its mistakes in one BadRequest."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from typing import Any, Protocol
 
 from google.protobuf.message import Message
 
@@ -221,6 +221,27 @@ def normalize_envelope(resource: Message) -> None:
         resource.namespace = DEFAULT_NAMESPACE  # type: ignore[attr-defined]
     clear_output_only(resource)
     resource.DiscardUnknownFields()
+
+
+class SpecRules(Protocol):
+    """The part of a kind's KindRules (domain/kinds) that checks what a client sent."""
+
+    @property
+    def validate_spec(self) -> Callable[[Any, Violations], None]: ...
+
+    @property
+    def validate_resource(self) -> Callable[[Any, Violations], None]: ...
+
+
+def check_resource(resource: Message, rules: SpecRules) -> None:
+    """Every rule a resource's own content must keep, whatever its category: its REQUIRED fields, the
+    envelope's rules and its kind's rules, all problems in one 400."""
+    violations = Violations()
+    violations.required_fields(resource)
+    validate_envelope(resource, violations)  # type: ignore[arg-type]
+    rules.validate_spec(resource.spec, violations)  # type: ignore[attr-defined]
+    rules.validate_resource(resource, violations)
+    violations.raise_if_any()
 
 
 def validate_envelope(resource: Envelope, violations: Violations) -> None:

@@ -1,6 +1,6 @@
 """Conversion between table rows and API messages, for every kind in the registry. Specs and statuses are
 stored as the proto3 JSON of their messages (lowerCamelCase, defaults omitted), which is also the spec of the
-matching custom resource. A definition kind and a run kind get their mapping from their category; only a kind
+matching custom resource. Every kind gets its mapping from its category (definition, run, record); only a kind
 with its own storage (Memory) has one written here."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from sqlalchemy import Row, Table
 
-from jangar.server.core.kinds import Kind, registry
+from jangar.server.core.kinds import Category, Kind, Parent, registry
 from jangar.server.repository.tables import KIND_TABLES
 from jangar.v1 import memory_pb2
 from jangar.v1.run_phase_pb2 import RunPhase
@@ -112,6 +112,41 @@ def _definition_mappers(
     return to_row, from_row
 
 
+# Runs and records: the parent's columns (`agent_id`, `agent_name`) and the delivery id.
+
+
+def _child_to_row(link: Parent, message: Any) -> dict[str, Any]:
+    return {
+        f"{link.column_prefix}_name": getattr(message.spec, link.ref_field).name,
+        f"{link.column_prefix}_id": uuid.UUID(getattr(message, link.id_field)),
+        "delivery_id": message.delivery_id,
+    }
+
+
+def _child_from_row(link: Parent, message: Any, row: Row) -> None:
+    message.delivery_id = row.delivery_id
+    setattr(message, link.id_field, str(getattr(row, f"{link.column_prefix}_id")))
+
+
+# Records: a definition's row plus the child's columns.
+
+
+def _record_mappers(kind: Kind) -> tuple[Callable[[Any], dict[str, Any]], Callable[[Row], Any]]:
+    assert kind.parent is not None
+    link = kind.parent
+    definition_to_row, definition_from_row = _definition_mappers(kind.message_class)
+
+    def to_row(record: Any) -> dict[str, Any]:
+        return {**definition_to_row(record), **_child_to_row(link, record)}
+
+    def from_row(row: Row) -> Any:
+        record = definition_from_row(row)
+        _child_from_row(link, record, row)
+        return record
+
+    return to_row, from_row
+
+
 # Memory: the seed's columns carry the store type (provider), the phase (status) and the Secret reference.
 
 
@@ -149,11 +184,7 @@ _RUN_STATUS_COLUMNS = ("phase", "reason", "message", "start_time", "finish_time"
 def _run_mappers(kind: Kind) -> tuple[Callable[[Any], dict[str, Any]], Callable[[Row], Any]]:
     assert kind.parent is not None
     message_class = kind.message_class
-    parent, ref_field, parent_id_field = (
-        kind.parent.column_prefix,
-        kind.parent.ref_field,
-        kind.parent.id_field,
-    )
+    link = kind.parent
 
     def to_row(run: Any) -> dict[str, Any]:
         detail = type(run.status)()
@@ -163,9 +194,7 @@ def _run_mappers(kind: Kind) -> tuple[Callable[[Any], dict[str, Any]], Callable[
         return {
             **_envelope_to_row(run),
             "name": run.name,
-            f"{parent}_name": getattr(run.spec, ref_field).name,
-            f"{parent}_id": uuid.UUID(getattr(run, parent_id_field)),
-            "delivery_id": run.delivery_id,
+            **_child_to_row(link, run),
             "status": RunPhase.Name(run.status.phase),
             "reason": run.status.reason,
             "message": run.status.message,
@@ -180,8 +209,7 @@ def _run_mappers(kind: Kind) -> tuple[Callable[[Any], dict[str, Any]], Callable[
     def from_row(row: Row) -> Any:
         run = message_class()
         _envelope_from_row(run, row, row.name)
-        run.delivery_id = row.delivery_id
-        setattr(run, parent_id_field, str(getattr(row, f"{parent}_id")))
+        _child_from_row(link, run, row)
         from_json(row.payload, run.spec)
         from_json(row.status_detail, run.status)
         run.status.phase = RunPhase.Value(row.status)
@@ -198,7 +226,12 @@ def _stored(kind: Kind) -> StoredKind:
     table = KIND_TABLES[kind.name]
     if kind.name == "Memory":
         return StoredKind(kind, table, "memory_name", _memory_to_row, _memory_from_row)
-    mappers = _run_mappers(kind) if kind.is_run else _definition_mappers(kind.message_class)
+    if kind.category is Category.RUN:
+        mappers = _run_mappers(kind)
+    elif kind.category is Category.RECORD:
+        mappers = _record_mappers(kind)
+    else:
+        mappers = _definition_mappers(kind.message_class)
     return StoredKind(kind, table, "name", *mappers)
 
 

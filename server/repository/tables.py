@@ -4,7 +4,8 @@ The four seed tables (agent_runs, memory_resources, orchestration_runs, audit_ev
 columns, types, defaults and unique indexes; Jangar's own columns are added after them.
 
 Every kind in the registry gets its table here without being named: a definition kind the `definitions`
-shape (table named after its plural), a run kind the `runs` shape with its parent's columns. Only a kind
+shape (table named after its plural), a run kind the `runs` shape with its parent's columns, a record kind
+the definition shape plus its parent's columns and the delivery id. Only a kind
 whose storage differs (Memory, which lives in the seed's memory_resources) is declared by hand, in
 `SPECIAL_TABLES`. The migrations in migrations/versions are the source of truth for the schema; these
 definitions mirror them for queries, and `alembic check` (run by tests/test_schema.py) fails when the two
@@ -29,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from jangar.server.core.kinds import Kind, registry
+from jangar.server.core.kinds import Category, Kind, registry
 
 metadata = MetaData()
 
@@ -56,17 +57,26 @@ def _envelope() -> list[Column]:
     ]
 
 
-def _definition_table(name: str) -> Table:
-    return Table(
-        name,
-        metadata,
+def _definition_columns() -> list[Column]:
+    return [
         _id(),
         Column("name", Text, nullable=False),
         Column("spec", JSONB, nullable=False),
         Column("status", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
         *_timestamps(),
         *_envelope(),
-    )
+    ]
+
+
+def _record_columns(parent: str) -> list[Column]:
+    """A record is a definition's row that also names its parent and the key that created it
+    (migrations/ddl.py record_table)."""
+    return [
+        *_definition_columns(),
+        Column("delivery_id", Text, nullable=False),
+        Column(f"{parent}_id", UUID(as_uuid=True), nullable=False),
+        Column(f"{parent}_name", Text, nullable=False),
+    ]
 
 
 memory_resources = Table(
@@ -120,10 +130,11 @@ SPECIAL_TABLES: dict[str, Table] = {"Memory": memory_resources}
 def _table_of(kind: Kind) -> Table:
     if kind.name in SPECIAL_TABLES:
         return SPECIAL_TABLES[kind.name]
-    if kind.is_run:
-        assert kind.parent is not None, f"run kind {kind.name} has no parent"
-        return Table(kind.plural, metadata, *_run_columns(kind.parent.column_prefix))
-    return _definition_table(kind.plural)
+    if kind.category is Category.DEFINITION:
+        return Table(kind.plural, metadata, *_definition_columns())
+    assert kind.parent is not None, f"{kind.category} kind {kind.name} has no parent"
+    columns = _run_columns if kind.category is Category.RUN else _record_columns
+    return Table(kind.plural, metadata, *columns(kind.parent.column_prefix))
 
 
 # The table of every kind, by kind name.

@@ -2,4 +2,5 @@
 (tests/test_conformance.py), and the tests of what is special about the kind.
 
 A definition kind's module also has `changed_spec()`: a spec field path and a spec that changes it, for the
-suite's update test. A run kind's `sample` takes the name of its parent, which the suite creates first."""
+suite's update test. A run or record kind's `sample` takes the name of its parent, which the suite creates
+first."""

@@ -4,33 +4,45 @@ from __future__ import annotations
 
 import pytest
 
-from jangar.server.core.kinds import Verb, registry, snake_case
+from jangar.server.core import kinds
+from jangar.server.core.kinds import Category, KindError, Parent, Verb, category_of, registry, snake_case
+from jangar.server.domain.policy_subjects import subject_kinds
 from jangar.v1 import agent_provider_pb2, agent_run_pb2
+
+DEFINITION, RUN, RECORD = Category.DEFINITION, Category.RUN, Category.RECORD
 
 
 def test_every_kind_with_its_group_plural_and_collection():
-    rows = {(k.name, k.crd_group, k.plural, k.collection, k.is_run) for k in registry()}
+    rows = {(k.name, k.crd_group, k.plural, k.collection, k.category) for k in registry()}
     assert rows == {
-        ("Agent", "agents.proompteng.ai", "agents", "/v1/agents", False),
-        ("AgentProvider", "agents.proompteng.ai", "agent_providers", "/v1/agent-providers", False),
-        ("AgentRun", "agents.proompteng.ai", "agent_runs", "/v1/agent-runs", True),
-        ("ApprovalPolicy", "approvals.proompteng.ai", "approval_policies", "/v1/approval-policies", False),
-        ("Budget", "budgets.proompteng.ai", "budgets", "/v1/budgets", False),
-        ("Memory", "agents.proompteng.ai", "memories", "/v1/memories", False),
-        ("Orchestration", "orchestration.proompteng.ai", "orchestrations", "/v1/orchestrations", False),
+        ("Agent", "agents.proompteng.ai", "agents", "/v1/agents", DEFINITION),
+        ("AgentProvider", "agents.proompteng.ai", "agent_providers", "/v1/agent-providers", DEFINITION),
+        ("AgentRun", "agents.proompteng.ai", "agent_runs", "/v1/agent-runs", RUN),
+        (
+            "ApprovalPolicy",
+            "approvals.proompteng.ai",
+            "approval_policies",
+            "/v1/approval-policies",
+            DEFINITION,
+        ),
+        ("Budget", "budgets.proompteng.ai", "budgets", "/v1/budgets", DEFINITION),
+        ("Memory", "agents.proompteng.ai", "memories", "/v1/memories", DEFINITION),
+        ("Orchestration", "orchestration.proompteng.ai", "orchestrations", "/v1/orchestrations", DEFINITION),
         (
             "OrchestrationRun",
             "orchestration.proompteng.ai",
             "orchestration_runs",
             "/v1/orchestration-runs",
-            True,
+            RUN,
         ),
-        ("SecretBinding", "security.proompteng.ai", "secret_bindings", "/v1/secret-bindings", False),
-        ("Tool", "tools.proompteng.ai", "tools", "/v1/tools", False),
-        ("ToolRun", "tools.proompteng.ai", "tool_runs", "/v1/tool-runs", True),
-        ("Schedule", "schedules.proompteng.ai", "schedules", "/v1/schedules", False),
-        ("Workspace", "workspaces.proompteng.ai", "workspaces", "/v1/workspaces", False),
-        ("Artifact", "artifacts.proompteng.ai", "artifacts", "/v1/artifacts", False),
+        ("SecretBinding", "security.proompteng.ai", "secret_bindings", "/v1/secret-bindings", DEFINITION),
+        ("Signal", "signals.proompteng.ai", "signals", "/v1/signals", DEFINITION),
+        ("SignalDelivery", "signals.proompteng.ai", "signal_deliveries", "/v1/signal-deliveries", RECORD),
+        ("Tool", "tools.proompteng.ai", "tools", "/v1/tools", DEFINITION),
+        ("ToolRun", "tools.proompteng.ai", "tool_runs", "/v1/tool-runs", RUN),
+        ("Schedule", "schedules.proompteng.ai", "schedules", "/v1/schedules", DEFINITION),
+        ("Workspace", "workspaces.proompteng.ai", "workspaces", "/v1/workspaces", DEFINITION),
+        ("Artifact", "artifacts.proompteng.ai", "artifacts", "/v1/artifacts", DEFINITION),
     }
 
 
@@ -74,6 +86,55 @@ def test_runs_reference_the_workspace_they_name():
     }
 
 
+def test_a_record_kind_has_a_parent_and_filters_but_no_phase():
+    delivery = registry()["SignalDelivery"]
+    assert delivery.category is RECORD and not delivery.is_run
+    assert set(delivery.methods) == {Verb.CREATE, Verb.GET, Verb.LIST}
+    assert delivery.parent == Parent(kind="Signal", id_field="signal_id", ref_field="signal_ref")
+    assert [(f.field, f.json_name) for f in delivery.list_filters] == [
+        ("signal_id", "signalId"),
+        ("signal_name", "signalName"),
+    ]
+    assert not delivery.lists_by_phase
+    assert delivery.references == ()  # the parent reference is not one of them
+    signal = registry()["Signal"]
+    assert registry().children(signal) == (delivery,)
+    assert registry().children(signal, RUN) == ()
+    assert registry().records == (delivery,)
+    assert delivery not in registry().runs + registry().definitions
+
+
+@pytest.mark.parametrize(
+    ("verbs", "category"),
+    [
+        ({Verb.CREATE, Verb.GET, Verb.LIST, Verb.UPDATE, Verb.DELETE}, DEFINITION),
+        ({Verb.CREATE, Verb.GET, Verb.LIST, Verb.CANCEL, Verb.LOGS}, RUN),
+        ({Verb.CREATE, Verb.GET, Verb.LIST}, RECORD),
+    ],
+)
+def test_the_methods_make_the_category(verbs, category):
+    assert category_of(verbs) is category
+
+
+PARENT = Parent(kind="Signal", id_field="signal_id", ref_field="signal_ref")
+
+
+@pytest.mark.parametrize(
+    ("verbs", "parent", "problem"),
+    [
+        ({Verb.CANCEL, Verb.DELETE}, PARENT, "has no Update or Delete"),
+        ({Verb.UPDATE}, None, "has both UpdateThing and DeleteThing"),
+        ({Verb.CANCEL}, None, "a run kind needs a parent"),
+        (set(), None, "a record kind needs a parent"),
+        ({Verb.LOGS}, PARENT, "only a run kind has GetThingLogs"),
+    ],
+)
+def test_a_kind_that_mixes_categories_is_refused(verbs, parent, problem):
+    methods = dict.fromkeys({Verb.CREATE, Verb.GET, Verb.LIST} | verbs)
+    with pytest.raises(KindError, match=problem):
+        kinds._check_category("Thing", methods, parent)
+
+
 def test_every_service_is_listed_once_including_the_run_view():
     names = registry().service_names
     assert len(names) == len(set(names))
@@ -100,3 +161,7 @@ def test_a_schedule_has_the_custom_methods_trigger_and_fire():
     assert schedule.method(Verb.TRIGGER).name == "TriggerSchedule"
     assert schedule.method(Verb.FIRE).name == "FireSchedule"
     assert not schedule.is_run
+
+
+def test_policies_name_the_kinds_that_have_runs():
+    assert subject_kinds() == ("Agent", "Orchestration", "Tool")

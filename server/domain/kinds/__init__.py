@@ -1,7 +1,7 @@
 """What is special about each kind, one module per kind (`agent.py` for Agent), found by name: a module
 declares `KIND` (the kind's name) and `RULES` (a KindRules). A kind without a module gets the defaults of its
-category: no spec rules beyond its field_behavior annotations, the `Accepted` status, and for a run, the
-`native` provider."""
+category: no spec rules beyond its field_behavior annotations, the `Accepted` status, for a run the `native`
+provider, and for a record nothing more to check against its parent and nothing to change on it."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ class KindRules:
     # Rules that need the whole resource, not only its spec (a policy's subjects must be in its namespace).
     validate_resource: Callable[[Any, Violations], None] = no_rules
     # Definition kinds: sets the status of a newly accepted or changed resource (None: `Accepted`).
+    # Definition and record kinds: sets the status of a newly accepted or changed resource (None:
+    # `Accepted`).
     initial_status: Callable[[Any], None] | None = None
     # Definition kinds whose status depends on other resources: updates the status of a resource from the
     # database (db, resource), when it is written and on every round of the server's upkeep.
@@ -40,6 +42,12 @@ class KindRules:
     plan: Callable[[Any, Any, Any, int], Awaitable[Any]] | None = None
     # Executable run kinds: the timeout and retry limit of a run, from (run, parent).
     limits: Callable[[Any, Any], Any] | None = None
+    # Record kinds: the rules a new record must keep that its parent sets, from (record, parent,
+    # violations): a delivery's payload against its Signal's schema.
+    check_against_parent: Callable[[Any, Any, Violations], None] | None = None
+    # Record kinds: what a new record changes on its parent, from (db, context, record, parent), in the
+    # record's transaction, with the parent locked: a Signal counts its deliveries.
+    record_on_parent: Callable[[Any, Any, Any, Any], Awaitable[None]] | None = None
 
 
 @cache
