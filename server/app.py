@@ -23,8 +23,9 @@ from jangar.server.core.kinds import registry
 from jangar.server.core.outage import OutageTracker
 from jangar.server.core.pages import PageTokens
 from jangar.server.core.runtime import JOB, LOCAL, Runtime
+from jangar.server.core.secrets import SecretReader
 from jangar.server.database_wait import wait_for_database
-from jangar.server.domain.catalog import build_use_cases
+from jangar.server.domain.catalog import UseCases, build_use_cases
 from jangar.server.domain.execution import RunExecution
 from jangar.server.domain.launch import RuntimePolicy
 from jangar.server.domain.outbox_worker import OutboxWorker
@@ -34,6 +35,7 @@ from jangar.server.repository.database import Database
 from jangar.server.runtime.job import JobRuntime
 from jangar.server.runtime.kube_client import api_client_from_environment
 from jangar.server.runtime.local import LocalRuntime
+from jangar.server.runtime.secrets import DirectorySecrets, KubernetesSecrets
 
 log = logging.getLogger("jangar.server")
 
@@ -79,6 +81,7 @@ class JangarServer:
         self._server: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._cluster: ApiClient | None = None
+        self._use_cases: UseCases | None = None
 
     async def start(self) -> None:
         await wait_for_database(
@@ -100,7 +103,15 @@ class JangarServer:
         jobs = JobRuntime(cluster) if cluster is not None else None
         if jobs is not None:
             self.execution.add_runtime(jobs)
-        use_cases = build_use_cases(self.database, PageTokens(key), self._runtime_policy, self.execution)
+        secrets: SecretReader = (
+            KubernetesSecrets(cluster)
+            if cluster is not None
+            else DirectorySecrets(Path(self.settings.secrets_dir) if self.settings.secrets_dir else None)
+        )
+        use_cases = build_use_cases(
+            self.database, PageTokens(key), self._runtime_policy, self.execution, secrets=secrets
+        )
+        self._use_cases = use_cases
         server.add_generic_rpc_handlers(build_handlers(use_cases))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
@@ -129,6 +140,12 @@ class JangarServer:
             asyncio.create_task(
                 self._repeat("job settling", use_cases.ingest.settle_overdue, SETTLE_INTERVAL_SECONDS),
                 name="settle-jobs",
+            ),
+            asyncio.create_task(
+                self._repeat(
+                    "memory upkeep", use_cases.memory_upkeep.tick, self.settings.memory_upkeep_seconds
+                ),
+                name="memory-upkeep",
             ),
         ]
         if jobs is not None:
@@ -216,6 +233,8 @@ class JangarServer:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._use_cases is not None:
+            await self._use_cases.memory_stores.dispose()
         if self._cluster is not None:
             await self._cluster.close()
         await self.database.dispose()

@@ -117,6 +117,11 @@ class ServerSettings:
     state_dir: str = ".jangar"
     # Delay before the second attempt of a failed run; it doubles per attempt up to 5 minutes.
     retry_backoff_seconds: float = 10.0
+    # Without a cluster, Secret values are read from `<secrets_dir>/<namespace>/<name>/<key>`
+    # (docs/memory.md); empty: no Secret can be read.
+    secrets_dir: str = ""
+    # How often the memory upkeep checks every Memory's store and applies retention.
+    memory_upkeep_seconds: float = 30.0
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -144,6 +149,8 @@ class ServerSettings:
             local_runtime_force=_flag("JANGAR_LOCAL_RUNTIME_FORCE"),
             state_dir=os.environ.get("JANGAR_STATE_DIR") or cls.state_dir,
             retry_backoff_seconds=_seconds("JANGAR_RETRY_BACKOFF_SECONDS", cls.retry_backoff_seconds),
+            secrets_dir=os.environ.get("JANGAR_SECRETS_DIR", ""),
+            memory_upkeep_seconds=_seconds("JANGAR_MEMORY_UPKEEP_SECONDS", cls.memory_upkeep_seconds),
         )
         check_local_runtime(settings)
         return settings

@@ -7,10 +7,15 @@ from dataclasses import dataclass
 
 from jangar.server.core.kinds import registry
 from jangar.server.core.pages import PageTokens
+from jangar.server.core.secrets import NoSecrets, SecretReader
 from jangar.server.domain.cluster_ingest import ClusterIngest
 from jangar.server.domain.definitions import DefinitionUseCases
+from jangar.server.domain.embeddings import Embedder
 from jangar.server.domain.execution import RunExecution
 from jangar.server.domain.launch import RuntimePolicy
+from jangar.server.domain.memory_records import MemoryRecordUseCases
+from jangar.server.domain.memory_stores import MemoryStores
+from jangar.server.domain.memory_upkeep import MemoryUpkeep
 from jangar.server.domain.run_view import RunViewUseCases
 from jangar.server.domain.runs import RunUseCases
 from jangar.server.repository.database import Database
@@ -24,6 +29,9 @@ class UseCases:
     run_view: RunViewUseCases
     # The reconciler stream's side of the server.
     ingest: ClusterIngest
+    memory_records: MemoryRecordUseCases
+    memory_stores: MemoryStores
+    memory_upkeep: MemoryUpkeep
 
 
 def build_use_cases(
@@ -31,6 +39,8 @@ def build_use_cases(
     page_tokens: PageTokens,
     runtimes: RuntimePolicy | None = None,
     execution: RunExecution | None = None,
+    secrets: SecretReader | None = None,
+    embedder: Embedder | None = None,
 ) -> UseCases:
     kinds = registry()
     runtimes = runtimes or RuntimePolicy()
@@ -40,12 +50,20 @@ def build_use_cases(
         for kind in kinds.runs
         if kind.parent is not None
     }
+    secrets = secrets or NoSecrets()
+    stores = MemoryStores(secrets)
+    # Kinds with storage of their own, created and dropped with their resources.
+    lifecycles = {"Memory": stores}
     return UseCases(
         database=database,
         definitions={
-            kind.name: DefinitionUseCases(database, kind, page_tokens) for kind in kinds.definitions
+            kind.name: DefinitionUseCases(database, kind, page_tokens, lifecycles.get(kind.name))
+            for kind in kinds.definitions
         },
         runs=runs,
         run_view=RunViewUseCases(database, page_tokens),
         ingest=ClusterIngest(database, execution, runs),
+        memory_records=MemoryRecordUseCases(database, stores, embedder or Embedder(secrets), page_tokens),
+        memory_stores=stores,
+        memory_upkeep=MemoryUpkeep(database, stores),
     )

@@ -5,7 +5,7 @@ its KindRules (domain/kinds/)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
@@ -79,8 +79,20 @@ def apply_path(source: Message, destination: Message, path: str) -> None:
         setattr(destination, leaf, value)
 
 
+class Lifecycle(Protocol):
+    """What a kind with storage of its own (a Memory's store) does in the transaction that creates or
+    deletes one of its resources."""
+
+    async def created(self, db: Tx, resource: Any) -> None: ...
+
+    async def deleted(self, db: Tx, resource: Any) -> None: ...
+
+
 class DefinitionUseCases:
-    def __init__(self, database: Database, kind: Kind, page_tokens: PageTokens) -> None:
+    def __init__(
+        self, database: Database, kind: Kind, page_tokens: PageTokens, lifecycle: Lifecycle | None = None
+    ) -> None:
+        self._lifecycle = lifecycle
         self._database = database
         self._page_tokens = page_tokens
         self._kind = kind
@@ -114,6 +126,8 @@ class DefinitionUseCases:
                 )
                 assert existing is not None, "insert conflicted on a unique index other than the name"
                 raise already_exists(self._kind.name, created.namespace, created.name, existing.id)
+            if self._lifecycle is not None:
+                await self._lifecycle.created(db, created)
             await common.record_audit(
                 db,
                 context,
@@ -224,6 +238,8 @@ class DefinitionUseCases:
             check_etag(self._kind.name, current, etag, context.if_match)
             await self._refuse_if_in_use(db, current)
             await rows.delete_row(db, self._stored, uuid.UUID(current.id))
+            if self._lifecycle is not None:
+                await self._lifecycle.deleted(db, current)
             await common.record_audit(
                 db,
                 context,

@@ -1,0 +1,175 @@
+"""The memory upkeep (docs/memory.md): every round it checks each postgres Memory's store (reachable, its
+schema there with the Memory's dimension) and sets the Memory's phase and `Ready` condition from what it
+found; it deletes the records that `spec.retention.ttlDays` has expired. A Memory on a CNPG Cluster is
+`Unreachable` while the reconciler reports the Cluster not ready (domain/cnpg.py)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from jangar.server.core.context import RequestContext
+from jangar.server.core.errors import DomainError, ServiceUnavailable
+from jangar.server.core.pages import Cursor, Page
+from jangar.server.core.query import ListQuery, Ref
+from jangar.server.domain import common
+from jangar.server.domain.embeddings import dimension_of
+from jangar.server.domain.memory_stores import MemoryStores
+from jangar.server.repository import memory_store, rows
+from jangar.server.repository.database import Database
+from jangar.server.repository.mapping import STORED
+from jangar.v1 import memory_pb2
+
+log = logging.getLogger("jangar.server.memory")
+
+Phase = memory_pb2.MemoryStatus.Phase
+READY_CONDITION = "Ready"
+CLUSTER_CONDITION = "ClusterReady"
+_PAGE = 200
+UPKEEP_CONTEXT = RequestContext(
+    request_id="", method="jangar.server/MemoryUpkeep", principal="system:memory-upkeep"
+)
+
+
+@dataclass(frozen=True)
+class Health:
+    phase: int
+    reason: str
+    message: str
+
+
+def _condition(memory: memory_pb2.Memory, type_: str) -> object | None:
+    return next((c for c in memory.status.conditions if c.type == type_), None)
+
+
+def set_condition(memory: memory_pb2.Memory, type_: str, ok: bool, reason: str, message: str) -> bool:
+    """Sets condition `type_`; True when it changed (its transition time moves only then)."""
+    status = "True" if ok else "False"
+    current = _condition(memory, type_)
+    if current is not None and (current.status, current.reason, current.message) == (status, reason, message):  # type: ignore[attr-defined]
+        return False
+    kept = [c for c in memory.status.conditions if c.type != type_]
+    del memory.status.conditions[:]
+    memory.status.conditions.extend(kept)
+    memory.status.conditions.append(common.condition(type_, status, reason, message, memory.generation))
+    return True
+
+
+async def save_status(
+    database: Database, memory_id: str, change: object, event_reason: str
+) -> memory_pb2.Memory | None:
+    """Applies `change(memory) -> bool` to the locked Memory and stores it when it changed, with an audit
+    row when its phase moved."""
+    stored = STORED["Memory"]
+    async with database.transaction() as db:
+        current = await rows.find(db, stored, Ref(id=uuid.UUID(memory_id)), for_update=True)
+        if current is None:
+            return None
+        updated = memory_pb2.Memory()
+        updated.CopyFrom(current)
+        if not change(updated):  # type: ignore[operator]
+            return current
+        updated.status.observed_generation = updated.generation
+        await memory_store.save_memory_status(db, updated)
+        saved = updated
+        if saved.status.phase != current.status.phase:
+            await common.record_audit(
+                db,
+                UPKEEP_CONTEXT,
+                kind="Memory",
+                entity_id=memory_id,
+                event="StatusChanged",
+                namespace=saved.namespace,
+                payload={
+                    "from": Phase.Name(current.status.phase),
+                    "to": Phase.Name(saved.status.phase),
+                    "reason": event_reason,
+                },
+            )
+        return saved
+
+
+class MemoryUpkeep:
+    def __init__(self, database: Database, stores: MemoryStores) -> None:
+        self._database = database
+        self._stores = stores
+
+    async def _memories(self) -> list[memory_pb2.Memory]:
+        found: list[memory_pb2.Memory] = []
+        after: Cursor | None = None
+        while True:
+            query = ListQuery(page=Page(size=_PAGE, after=after, query_hash=""))
+            async with self._database.transaction() as db:
+                page = await rows.list_page(db, STORED["Memory"], query)
+            found.extend(m for m in page.items if m.spec.type == memory_pb2.MemorySpec.postgres)
+            if page.next_cursor is None:
+                return found
+            after = page.next_cursor
+
+    async def check(self, memory: memory_pb2.Memory) -> Health:
+        """What the store of `memory` looks like now; deletes its expired records on the way."""
+        cluster = _condition(memory, CLUSTER_CONDITION)
+        if memory.spec.connection.cluster_ref.name and (cluster is None or cluster.status != "True"):  # type: ignore[attr-defined]
+            message = (
+                cluster.message if cluster is not None else "the reconciler has not reported the Cluster"
+            )  # type: ignore[attr-defined]
+            return Health(Phase.Unreachable, "ClusterNotReady", message)
+        schema = memory_store.schema_of(memory.id)
+        expected = dimension_of(memory.spec)
+        try:
+            async with self._database.transaction() as own, self._stores.transaction(own, memory) as store:
+                found = await memory_store.store_dimension(store, schema)
+                if found is None:
+                    return Health(
+                        Phase.Degraded, "StoreMissing", f"the store's schema {schema} does not exist"
+                    )
+                if found != expected:
+                    return Health(
+                        Phase.Degraded,
+                        "DimensionMismatch",
+                        f"the store has {found} dimensions, not {expected}",
+                    )
+                if memory.spec.retention.ttl_days:
+                    expired = await memory_store.delete_expired(store, schema, memory.spec.retention.ttl_days)
+                    if expired:
+                        log.info(
+                            "deleted %d expired records of Memory %s/%s",
+                            expired,
+                            memory.namespace,
+                            memory.name,
+                        )
+        except DomainError as error:
+            degraded = error.reason in ("MEMORY_DIMENSION_MISMATCH", "MEMORY_CONNECTION_INVALID")
+            return Health(
+                Phase.Degraded if degraded else Phase.Unreachable, _camel(error.reason), error.message
+            )
+        except ServiceUnavailable:
+            raise  # Jangar's own database is down: nothing can be said about the store
+        except Exception as error:  # the store answered, but its schema could not be made (permissions)
+            return Health(
+                Phase.Degraded,
+                "StoreNotMigrated",
+                f"the store's schema could not be created ({type(error).__name__})",
+            )
+        return Health(Phase.Ready, "StoreReady", "the store is reachable and migrated")
+
+    async def tick(self) -> None:
+        for memory in await self._memories():
+            health = await self.check(memory)
+
+            def change(current: memory_pb2.Memory, health: Health = health) -> bool:
+                changed = set_condition(
+                    current, READY_CONDITION, health.phase == Phase.Ready, health.reason, health.message
+                )
+                if current.status.phase != health.phase:
+                    current.status.phase = health.phase
+                    changed = True
+                return changed
+
+            await save_status(self._database, memory.id, change, health.reason)
+
+
+def _camel(reason: str) -> str:
+    """`MEMORY_SECRET_UNAVAILABLE` -> `SecretUnavailable` (condition reasons are CamelCase)."""
+    return "".join(part.capitalize() for part in reason.removeprefix("MEMORY_").split("_"))
