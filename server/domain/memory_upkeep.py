@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from jangar.server.core.context import RequestContext
@@ -16,8 +17,8 @@ from jangar.server.core.query import ListQuery, Ref
 from jangar.server.domain import common
 from jangar.server.domain.embeddings import dimension_of
 from jangar.server.domain.memory_stores import MemoryStores
-from jangar.server.repository import memory_store, rows
-from jangar.server.repository.database import Database
+from jangar.server.repository import cluster_objects, memory_store, rows
+from jangar.server.repository.database import Database, Tx
 from jangar.server.repository.mapping import STORED
 from jangar.v1 import memory_pb2
 
@@ -26,6 +27,7 @@ log = logging.getLogger("jangar.server.memory")
 Phase = memory_pb2.MemoryStatus.Phase
 READY_CONDITION = "Ready"
 CLUSTER_CONDITION = "ClusterReady"
+CLUSTER_API = ("postgresql.cnpg.io/v1", "Cluster")
 _PAGE = 200
 UPKEEP_CONTEXT = RequestContext(
     request_id="", method="jangar.server/MemoryUpkeep", principal="system:memory-upkeep"
@@ -56,38 +58,37 @@ def set_condition(memory: memory_pb2.Memory, type_: str, ok: bool, reason: str, 
     return True
 
 
+StatusChange = Callable[[memory_pb2.Memory], bool]
+
+
 async def save_status(
-    database: Database, memory_id: str, change: object, event_reason: str
-) -> memory_pb2.Memory | None:
-    """Applies `change(memory) -> bool` to the locked Memory and stores it when it changed, with an audit
-    row when its phase moved."""
-    stored = STORED["Memory"]
-    async with database.transaction() as db:
-        current = await rows.find(db, stored, Ref(id=uuid.UUID(memory_id)), for_update=True)
-        if current is None:
-            return None
-        updated = memory_pb2.Memory()
-        updated.CopyFrom(current)
-        if not change(updated):  # type: ignore[operator]
-            return current
-        updated.status.observed_generation = updated.generation
-        await memory_store.save_memory_status(db, updated)
-        saved = updated
-        if saved.status.phase != current.status.phase:
-            await common.record_audit(
-                db,
-                UPKEEP_CONTEXT,
-                kind="Memory",
-                entity_id=memory_id,
-                event="StatusChanged",
-                namespace=saved.namespace,
-                payload={
-                    "from": Phase.Name(current.status.phase),
-                    "to": Phase.Name(saved.status.phase),
-                    "reason": event_reason,
-                },
-            )
-        return saved
+    db: Tx, memory_id: str, change: StatusChange, event_reason: str, context: RequestContext = UPKEEP_CONTEXT
+) -> None:
+    """Applies `change(memory) -> bool` to the locked Memory and stores its status when it changed, with an
+    audit row when its phase moved."""
+    current = await rows.find(db, STORED["Memory"], Ref(id=uuid.UUID(memory_id)), for_update=True)
+    if current is None:
+        return
+    updated = memory_pb2.Memory()
+    updated.CopyFrom(current)
+    if not change(updated):
+        return
+    updated.status.observed_generation = updated.generation
+    await memory_store.save_memory_status(db, updated)
+    if updated.status.phase != current.status.phase:
+        await common.record_audit(
+            db,
+            context,
+            kind="Memory",
+            entity_id=memory_id,
+            event="StatusChanged",
+            namespace=updated.namespace,
+            payload={
+                "from": Phase.Name(current.status.phase),
+                "to": Phase.Name(updated.status.phase),
+                "reason": event_reason,
+            },
+        )
 
 
 class MemoryUpkeep:
@@ -154,6 +155,20 @@ class MemoryUpkeep:
             )
         return Health(Phase.Ready, "StoreReady", "the store is reachable and migrated")
 
+    async def _cluster_readiness(self, memory: memory_pb2.Memory) -> tuple[bool, str]:
+        """From the ClusterReady condition the reconciler's reports set, or, for a Memory created after
+        the last report, from that report."""
+        cluster = _condition(memory, CLUSTER_CONDITION)
+        if cluster is not None:
+            return cluster.status == "True", cluster.message  # type: ignore[attr-defined]
+        async with self._database.transaction() as db:
+            seen = await cluster_objects.latest(
+                db, *CLUSTER_API, memory.namespace, memory.spec.connection.cluster_ref.name
+            )
+        if seen is None or seen.deleted:
+            return False, "the reconciler has not reported the CNPG Cluster"
+        return bool(seen.facts.get("ready")), str(seen.facts.get("message", ""))
+
     async def tick(self) -> None:
         for memory in await self._memories():
             health = await self.check(memory)
@@ -167,7 +182,8 @@ class MemoryUpkeep:
                     changed = True
                 return changed
 
-            await save_status(self._database, memory.id, change, health.reason)
+            async with self._database.transaction() as db:
+                await save_status(db, memory.id, change, health.reason)
 
 
 def _camel(reason: str) -> str:

@@ -1,6 +1,6 @@
 """The resource types the fake serves, and the discovery documents that describe them.
 
-Built-in kinds are the ones Jangar uses (core v1 namespaces, pods, configmaps; batch/v1 jobs;
+Built-in kinds are the ones Jangar uses (core v1 namespaces, pods, configmaps, secrets; batch/v1 jobs;
 coordination.k8s.io/v1 leases); custom resources are registered from CRD-like definitions at start-up."""
 
 from __future__ import annotations
@@ -99,7 +99,10 @@ JOBS = ResourceType(
 )
 LEASES = ResourceType("coordination.k8s.io", "v1", "leases", "Lease", singular="lease")
 
-BUILTIN: tuple[ResourceType, ...] = (NAMESPACES, PODS, CONFIGMAPS, JOBS, LEASES)
+# Secrets: their values are base64 in `data`, as the real API returns them.
+SECRETS = ResourceType("", "v1", "secrets", "Secret", singular="secret")
+
+BUILTIN: tuple[ResourceType, ...] = (NAMESPACES, PODS, CONFIGMAPS, JOBS, LEASES, SECRETS)
 
 
 @dataclass(frozen=True)
