@@ -319,3 +319,45 @@ async def test_records_need_a_postgres_memory(memories, records):
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await _write(records, created, [_document("a", "b", {})])
     assert reason_of(refused.value) == "MEMORY_TYPE_UNSUPPORTED"
+
+
+@pytest.mark.parametrize(
+    ("spec", "fields"),
+    [
+        (
+            {"embeddings": {"endpoint": "https://embed.example/v1"}},
+            ["spec.embeddings.model", "spec.embeddings.dimension"],
+        ),
+        ({"embeddings": {"endpoint": "ftp://x", "model": "m", "dimension": 8}}, ["spec.embeddings.endpoint"]),
+        ({"embeddings": {"dimension": 512}}, ["spec.embeddings.dimension"]),
+        (
+            {"embeddings": {"endpoint": "http://e", "model": "m", "dimension": 4096}},
+            ["spec.embeddings.dimension"],
+        ),
+        ({"embeddings": {"api_key_secret_ref": {"name": "k"}}}, ["spec.embeddings.apiKeySecretRef.key"]),
+        (
+            {"connection": {"cluster_ref": {"name": "pg"}, "secret_ref": {"name": "s", "key": "uri"}}},
+            ["spec.connection"],
+        ),
+        ({"retention": {"ttl_days": -1}}, ["spec.retention.ttlDays"]),
+    ],
+)
+async def test_memory_spec_rules(memories, spec, fields):
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _embedded_memory(memories, **spec)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violated_fields(refused.value) == fields
+
+
+async def test_the_embedding_dimension_cannot_change(memories):
+    memory = await _embedded_memory(memories)
+    patch = memory_pb2.Memory(
+        spec=memory_pb2.MemorySpec(embeddings={"endpoint": "http://e", "model": "m", "dimension": 8})
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await memories.UpdateMemory(
+            memory_pb2.UpdateMemoryRequest(
+                id=memory.id, memory=patch, update_mask={"paths": ["spec.embeddings"]}
+            )
+        )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT

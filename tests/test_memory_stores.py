@@ -15,6 +15,7 @@ import asyncpg
 import grpc
 import pytest
 import sqlalchemy
+from aiohttp import web
 
 from jangar.server.devstack.processes import free_port
 from jangar.v1 import memory_pb2, memory_pb2_grpc, memory_record_pb2, memory_record_pb2_grpc
@@ -59,6 +60,8 @@ def secrets_dir(work_dir: Path, external_url: str) -> Path:
     root = work_dir / unique("secrets")
     (root / "default" / "ext-db").mkdir(parents=True)
     (root / "default" / "ext-db" / "uri").write_text(external_url + "\n")
+    (root / "default" / "embed-key").mkdir(parents=True)
+    (root / "default" / "embed-key" / "token").write_text(f"key-{SECRET}")
     (root / "default" / "bad-db").mkdir(parents=True)
     (root / "default" / "bad-db" / "uri").write_text(
         f"postgresql://postgres:{SECRET}@127.0.0.1:{free_port()}/x"
@@ -266,3 +269,82 @@ def test_the_secrets_directory_stays_inside_its_root(tmp_path):
     for namespace, name, key in [("..", "x", "outside"), ("ns", "..", "key"), ("ns", "name", "../name/key")]:
         with pytest.raises(SecretUnavailable):
             asyncio.run(secrets.read(namespace, name, key))
+
+
+@pytest.fixture(scope="module")
+async def embedding_endpoint():
+    """An OpenAI-compatible embeddings API: a text's embedding is [len(text), 1, 0, 0.5]."""
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    async def embeddings(request: web.Request) -> web.Response:
+        body = await request.json()
+        seen.append((request.headers.get("Authorization", ""), body))
+        data = [
+            {"index": i, "embedding": [float(len(t)), 1.0, 0.0, 0.5]} for i, t in enumerate(body["input"])
+        ]
+        return web.json_response({"object": "list", "data": data, "model": body["model"]})
+
+    app = web.Application()
+    app.router.add_post("/v1/embeddings", embeddings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield f"http://127.0.0.1:{port}/v1", seen
+    await runner.cleanup()
+
+
+async def test_an_external_embedding_endpoint_with_its_key_from_a_secret(
+    stubs, embedding_endpoint, store_server
+):
+    memories, records = stubs
+    url, seen = embedding_endpoint
+    embeddings = {
+        "endpoint": url,
+        "model": "test-model",
+        "dimension": 4,
+        "api_key_secret_ref": {"name": "embed-key", "key": "token"},
+    }
+    memory = await _create(memories, embeddings=embeddings)
+    await records.WriteMemoryRecords(
+        memory_record_pb2.WriteMemoryRecordsRequest(
+            id=memory.id, records=[Record(kind=Record.document, text=t) for t in ("a", "bbbb", "cccccccc")]
+        ),
+        metadata=builders.key(),
+    )
+    assert seen[-1] == (f"Bearer key-{SECRET}", {"model": "test-model", "input": ["a", "bbbb", "cccccccc"]})
+    hits = await records.QueryMemory(
+        memory_record_pb2.QueryMemoryRequest(
+            memory_id=memory.id, query="dddd", mode=memory_record_pb2.QueryMemoryRequest.vector
+        )
+    )
+    assert hits.hits[0].text == "bbbb" and hits.hits[0].score == pytest.approx(1.0)
+    # An embedding of another dimension is refused.
+    with pytest.raises(grpc.aio.AioRpcError) as wrong:
+        await records.WriteMemoryRecords(
+            memory_record_pb2.WriteMemoryRecordsRequest(
+                id=memory.id, records=[Record(kind=Record.event, embedding=[1.0] * 256)]
+            ),
+            metadata=builders.key(),
+        )
+    assert wrong.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert SECRET not in store_server.log_path.read_text()
+
+
+async def test_an_unreachable_embedding_endpoint_is_unavailable_and_writes_nothing(stubs):
+    memories, records = stubs
+    memory = await _create(
+        memories, embeddings={"endpoint": f"http://127.0.0.1:{free_port()}/v1", "model": "m", "dimension": 4}
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as failed:
+        await records.WriteMemoryRecords(
+            memory_record_pb2.WriteMemoryRecordsRequest(
+                id=memory.id, records=[Record(kind=Record.event, text="x")]
+            ),
+            metadata=builders.key(),
+        )
+    assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert reason_of(failed.value) == "EMBEDDING_ENDPOINT_FAILED"
+    listed = await records.ListMemoryRecords(memory_record_pb2.ListMemoryRecordsRequest(id=memory.id))
+    assert list(listed.records) == []
