@@ -4,10 +4,10 @@ gRPC (batches of 500, embeddings computed by the server's embedded model), then 
 ceiling (one asyncpg connection, the same HNSW index, the same ef_search, the query embeddings computed in
 advance).
 
-The store is filled mostly with COPY (the API writes only the first batches): the HNSW index is dropped for
-the load and built once after it, so the section takes about a minute, not the ten an index-maintaining
-insert of 100,000 rows would. The corpus is synthetic: words of a fixed pseudo-vocabulary drawn with a Zipf
-distribution, so that some query terms match many records, as real text does.
+The store is filled mostly with COPY (the API writes only the first batches): the search indexes (HNSW,
+full text, trigram, metadata) are dropped for the load and built once after it, which is several times
+faster than maintaining them row by row. The corpus is synthetic: words of a fixed pseudo-vocabulary drawn
+with a Zipf distribution, so that some query terms match many records, as real text does.
 
     .venv/bin/python -m tests.bench_memory --server 127.0.0.1:PORT --dsn postgresql://...   (standalone)
 """
@@ -27,7 +27,7 @@ import asyncpg
 import grpc
 
 from jangar.server.domain.embeddings import EmbeddedModel
-from jangar.server.repository.memory_store import schema_of
+from jangar.server.repository.memory_store import SEARCH_INDEXES, index_statements, schema_of
 from jangar.v1 import memory_pb2, memory_pb2_grpc, memory_record_pb2, memory_record_pb2_grpc
 from tests import builders
 from tests.bench_measure import percentile
@@ -156,13 +156,14 @@ def _vector(values: Sequence[float]) -> str:
 
 
 async def _copy_in(dsn: str, schema: str, corpus: Corpus, count: int) -> tuple[float, float]:
-    """COPYs `count` records with embeddings computed here, without the HNSW index, then builds it once.
-    Returns (load seconds, index build seconds)."""
+    """COPYs `count` records with embeddings computed here, without the search indexes, then builds them
+    once. Returns (load seconds, index build seconds)."""
     model = EmbeddedModel()
     connection = await asyncpg.connect(dsn)
     try:
         started = time.perf_counter()
-        await connection.execute(f"DROP INDEX {schema}.records_embedding")
+        for index in SEARCH_INDEXES:
+            await connection.execute(f"DROP INDEX {schema}.{index}")
         chunk = 10_000
         for offset in range(0, count, chunk):
             texts = [corpus.document() for _ in range(min(chunk, count - offset))]
@@ -181,9 +182,8 @@ async def _copy_in(dsn: str, schema: str, corpus: Corpus, count: int) -> tuple[f
         loaded = time.perf_counter() - started
         started = time.perf_counter()
         await connection.execute("SET maintenance_work_mem = '512MB'")
-        await connection.execute(
-            f"CREATE INDEX records_embedding ON {schema}.records USING hnsw (embedding vector_cosine_ops)"
-        )
+        for statement in index_statements(schema):
+            await connection.execute(statement)
         await connection.execute(f"ANALYZE {schema}.records")
         return loaded, time.perf_counter() - started
     finally:

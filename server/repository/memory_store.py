@@ -84,6 +84,24 @@ async def ensure_extensions(db: Tx) -> None:
     await db.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
 
 
+# The search indexes (not the kv key's unique one): a bulk load may drop these and build them once after.
+SEARCH_INDEXES = ("records_tsv", "records_trgm", "records_metadata", "records_embedding")
+
+
+def index_statements(schema: str) -> list[str]:
+    """The store's indexes, each created only when missing."""
+    return [
+        f"CREATE UNIQUE INDEX IF NOT EXISTS records_kv_key ON {schema}.records (key) WHERE kind = 'kv'",
+        f"CREATE INDEX IF NOT EXISTS records_tsv ON {schema}.records USING gin (tsv)",
+        f"CREATE INDEX IF NOT EXISTS records_trgm ON {schema}.records USING gin (text gin_trgm_ops)",
+        f"CREATE INDEX IF NOT EXISTS records_metadata ON {schema}.records "
+        "USING gin (metadata jsonb_path_ops)",
+        f"CREATE INDEX IF NOT EXISTS records_embedding ON {schema}.records "
+        "USING hnsw (embedding vector_cosine_ops)",
+        f"CREATE INDEX IF NOT EXISTS records_newest ON {schema}.records (created_at DESC, id DESC)",
+    ]
+
+
 async def create_store(db: Tx, schema: str, dimension: int) -> None:
     """Creates the schema and its table and indexes; a store that exists already is left as it is."""
     await db.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
@@ -98,14 +116,7 @@ async def create_store(db: Tx, schema: str, dimension: int) -> None:
           tsv tsvector GENERATED ALWAYS AS (to_tsvector('{TEXT_SEARCH_CONFIG}', text)) STORED,
           created_at timestamptz NOT NULL DEFAULT clock_timestamp()
         )""",
-        f"CREATE UNIQUE INDEX IF NOT EXISTS records_kv_key ON {schema}.records (key) WHERE kind = 'kv'",
-        f"CREATE INDEX IF NOT EXISTS records_tsv ON {schema}.records USING gin (tsv)",
-        f"CREATE INDEX IF NOT EXISTS records_trgm ON {schema}.records USING gin (text gin_trgm_ops)",
-        f"CREATE INDEX IF NOT EXISTS records_metadata ON {schema}.records "
-        "USING gin (metadata jsonb_path_ops)",
-        f"CREATE INDEX IF NOT EXISTS records_embedding ON {schema}.records "
-        "USING hnsw (embedding vector_cosine_ops)",
-        f"CREATE INDEX IF NOT EXISTS records_newest ON {schema}.records (created_at DESC, id DESC)",
+        *index_statements(schema),
     ]
     for statement in statements:
         await db.execute(text(statement))
@@ -233,12 +244,16 @@ async def delete_expired(db: Tx, schema: str, ttl_days: int) -> int:
 
 
 def _filter_sql(wanted: Filter, params: dict[str, object]) -> str:
-    params["filter_kind"] = wanted.kind
-    params["filter_metadata"] = json.dumps(wanted.metadata)
-    return (
-        "(CAST(:filter_kind AS text) = '' OR kind = :filter_kind) "
-        "AND metadata @> CAST(:filter_metadata AS jsonb)"
-    )
+    """The filter's conditions, only those it has: a condition that is always true (`metadata @> '{}'`) in a
+    prepared statement's generic plan can turn the planner away from the HNSW index."""
+    clauses = []
+    if wanted.kind:
+        params["filter_kind"] = wanted.kind
+        clauses.append("kind = :filter_kind")
+    if wanted.metadata:
+        params["filter_metadata"] = json.dumps(wanted.metadata)
+        clauses.append("metadata @> CAST(:filter_metadata AS jsonb)")
+    return " AND ".join(clauses) or "true"
 
 
 _HIT_COLUMNS = (
@@ -263,15 +278,19 @@ def _ranked(rows: object) -> list[Ranked]:
 
 
 async def rank_lexical(db: Tx, schema: str, query: str, wanted: Filter, limit: int) -> list[Ranked]:
-    """Full-text matches by ts_rank_cd, then (when they are fewer than `limit`) trigram word-similarity
-    matches that full text missed, by similarity."""
+    """Full-text matches of any of the query's terms (websearch syntax, its ANDs made ORs), ranked by
+    ts_rank_cd, so that records matching more terms, closer together, come first; when full text matches
+    nothing (a misspelling, a word the stemmer does not know, a very short query), trigram word-similarity
+    matches instead."""
     params: dict[str, object] = {"query": query, "limit": limit, "config": TEXT_SEARCH_CONFIG}
     where = _filter_sql(wanted, params)
     full_text = await db.execute(
         text(
             f"""
             SELECT {_HIT_COLUMNS}, ts_rank_cd(tsv, q) AS score
-            FROM {schema}.records, websearch_to_tsquery(CAST(:config AS regconfig), :query) AS q
+            FROM {schema}.records,
+                 CAST(replace(CAST(websearch_to_tsquery(CAST(:config AS regconfig), :query) AS text),
+                              '&', '|') AS tsquery) AS q
             WHERE tsv @@ q AND {where}
             ORDER BY score DESC, id LIMIT :limit
             """
@@ -279,21 +298,20 @@ async def rank_lexical(db: Tx, schema: str, query: str, wanted: Filter, limit: i
         params,
     )
     hits = _ranked(full_text)
-    if len(hits) >= limit:
+    if hits:
         return hits
-    params.update(limit=limit - len(hits), seen=[uuid.UUID(h.id) for h in hits])
     trigram = await db.execute(
         text(
             f"""
             SELECT {_HIT_COLUMNS}, word_similarity(:query, text) AS score
             FROM {schema}.records
-            WHERE :query <% text AND NOT (id = ANY(CAST(:seen AS uuid[]))) AND {where}
+            WHERE :query <% text AND {where}
             ORDER BY score DESC, id LIMIT :limit
             """
         ),
         params,
     )
-    return hits + _ranked(trigram)
+    return _ranked(trigram)
 
 
 async def rank_vector(
@@ -301,10 +319,15 @@ async def rank_vector(
 ) -> list[Ranked]:
     """Nearest records by cosine distance through the HNSW index; with a filter, pgvector's iterative scan
     keeps looking until `limit` records pass it (or the scan's bound is reached)."""
-    await db.execute(text(f"SET LOCAL hnsw.ef_search = {max(40, int(limit))}"))
-    await db.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
     params: dict[str, object] = {"embedding": _vector(embedding), "limit": limit}
     where = _filter_sql(wanted, params)
+    # One round trip for both settings, for this transaction only.
+    await db.execute(
+        text(
+            "SELECT set_config('hnsw.ef_search', :ef, true), set_config('hnsw.iterative_scan', :scan, true)"
+        ),
+        {"ef": str(max(40, int(limit))), "scan": "relaxed_order" if where != "true" else "off"},
+    )
     result = await db.execute(
         text(
             f"""
