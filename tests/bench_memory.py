@@ -298,7 +298,8 @@ def report(section: Section) -> str:
         f"{QUERIES_PER_MODE} queries per mode, {QUERY_CONCURRENCY} in flight, limit {LIMIT} "
         "(goal: p99 < 50 ms)",
         f"write: records/s through the API with server-computed embeddings; query: queries/s. "
-        f"COPY of the rest {section.load_seconds:.1f} s, HNSW build {section.index_seconds:.1f} s",
+        f"COPY of the rest {section.load_seconds:.1f} s, then its search indexes (HNSW, GIN) "
+        f"{section.index_seconds:.1f} s",
         "",
         header,
         "-" * len(header),

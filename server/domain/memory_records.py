@@ -42,6 +42,16 @@ def _kind_name(kind: int) -> str:
     return Record.Kind.Name(kind)
 
 
+_KINDS = frozenset(Record.Kind.values()) - {Record.KIND_UNSPECIFIED}
+
+
+def _check_kind(field: str, kind: int, v: Violations, *, required: bool) -> None:
+    # Proto3 enums are open: an unknown number decodes, and must be refused here.
+    if kind in _KINDS or (not required and kind == Record.KIND_UNSPECIFIED):
+        return
+    v.add(field, "is required: document, event or kv" if not kind else "must be document, event or kv")
+
+
 def _validate_metadata(field: str, metadata: Any, v: Violations) -> None:
     if len(metadata) > MAX_METADATA_ENTRIES:
         v.add(field, f"must have at most {MAX_METADATA_ENTRIES} entries")
@@ -67,8 +77,7 @@ def validate_records(records: Sequence[Record], dimension: int) -> None:
     kv_keys: dict[str, int] = {}
     for index, record in enumerate(records):
         at = f"records[{index}]"
-        if record.kind == Record.KIND_UNSPECIFIED:
-            v.add(f"{at}.kind", "is required: document, event or kv")
+        _check_kind(f"{at}.kind", record.kind, v, required=True)
         if record.kind == Record.kv:
             if v.required(f"{at}.key", record.key) and record.key in kv_keys:
                 v.add(f"{at}.key", f"repeats the kv key of records[{kv_keys[record.key]}]")
@@ -223,6 +232,9 @@ class MemoryRecordUseCases:
     async def list(
         self, request: memory_record_pb2.ListMemoryRecordsRequest
     ) -> memory_record_pb2.ListMemoryRecordsResponse:
+        v = Violations()
+        _check_kind("kind", request.kind, v, required=False)
+        v.raise_if_any()
         kind = _kind_name(request.kind) if request.kind else ""
         async with self._database.transaction() as db:
             memory = await self._memory(db, request.id, request.namespace)
@@ -281,6 +293,18 @@ class MemoryRecordUseCases:
             v.add("memoryRef.name", "is required unless memoryId is set")
         if request.memory_id and request.memory_ref.name:
             v.add("memoryId", "give memoryRef or memoryId, not both")
+        elif request.memory_id:
+            try:
+                uuid.UUID(request.memory_id)
+            except ValueError:
+                v.add("memoryId", "must be a UUID")
+        elif request.memory_ref.name:
+            v.dns_label("memoryRef.name", request.memory_ref.name)
+        if request.mode not in Mode.values():
+            v.add("mode", "must be lexical, vector or hybrid")
+        _check_kind("filter.kind", request.filter.kind, v, required=False)
+        if request.min_score != request.min_score:
+            v.add("minScore", "must be a number")
         v.raise_if_any()
         mode = request.mode or Mode.hybrid
         limit = request.limit or DEFAULT_LIMIT
