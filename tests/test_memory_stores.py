@@ -62,6 +62,8 @@ def secrets_dir(work_dir: Path, external_url: str) -> Path:
     (root / "default" / "ext-db" / "uri").write_text(external_url + "\n")
     (root / "default" / "embed-key").mkdir(parents=True)
     (root / "default" / "embed-key" / "token").write_text(f"key-{SECRET}")
+    (root / "default" / "junk-db").mkdir(parents=True)
+    (root / "default" / "junk-db" / "uri").write_text("not a connection string")
     (root / "default" / "bad-db").mkdir(parents=True)
     (root / "default" / "bad-db" / "uri").write_text(
         f"postgresql://postgres:{SECRET}@127.0.0.1:{free_port()}/x"
@@ -171,6 +173,9 @@ async def test_missing_or_unreachable_stores_are_unreachable(stubs):
     assert "no-such-secret" in _ready(gone).message
     down = await _phase(memories, refused, Phase.Unreachable)
     assert _ready(down).reason == "StoreUnavailable"
+    junk = await _create(memories, connection={"secret_ref": {"name": "junk-db", "key": "uri"}})
+    degraded = await _phase(memories, junk, Phase.Degraded)
+    assert _ready(degraded).reason == "ConnectionInvalid"
     with pytest.raises(grpc.aio.AioRpcError) as failed:
         await records.WriteMemoryRecords(
             memory_record_pb2.WriteMemoryRecordsRequest(

@@ -63,18 +63,20 @@ class MemoryStores:
         schema = memory_store.schema_of(memory.id)
         marker = (hashlib.sha256(dsn.encode()).hexdigest(), schema)
         try:
-            async with self._external.transaction(dsn) as db:
+            database = self._external.database(dsn)
+        except ValueError:
+            raise store_unavailable(
+                f"the connection string of Memory {memory.name!r} is not a PostgreSQL URL",
+                "MEMORY_CONNECTION_INVALID",
+            ) from None
+        try:
+            async with database.transaction() as db:
                 if marker not in self._ensured:
                     await self._ensure(db, schema, dimension_of(memory.spec))
                     self._ensured.add(marker)
                 yield db
         except ServiceUnavailable:
             raise store_unavailable(f"the store of Memory {memory.name!r} cannot be reached") from None
-        except ValueError:
-            raise store_unavailable(
-                f"the connection string of Memory {memory.name!r} is not a PostgreSQL URL",
-                "MEMORY_CONNECTION_INVALID",
-            ) from None
 
     async def _ensure(self, db: Tx, schema: str, dimension: int) -> None:
         await memory_store.ensure_extensions(db)
@@ -102,7 +104,7 @@ class MemoryStores:
             return
         try:
             dsn = await self.connection_string(memory)
-            async with self._external.transaction(dsn) as external:
+            async with self._external.database(dsn).transaction() as external:
                 await memory_store.drop_store(external, schema)
         except (DomainError, ServiceUnavailable, ValueError) as error:
             log.warning(

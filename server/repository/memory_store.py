@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, text, update
+from sqlalchemy.exc import ArgumentError
 
 from jangar.server.core.pages import Cursor
 from jangar.server.repository.database import Database, Tx
@@ -353,14 +353,17 @@ class ExternalStores:
         self._pool_size = pool_size
         self._databases: dict[str, Database] = {}
 
-    @asynccontextmanager
-    async def transaction(self, dsn: str) -> AsyncIterator[Tx]:
+    def database(self, dsn: str) -> Database:
+        """The pool for a connection string; raises ValueError when it is not a PostgreSQL URL."""
         digest = hashlib.sha256(dsn.encode()).hexdigest()
         database = self._databases.get(digest)
         if database is None:
-            database = self._databases[digest] = Database(dsn, pool_size=self._pool_size)
-        async with database.transaction() as db:
-            yield db
+            try:
+                database = Database(dsn, pool_size=self._pool_size)
+            except ArgumentError:
+                raise ValueError("not a database URL") from None
+            self._databases[digest] = database
+        return database
 
     async def dispose(self) -> None:
         for database in self._databases.values():
