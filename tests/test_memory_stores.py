@@ -353,3 +353,30 @@ async def test_an_unreachable_embedding_endpoint_is_unavailable_and_writes_nothi
     assert reason_of(failed.value) == "EMBEDDING_ENDPOINT_FAILED"
     listed = await records.ListMemoryRecords(memory_record_pb2.ListMemoryRecordsRequest(id=memory.id))
     assert list(listed.records) == []
+
+
+async def test_the_secret_is_read_at_every_use(stubs, secrets_dir, external_url):
+    memories, records = stubs
+    (secrets_dir / "default" / "rotating").mkdir()
+    uri = secrets_dir / "default" / "rotating" / "uri"
+    uri.write_text(external_url)
+    memory = await _create(memories, connection={"secret_ref": {"name": "rotating", "key": "uri"}})
+
+    async def write() -> memory_record_pb2.WriteMemoryRecordsResponse:
+        return await records.WriteMemoryRecords(
+            memory_record_pb2.WriteMemoryRecordsRequest(
+                id=memory.id, records=[Record(kind=Record.event, text="e")]
+            ),
+            metadata=builders.key(),
+        )
+
+    await write()
+    # The Secret now names a server that is not there: the next use reads it and fails.
+    uri.write_text(f"postgresql://postgres:{SECRET}@127.0.0.1:{free_port()}/gone")
+    with pytest.raises(grpc.aio.AioRpcError) as moved:
+        await write()
+    assert reason_of(moved.value) == "MEMORY_STORE_UNAVAILABLE"
+    uri.write_text(external_url)
+    await write()
+    listed = await records.ListMemoryRecords(memory_record_pb2.ListMemoryRecordsRequest(id=memory.id))
+    assert len(listed.records) == 2

@@ -63,7 +63,7 @@ class MemoryStores:
         schema = memory_store.schema_of(memory.id)
         marker = (hashlib.sha256(dsn.encode()).hexdigest(), schema)
         try:
-            database = self._external.database(dsn)
+            database = await self._external.database(memory.id, dsn)
         except ValueError:
             raise store_unavailable(
                 f"the connection string of Memory {memory.name!r} is not a PostgreSQL URL",
@@ -104,7 +104,8 @@ class MemoryStores:
             return
         try:
             dsn = await self.connection_string(memory)
-            async with self._external.database(dsn).transaction() as external:
+            database = await self._external.database(memory.id, dsn)
+            async with database.transaction() as external:
                 await memory_store.drop_store(external, schema)
         except (DomainError, ServiceUnavailable, ValueError) as error:
             log.warning(
@@ -113,6 +114,8 @@ class MemoryStores:
                 memory.name,
                 type(error).__name__,
             )
+        finally:
+            await self._external.forget(memory.id)
 
     async def dispose(self) -> None:
         await self._external.dispose()

@@ -346,26 +346,36 @@ async def rank_vector(
 
 
 class ExternalStores:
-    """Connections to external Postgres stores, one small pool per connection string. Pools are keyed by a
-    hash of the string, which is never kept: the caller reads it from its Secret for every use."""
+    """Connections to external Postgres stores: one small pool per Memory, tagged with a hash of the
+    connection string it was made for (the string itself is never kept: the caller reads it from its Secret
+    for every use). When the Secret changes (a rotated password), the next use replaces the pool."""
 
     def __init__(self, pool_size: int = 2) -> None:
         self._pool_size = pool_size
-        self._databases: dict[str, Database] = {}
+        self._databases: dict[str, tuple[str, Database]] = {}
 
-    def database(self, dsn: str) -> Database:
-        """The pool for a connection string; raises ValueError when it is not a PostgreSQL URL."""
+    async def database(self, owner: str, dsn: str) -> Database:
+        """The pool of `owner` (a Memory id) for a connection string; raises ValueError when it is not a
+        PostgreSQL URL."""
         digest = hashlib.sha256(dsn.encode()).hexdigest()
-        database = self._databases.get(digest)
-        if database is None:
-            try:
-                database = Database(dsn, pool_size=self._pool_size)
-            except ArgumentError:
-                raise ValueError("not a database URL") from None
-            self._databases[digest] = database
+        found = self._databases.get(owner)
+        if found is not None and found[0] == digest:
+            return found[1]
+        try:
+            database = Database(dsn, pool_size=self._pool_size)
+        except ArgumentError:
+            raise ValueError("not a database URL") from None
+        self._databases[owner] = (digest, database)
+        if found is not None:
+            await found[1].dispose()
         return database
 
+    async def forget(self, owner: str) -> None:
+        found = self._databases.pop(owner, None)
+        if found is not None:
+            await found[1].dispose()
+
     async def dispose(self) -> None:
-        for database in self._databases.values():
+        for _, database in self._databases.values():
             await database.dispose()
         self._databases.clear()
