@@ -5,42 +5,28 @@ real Postgres standing for the Cluster's database."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import grpc
 import pytest
-import sqlalchemy
 
-from jangar.server.devstack.processes import free_port
 from jangar.v1 import memory_pb2, memory_pb2_grpc, memory_record_pb2, memory_record_pb2_grpc
 from tests import builders
 from tests.fakekube import FakeKube, KubeletConfig
 from tests.fakekube.jangar import jangar_custom_resources
 from tests.fakekube.kinds import CustomResource
+from tests.memory_support import store_database, until, upkeep_server
 from tests.reconciler_support import config_for, running
-from tests.support import PROJECT_ROOT, ServerProcess, unique
+from tests.support import PROJECT_ROOT, unique
 
 Phase = memory_pb2.MemoryStatus
 CNPG_CLUSTERS = CustomResource(group="postgresql.cnpg.io", plural="clusters", kind="Cluster", version="v1")
 SECRET = f"cnpg-{unique('pw')}"
 MERGE = "application/merge-patch+json"
-
-
-async def until(check: Callable[[], Awaitable[Any]], within: float = 30.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.1)
 
 
 @pytest.fixture
@@ -55,29 +41,14 @@ async def kube():
 @pytest.fixture
 async def app_uri(pg_url: str) -> str:
     """The `uri` of the Cluster's app Secret: a database of the tests' Postgres, with a password in it."""
-    plain = pg_url.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"cnpg_{unique('app').replace('-', '_')}"
-    admin = await asyncpg.connect(plain)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return (
-        sqlalchemy.engine.make_url(plain)
-        .set(database=name, password=SECRET)
-        .render_as_string(hide_password=False)
-    )
+    return await store_database(pg_url, "cnpg", SECRET)
 
 
 @pytest.fixture
 async def cnpg_server(kube: FakeKube, own_database, work_dir: Path, tmp_path: Path):
     kubeconfig = kube.write_kubeconfig(tmp_path / "server-kubeconfig")
-    process = ServerProcess(
-        await own_database("memory_cnpg"),
-        free_port(),
-        work_dir / f"{unique('cnpg-server')}.log",
-        KUBECONFIG=str(kubeconfig),
-        JANGAR_MEMORY_UPKEEP_SECONDS="0.2",
+    process = upkeep_server(
+        await own_database("memory_cnpg"), work_dir, "cnpg-server", KUBECONFIG=str(kubeconfig)
     )
     process.start()
     yield process

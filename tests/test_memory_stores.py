@@ -6,20 +6,18 @@ secrets directory and a fast upkeep."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import grpc
 import pytest
-import sqlalchemy
 from aiohttp import web
 
 from jangar.server.devstack.processes import free_port
 from jangar.v1 import memory_pb2, memory_pb2_grpc, memory_record_pb2, memory_record_pb2_grpc
 from tests import builders
+from tests.memory_support import plain, store_database, until, upkeep_server
 from tests.support import ServerProcess, reason_of, unique
 
 Phase = memory_pb2.MemoryStatus
@@ -28,31 +26,10 @@ Record = memory_record_pb2.MemoryRecord
 SECRET = f"s3cret-{unique('pw')}"
 
 
-async def until(check: Callable[[], Awaitable[Any]], within: float = 20.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.1)
-
-
-def _plain(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
-
-
 @pytest.fixture(scope="module")
 async def external_url(pg_url: str) -> str:
     """A database standing for an external Postgres, and its connection string with the secret in it."""
-    name = f"external_{unique('db').replace('-', '_')}"
-    admin = await asyncpg.connect(_plain(pg_url))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = sqlalchemy.engine.make_url(_plain(pg_url)).set(database=name, password=SECRET)
-    return url.render_as_string(hide_password=False)
+    return await store_database(pg_url, "external", SECRET)
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +50,8 @@ def secrets_dir(work_dir: Path, external_url: str) -> Path:
 
 @pytest.fixture(scope="module")
 async def store_server(own_database, work_dir: Path, secrets_dir: Path):
-    process = ServerProcess(
-        await own_database("memory_stores"),
-        free_port(),
-        work_dir / f"{unique('memory-server')}.log",
-        JANGAR_SECRETS_DIR=str(secrets_dir),
-        JANGAR_MEMORY_UPKEEP_SECONDS="0.2",
+    process = upkeep_server(
+        await own_database("memory_stores"), work_dir, "memory-server", JANGAR_SECRETS_DIR=str(secrets_dir)
     )
     process.start()
     yield process
@@ -119,7 +92,7 @@ async def _logged(server: ServerProcess, text: str) -> bool:
 
 async def _rows_as_text(url: str) -> list[str]:
     """Every row of every table of a database, as text."""
-    connection = await asyncpg.connect(_plain(url))
+    connection = await asyncpg.connect(plain(url))
     try:
         tables = await connection.fetch(
             "SELECT table_schema, table_name FROM information_schema.tables "
@@ -150,7 +123,7 @@ async def test_external_store_through_a_secret(stubs, store_server, external_url
     )
     assert [h.id for h in hits.hits] == [written.records[0].id]
     schema = f"memory_{memory.id.replace('-', '')}"
-    external = await asyncpg.connect(_plain(external_url))
+    external = await asyncpg.connect(plain(external_url))
     try:
         assert await external.fetchval(f"SELECT count(*) FROM {schema}.records") == 1
         ready = await _phase(memories, memory, Phase.Ready)
@@ -193,7 +166,7 @@ async def test_an_embedded_store_without_its_schema_is_degraded(stubs, store_ser
     memories, _ = stubs
     memory = await _create(memories)
     await _phase(memories, memory, Phase.Ready)
-    connection = await asyncpg.connect(_plain(store_server.database_url))
+    connection = await asyncpg.connect(plain(store_server.database_url))
     try:
         await connection.execute(f"DROP SCHEMA memory_{memory.id.replace('-', '')} CASCADE")
     finally:
@@ -213,7 +186,7 @@ async def test_retention_deletes_expired_records(stubs, store_server):
         metadata=builders.key(),
     )
     schema = f"memory_{memory.id.replace('-', '')}"
-    connection = await asyncpg.connect(_plain(store_server.database_url))
+    connection = await asyncpg.connect(plain(store_server.database_url))
     try:
         await connection.execute(
             f"UPDATE {schema}.records SET created_at = now() - interval '2 days' WHERE text = 'old'"
