@@ -173,6 +173,51 @@ async def test_an_embedded_store_without_its_schema_is_degraded(stubs, store_ser
         await connection.close()
     degraded = await _phase(memories, memory, Phase.Degraded)
     assert _ready(degraded).reason == "StoreMissing"
+    _, records = stubs
+    with pytest.raises(grpc.aio.AioRpcError) as missing:
+        await records.QueryMemory(memory_record_pb2.QueryMemoryRequest(memory_id=memory.id, query="x"))
+    assert missing.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert reason_of(missing.value) == "MEMORY_STORE_MISSING"
+
+
+async def test_a_memory_moved_to_the_embedded_store_gets_one_and_loses_it_on_delete(
+    stubs, store_server, external_url
+):
+    memories, records = stubs
+    memory = await _create(memories, connection={"secret_ref": {"name": "ext-db", "key": "uri"}})
+    await records.WriteMemoryRecords(
+        memory_record_pb2.WriteMemoryRecordsRequest(
+            id=memory.id, records=[Record(kind=Record.event, text="far")]
+        ),
+        metadata=builders.key(),
+    )
+    moved = await memories.UpdateMemory(
+        memory_pb2.UpdateMemoryRequest(
+            id=memory.id,
+            memory=memory_pb2.Memory(spec={"type": memory_pb2.MemorySpec.postgres}),
+            update_mask={"paths": ["spec.connection"]},
+        )
+    )
+    assert not moved.spec.HasField("connection")
+    await records.WriteMemoryRecords(
+        memory_record_pb2.WriteMemoryRecordsRequest(
+            id=memory.id, records=[Record(kind=Record.event, text="near")]
+        ),
+        metadata=builders.key(),
+    )
+    listed = await records.ListMemoryRecords(memory_record_pb2.ListMemoryRecordsRequest(id=memory.id))
+    assert [r.text for r in listed.records] == ["near"]  # records are not moved
+    await memories.DeleteMemory(memory_pb2.DeleteMemoryRequest(id=memory.id))
+    schema = f"memory_{memory.id.replace('-', '')}"
+    own = await asyncpg.connect(plain(store_server.database_url))
+    external = await asyncpg.connect(plain(external_url))
+    try:
+        assert not await own.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema)
+        # The external store the Memory left is no longer its store: its data stays for its owner to drop.
+        assert await external.fetchval(f"SELECT text FROM {schema}.records") == "far"
+    finally:
+        await own.close()
+        await external.close()
 
 
 async def test_retention_deletes_expired_records(stubs, store_server):

@@ -80,10 +80,12 @@ def apply_path(source: Message, destination: Message, path: str) -> None:
 
 
 class Lifecycle(Protocol):
-    """What a kind with storage of its own (a Memory's store) does in the transaction that creates or
-    deletes one of its resources."""
+    """What a kind with storage of its own (a Memory's store) does in the transaction that creates, changes
+    the spec of, or deletes one of its resources."""
 
     async def created(self, db: Tx, resource: Any) -> None: ...
+
+    async def changed(self, db: Tx, before: Any, after: Any) -> None: ...
 
     async def deleted(self, db: Tx, resource: Any) -> None: ...
 
@@ -183,6 +185,8 @@ class DefinitionUseCases:
                 await self._check_references(db, updated)
                 updated.generation = current.generation + 1
                 self._set_status(updated)
+                if self._lifecycle is not None:
+                    await self._lifecycle.changed(db, current, updated)
             saved = await rows.update(
                 db, self._stored, uuid.UUID(current.id), updated, generation=updated.generation
             )

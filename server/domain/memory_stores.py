@@ -33,6 +33,15 @@ def store_unavailable(message: str, reason: str = "MEMORY_STORE_UNAVAILABLE") ->
     return DomainError(Code.UNAVAILABLE, reason, message)
 
 
+def _store_missing(memory: memory_pb2.Memory) -> DomainError:
+    return DomainError(
+        Code.FAILED_PRECONDITION,
+        "MEMORY_STORE_MISSING",
+        f"the store of Memory {memory.name!r} does not exist (its schema was dropped); delete the Memory and "
+        "create it again",
+    )
+
+
 class MemoryStores:
     def __init__(self, secrets: SecretReader, external: ExternalStores | None = None) -> None:
         self._secrets = secrets
@@ -57,7 +66,11 @@ class MemoryStores:
         database) for an embedded store, else one on the external store, which commits when the block ends,
         before `own` does."""
         if is_embedded(memory.spec):
-            yield own
+            try:
+                async with memory_store.missing_store_raises():
+                    yield own
+            except memory_store.StoreMissing:
+                raise _store_missing(memory) from None
             return
         dsn = await self.connection_string(memory)
         schema = memory_store.schema_of(memory.id)
@@ -70,11 +83,15 @@ class MemoryStores:
                 "MEMORY_CONNECTION_INVALID",
             ) from None
         try:
-            async with database.transaction() as db:
+            async with database.transaction() as db, memory_store.missing_store_raises():
                 if marker not in self._ensured:
                     await self._ensure(db, schema, dimension_of(memory.spec))
                     self._ensured.add(marker)
                 yield db
+        except memory_store.StoreMissing:
+            # Dropped behind this process's back: the next use creates it again.
+            self._ensured.discard(marker)
+            raise _store_missing(memory) from None
         except ServiceUnavailable:
             raise store_unavailable(f"the store of Memory {memory.name!r} cannot be reached") from None
 
@@ -95,12 +112,18 @@ class MemoryStores:
         if is_embedded(memory.spec):
             await memory_store.create_store(db, memory_store.schema_of(memory.id), dimension_of(memory.spec))
 
+    async def changed(self, db: Tx, before: memory_pb2.Memory, after: memory_pb2.Memory) -> None:
+        """A Memory moved to Jangar's own database gets its store there (empty: records are not moved)."""
+        if is_embedded(after.spec) and not is_embedded(before.spec):
+            await self.created(db, after)
+
     async def deleted(self, db: Tx, memory: memory_pb2.Memory) -> None:
-        """Drops the store with its Memory: in `db` for an embedded store; an external one is dropped after
-        a best-effort connect (its Secret or server may be gone by now; the Memory is deleted anyway)."""
+        """Drops the store with its Memory: in `db` for an embedded store (and for one the Memory left when
+        its connection changed); an external one after a best-effort connect (its Secret or server may be
+        gone by now; the Memory is deleted anyway)."""
         schema = memory_store.schema_of(memory.id)
+        await memory_store.drop_store(db, schema)
         if is_embedded(memory.spec):
-            await memory_store.drop_store(db, schema)
             return
         try:
             dsn = await self.connection_string(memory)

@@ -12,15 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, text, update
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, ProgrammingError
 
 from jangar.server.core.pages import Cursor
-from jangar.server.repository.database import Database, Tx
+from jangar.server.repository.database import Database, Tx, sqlstate
 from jangar.server.repository.mapping import STORED
 from jangar.server.repository.tables import memory_resources
 from jangar.v1 import memory_pb2
@@ -343,6 +344,25 @@ async def rank_vector(
         params,
     )
     return _ranked(result)
+
+
+class StoreMissing(Exception):
+    """The store's schema or table does not exist (dropped by hand, or never created on this server)."""
+
+
+UNDEFINED_TABLE = "42P01"
+UNDEFINED_SCHEMA = "3F000"
+
+
+@asynccontextmanager
+async def missing_store_raises() -> AsyncIterator[None]:
+    """Turns "relation does not exist" from a store's statement into StoreMissing."""
+    try:
+        yield
+    except ProgrammingError as error:
+        if sqlstate(error) in (UNDEFINED_TABLE, UNDEFINED_SCHEMA):
+            raise StoreMissing(str(error.orig).split("\n", 1)[0]) from None
+        raise
 
 
 class ExternalStores:
