@@ -125,6 +125,21 @@ async def test_a_memory_follows_its_cnpg_cluster(kube, cnpg_server, app_uri, tmp
             ready = await until(lambda: state(Phase.Ready, "Ready", "True", "StoreReady"))
             assert condition(ready, "ClusterReady").message == "Cluster in healthy state"
 
+            # A Memory created after the Cluster's last report reads that report.
+            later = memory_pb2.Memory(
+                name=unique("mem"),
+                spec={"type": memory_pb2.MemorySpec.postgres, "connection": {"cluster_ref": {"name": "pg"}}},
+            )
+            later = await memories.CreateMemory(
+                memory_pb2.CreateMemoryRequest(memory=later), metadata=builders.key()
+            )
+
+            async def later_ready() -> bool:
+                current = await memories.GetMemory(memory_pb2.GetMemoryRequest(id=later.id))
+                return current.status.phase == Phase.Ready
+
+            await until(later_ready)
+
             # The store is the Cluster's database, reached with the app Secret's uri.
             written = await records.WriteMemoryRecords(
                 memory_record_pb2.WriteMemoryRecordsRequest(

@@ -20,7 +20,7 @@ from jangar.server.domain.memory_stores import MemoryStores
 from jangar.server.repository import cluster_objects, memory_store, rows
 from jangar.server.repository.database import Database, Tx
 from jangar.server.repository.mapping import STORED
-from jangar.v1 import memory_pb2
+from jangar.v1 import common_pb2, memory_pb2
 
 log = logging.getLogger("jangar.server.memory")
 
@@ -41,20 +41,23 @@ class Health:
     message: str
 
 
-def _condition(memory: memory_pb2.Memory, type_: str) -> object | None:
+def _condition(memory: memory_pb2.Memory, type_: str) -> common_pb2.Condition | None:
     return next((c for c in memory.status.conditions if c.type == type_), None)
 
 
 def set_condition(memory: memory_pb2.Memory, type_: str, ok: bool, reason: str, message: str) -> bool:
-    """Sets condition `type_`; True when it changed (its transition time moves only then)."""
+    """Sets condition `type_`; True when it changed. Its transition time moves only when its status does,
+    as Kubernetes conditions' do."""
     status = "True" if ok else "False"
     current = _condition(memory, type_)
-    if current is not None and (current.status, current.reason, current.message) == (status, reason, message):  # type: ignore[attr-defined]
+    if current is not None and (current.status, current.reason, current.message) == (status, reason, message):
         return False
+    replacement = common.condition(type_, status, reason, message, memory.generation)
+    if current is not None and current.status == status:
+        replacement.last_transition_time.CopyFrom(current.last_transition_time)
     kept = [c for c in memory.status.conditions if c.type != type_]
     del memory.status.conditions[:]
-    memory.status.conditions.extend(kept)
-    memory.status.conditions.append(common.condition(type_, status, reason, message, memory.generation))
+    memory.status.conditions.extend([*kept, replacement])
     return True
 
 
@@ -110,12 +113,10 @@ class MemoryUpkeep:
 
     async def check(self, memory: memory_pb2.Memory) -> Health:
         """What the store of `memory` looks like now; deletes its expired records on the way."""
-        cluster = _condition(memory, CLUSTER_CONDITION)
-        if memory.spec.connection.cluster_ref.name and (cluster is None or cluster.status != "True"):  # type: ignore[attr-defined]
-            message = (
-                cluster.message if cluster is not None else "the reconciler has not reported the Cluster"
-            )  # type: ignore[attr-defined]
-            return Health(Phase.Unreachable, "ClusterNotReady", message)
+        if memory.spec.connection.cluster_ref.name:
+            ready, message = await self._cluster_readiness(memory)
+            if not ready:
+                return Health(Phase.Unreachable, "ClusterNotReady", message)
         schema = memory_store.schema_of(memory.id)
         expected = dimension_of(memory.spec)
         try:
@@ -160,7 +161,7 @@ class MemoryUpkeep:
         the last report, from that report."""
         cluster = _condition(memory, CLUSTER_CONDITION)
         if cluster is not None:
-            return cluster.status == "True", cluster.message  # type: ignore[attr-defined]
+            return cluster.status == "True", cluster.message
         async with self._database.transaction() as db:
             seen = await cluster_objects.latest(
                 db, *CLUSTER_API, memory.namespace, memory.spec.connection.cluster_ref.name
