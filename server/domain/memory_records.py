@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -314,19 +315,27 @@ class MemoryRecordUseCases:
         )
         async with self._database.transaction() as db:
             memory = await self._memory(db, request.memory_id or request.memory_ref.name, request.namespace)
-            self._validate_query(request, dimension_of(memory.spec))
-            embedding: list[float] = list(request.embedding)
-            if mode != Mode.lexical and not embedding:
-                [embedding] = await self._embedder.embed(memory.namespace, memory.spec, [request.query])
-            schema = memory_store.schema_of(memory.id)
-            async with self._stores.transaction(db, memory) as store:
-                lexical: list[Ranked] = []
-                vector: list[Ranked] = []
-                depth = limit if mode != Mode.hybrid else max(limit, HYBRID_DEPTH)
-                if mode != Mode.vector and request.query:
-                    lexical = await memory_store.rank_lexical(store, schema, request.query, wanted, depth)
-                if mode != Mode.lexical:
-                    vector = await memory_store.rank_vector(store, schema, embedding, wanted, depth)
+        self._validate_query(request, dimension_of(memory.spec))
+        embedding: list[float] = list(request.embedding)
+        if mode != Mode.lexical and not embedding:
+            [embedding] = await self._embedder.embed(memory.namespace, memory.spec, [request.query])
+        schema = memory_store.schema_of(memory.id)
+        depth = limit if mode != Mode.hybrid else max(limit, HYBRID_DEPTH)
+
+        async def lexical_ranking() -> list[Ranked]:
+            if mode == Mode.vector or not request.query:
+                return []
+            async with self._database.transaction() as db, self._stores.transaction(db, memory) as store:
+                return await memory_store.rank_lexical(store, schema, request.query, wanted, depth)
+
+        async def vector_ranking() -> list[Ranked]:
+            if mode == Mode.lexical:
+                return []
+            async with self._database.transaction() as db, self._stores.transaction(db, memory) as store:
+                return await memory_store.rank_vector(store, schema, embedding, wanted, depth)
+
+        # Two reads on two connections: a hybrid query costs the slower ranking, not the sum of both.
+        lexical, vector = await asyncio.gather(lexical_ranking(), vector_ranking())
         if mode == Mode.hybrid:
             scored = fuse(lexical, vector)
         else:
