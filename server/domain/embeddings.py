@@ -81,9 +81,7 @@ class Embedder:
             try:
                 key = await self._secrets.read(namespace, ref.name, ref.key)
             except SecretUnavailable as error:
-                raise DomainError(
-                    Code.FAILED_PRECONDITION, "EMBEDDING_SECRET_UNAVAILABLE", str(error)
-                ) from None
+                raise DomainError(Code.UNAVAILABLE, "EMBEDDING_SECRET_UNAVAILABLE", str(error)) from None
             headers["Authorization"] = f"Bearer {key}"
         url = embeddings.endpoint.rstrip("/") + "/embeddings"
         body = {"model": embeddings.model, "input": list(texts)}
