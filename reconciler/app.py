@@ -14,7 +14,7 @@ from jangar.reconciler.health import HealthServer
 from jangar.reconciler.kube import Kube, api_client
 from jangar.reconciler.lease import LeaseElector
 from jangar.reconciler.metrics import Metrics
-from jangar.reconciler.resources import WATCHED
+from jangar.reconciler.resources import watched
 from jangar.reconciler.stream import Streamer
 from jangar.reconciler.watcher import ResourceWatcher
 from jangar.v1 import reconciler_pb2
@@ -109,7 +109,7 @@ class Reconciler:
         self.streamer = streamer = Streamer(config, buffer, self.metrics, self._relist)
         self.watchers = [
             ResourceWatcher(kube, resource, namespace, buffer, self.metrics, config)
-            for resource in WATCHED
+            for resource in watched(config.watch_cnpg_clusters)
             for namespace in (config.namespaces or ("",))
         ]
         loop = asyncio.get_running_loop()

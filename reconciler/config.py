@@ -55,6 +55,8 @@ class Config:
     # A session whose oldest unacknowledged batch waited this long (with no ack meanwhile) is reopened;
     # 0: wait for ever.
     ack_timeout_seconds: float = 60.0
+    # Also list and watch CloudNativePG Clusters (postgresql.cnpg.io/v1) for the Memories on them.
+    watch_cnpg_clusters: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
@@ -67,6 +69,15 @@ class Config:
             raise ValueError("the renew interval must be shorter than the lease duration")
         if self.list_page_size < 1:
             raise ValueError("list page size must be at least 1")
+
+
+def boolean(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
 
 
 # (flag, environment variable, Config field, type)
@@ -103,6 +114,7 @@ _OPTIONS: list[tuple[str, str, str, type]] = [
         "reconnect_backoff_max_seconds",
         float,
     ),
+    ("--watch-cnpg-clusters", "JANGAR_RECONCILER_WATCH_CNPG_CLUSTERS", "watch_cnpg_clusters", boolean),
 ]
 
 

@@ -34,3 +34,11 @@ WATCHED: tuple[Resource, ...] = (
     Resource("", "v1", "pods", "Pod", MANAGED_BY),
     Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", MANAGED_BY),
 )
+
+# CloudNativePG Clusters, whose readiness the Memories on them follow. Off unless configured
+# (JANGAR_RECONCILER_WATCH_CNPG_CLUSTERS): without the CNPG operator the API server has no such resource.
+CNPG_CLUSTERS = Resource("postgresql.cnpg.io", "v1", "clusters", "Cluster")
+
+
+def watched(cnpg_clusters: bool) -> tuple[Resource, ...]:
+    return (*WATCHED, CNPG_CLUSTERS) if cnpg_clusters else WATCHED

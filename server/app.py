@@ -23,8 +23,9 @@ from jangar.server.core.kinds import registry
 from jangar.server.core.outage import OutageTracker
 from jangar.server.core.pages import PageTokens
 from jangar.server.core.runtime import JOB, LOCAL, Runtime
+from jangar.server.core.secrets import SecretReader
 from jangar.server.database_wait import wait_for_database
-from jangar.server.domain.catalog import build_use_cases
+from jangar.server.domain.catalog import UseCases, build_use_cases
 from jangar.server.domain.definition_upkeep import DefinitionUpkeep
 from jangar.server.domain.execution import RunExecution
 from jangar.server.domain.launch import RuntimePolicy
@@ -38,6 +39,7 @@ from jangar.server.runtime.cron_jobs import CronJobWriter
 from jangar.server.runtime.job import JobRuntime
 from jangar.server.runtime.kube_client import api_client_from_environment
 from jangar.server.runtime.local import LocalRuntime
+from jangar.server.runtime.secrets import DirectorySecrets, KubernetesSecrets
 from jangar.server.runtime.volumes import ClaimWriter
 
 log = logging.getLogger("jangar.server")
@@ -93,6 +95,7 @@ class JangarServer:
         self._server: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._cluster: ApiClient | None = None
+        self._use_cases: UseCases | None = None
 
     async def start(self) -> None:
         await wait_for_database(
@@ -120,6 +123,11 @@ class JangarServer:
             else None
         )
         files = self._local.files if self._local is not None else None
+        secrets: SecretReader = (
+            KubernetesSecrets(cluster)
+            if cluster is not None
+            else DirectorySecrets(Path(self.settings.secrets_dir) if self.settings.secrets_dir else None)
+        )
         use_cases = build_use_cases(
             self.database,
             PageTokens(key),
@@ -127,7 +135,9 @@ class JangarServer:
             self.execution,
             cron_jobs=cron_jobs is not None,
             workspaces=WorkspaceProvisioning(cluster=cluster is not None, files=files),
+            secrets=secrets,
         )
+        self._use_cases = use_cases
         server.add_generic_rpc_handlers(build_handlers(use_cases))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
@@ -170,6 +180,12 @@ class JangarServer:
                     STORAGE_UPKEEP_INTERVAL_SECONDS,
                 ),
                 name="storage-upkeep",
+            ),
+            asyncio.create_task(
+                self._repeat(
+                    "memory upkeep", use_cases.memory_upkeep.tick, self.settings.memory_upkeep_seconds
+                ),
+                name="memory-upkeep",
             ),
         ]
         if cron_jobs is None:
@@ -273,6 +289,8 @@ class JangarServer:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._use_cases is not None:
+            await self._use_cases.memory_stores.dispose()
         if self._cluster is not None:
             await self._cluster.close()
         await self.database.dispose()

@@ -130,6 +130,11 @@ class ServerSettings:
     schedule_fire_url: str = ""
     # The image of those pods; it needs only `curl`.
     schedule_fire_image: str = "curlimages/curl:8.11.1"
+    # Without a cluster, Secret values are read from `<secrets_dir>/<namespace>/<name>/<key>`
+    # (docs/memory.md); empty: no Secret can be read.
+    secrets_dir: str = ""
+    # How often the memory upkeep checks every Memory's store and applies retention.
+    memory_upkeep_seconds: float = 30.0
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -159,6 +164,8 @@ class ServerSettings:
             retry_backoff_seconds=_seconds("JANGAR_RETRY_BACKOFF_SECONDS", cls.retry_backoff_seconds),
             schedule_fire_url=_url("JANGAR_SCHEDULE_FIRE_URL"),
             schedule_fire_image=os.environ.get("JANGAR_SCHEDULE_FIRE_IMAGE") or cls.schedule_fire_image,
+            secrets_dir=os.environ.get("JANGAR_SECRETS_DIR", ""),
+            memory_upkeep_seconds=_seconds("JANGAR_MEMORY_UPKEEP_SECONDS", cls.memory_upkeep_seconds),
         )
         check_local_runtime(settings)
         return settings

@@ -14,7 +14,8 @@ starts is stopped on exit, including on error or Ctrl-C.
         [--reconciler-seconds 5] [--reconciler-lag-runs 100]
 
 The reconciler section (tests/bench_reconciler.py, under a minute) follows: stream ingest in snapshots/s
-next to a bare upsert ceiling, and the lag from a change in a fake API server to the run row.
+next to a bare upsert ceiling, and the lag from a change in a fake API server to the run row. Then the
+memory section (tests/bench_memory.py, about a minute; `--no-memory` skips it).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from jangar.v1 import (
     run_pb2,
     run_pb2_grpc,
 )
-from tests import bench_reconciler, builders
+from tests import bench_memory, bench_reconciler, builders
 from tests.bench_measure import CpuProbe, cpu_per_request, percentile
 from tests.support import PROJECT_ROOT, ServerProcess
 
@@ -672,6 +673,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-reconciler", dest="reconciler", action="store_false", help="skip the reconciler section"
     )
+    parser.add_argument("--no-memory", dest="memory", action="store_false", help="skip the memory section")
     parser.add_argument(
         "--reconciler-seconds",
         type=float,
@@ -718,6 +720,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.reconciler_lag_runs,
             )
             rows, section = asyncio.run(run_all(bench))
+            memory = (
+                asyncio.run(bench_memory.run_section(**bench_memory.target(stack))) if args.memory else None
+            )
     except KeyboardInterrupt:
         print("interrupted; everything started was stopped", file=sys.stderr)
         return 130
@@ -733,6 +738,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if section is not None:
         print()
         print(bench_reconciler.report(section))
+    if memory is not None:
+        print()
+        print(bench_memory.report(memory))
     return 0
 
 

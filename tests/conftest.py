@@ -93,7 +93,15 @@ def own_database(pg_url: str):
 @pytest.fixture(scope="session")
 def server(pg_url: str, work_dir: Path) -> Iterator[ServerProcess]:
     # Short retry backoff, so that tests of retries wait a second, not ten.
-    process = ServerProcess(pg_url, free_port(), work_dir / "server.log", JANGAR_RETRY_BACKOFF_SECONDS="0.5")
+    # The memory upkeep runs once at start-up only: its status writes would race tests that compare what
+    # they read twice (tests/test_memory_stores.py runs a server with a fast upkeep).
+    process = ServerProcess(
+        pg_url,
+        free_port(),
+        work_dir / "server.log",
+        JANGAR_RETRY_BACKOFF_SECONDS="0.5",
+        JANGAR_MEMORY_UPKEEP_SECONDS="3600",
+    )
     process.start()
     yield process
     process.stop()

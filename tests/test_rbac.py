@@ -111,7 +111,9 @@ def test_server_may_block_owner_deletion_of_runs_only():
 @pytest.mark.parametrize(
     ("verb", "group", "resource"),
     [
-        ("get", "", "secrets"),
+        ("list", "", "secrets"),
+        ("watch", "", "secrets"),
+        ("create", "", "secrets"),
         ("create", "", "pods"),
         ("get", "coordination.k8s.io", "leases"),
         ("update", "batch", "jobs"),
@@ -122,6 +124,18 @@ def test_server_may_block_owner_deletion_of_runs_only():
 def test_server_may_not(verb, group, resource):
     assert not allowed("jangar-server", verb, group, resource)
     assert not allowed("jangar-server", verb, group, resource, namespace=NAMESPACE)
+
+
+def test_server_reads_one_named_secret_at_a_time():
+    # A Memory's connection string and an embedding API key are read at use time (docs/memory.md); without
+    # list or watch the server cannot enumerate Secrets.
+    assert allowed("jangar-server", "get", "", "secrets")
+    assert allowed("jangar-server", "get", "", "secrets", namespace="tenant-a")
+
+
+@pytest.mark.parametrize("verb", ["get", "list", "watch"])
+def test_reconciler_reads_cnpg_clusters(verb):
+    assert allowed("jangar-reconciler", verb, "postgresql.cnpg.io", "clusters")
 
 
 @pytest.mark.parametrize("verb", ["get", "list", "watch"])

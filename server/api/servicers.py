@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 from google.protobuf.descriptor import Descriptor
 
-from jangar.server.api import reconciler
+from jangar.server.api import memory_records, reconciler
 from jangar.server.api.handlers import Handler, Reply, service_handler
 from jangar.server.core.context import RequestContext
 from jangar.server.core.kinds import Category, Kind, Verb, registry
@@ -224,6 +224,11 @@ def build_handlers(use_cases: UseCases) -> list[grpc.GenericRpcHandler]:
             )
         handlers.append(service_handler(kind.service, api.handlers()))
     handlers.append(service_handler(RunViewApi.descriptor, RunViewApi(use_cases.run_view).handlers()))
+    handlers.append(
+        service_handler(
+            memory_records.descriptor, memory_records.MemoryRecordApi(use_cases.memory_records).handlers()
+        )
+    )
     handlers.append(
         service_handler(reconciler.descriptor, reconciler.ReconcilerApi(use_cases.ingest).handlers())
     )

@@ -85,6 +85,8 @@ def server_objects(registry: Registry) -> list[dict[str, Any]]:
         # The job runtime's logs: it finds an attempt's Pod by its job-name label and reads its log.
         _rule("", ["pods"], ("list",)),
         _rule("", ["pods/log"], ("get",)),
+        # Memories' connection strings and embedding API keys, read at use time (docs/memory.md).
+        _rule("", ["secrets"], ("get",)),
         *_custom_resource_rules(registry, WRITE),
         *_custom_resource_rules(registry, STATUS_WRITE, "/status"),
         *_custom_resource_rules(registry.runs, ["update"], "/finalizers"),
@@ -106,6 +108,8 @@ def reconciler_objects(registry: Registry) -> list[dict[str, Any]]:
         _rule("", ["persistentvolumeclaims"], READ),
         _rule("", ["pods"], READ),
         _rule("batch", ["jobs"], READ),
+        # CNPG Clusters named by Memories (JANGAR_RECONCILER_WATCH_CNPG_CLUSTERS).
+        _rule("postgresql.cnpg.io", ["clusters"], READ),
         *_custom_resource_rules(registry, READ),
     ]
     return [

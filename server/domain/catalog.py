@@ -7,10 +7,15 @@ from dataclasses import dataclass
 
 from jangar.server.core.kinds import registry
 from jangar.server.core.pages import PageTokens
+from jangar.server.core.secrets import NoSecrets, SecretReader
 from jangar.server.domain.cluster_ingest import ClusterIngest
-from jangar.server.domain.definitions import DefinitionUseCases
+from jangar.server.domain.definitions import DefinitionUseCases, WriteHooks
+from jangar.server.domain.embeddings import Embedder
 from jangar.server.domain.execution import RunExecution
 from jangar.server.domain.launch import RuntimePolicy
+from jangar.server.domain.memory_records import MemoryRecordUseCases
+from jangar.server.domain.memory_stores import MemoryStores
+from jangar.server.domain.memory_upkeep import MemoryUpkeep
 from jangar.server.domain.records import RecordUseCases
 from jangar.server.domain.revisions import RevisionUseCases
 from jangar.server.domain.run_view import RunViewUseCases
@@ -33,6 +38,9 @@ class UseCases:
     scheduler: Scheduler
     # The reconciler stream's side of the server.
     ingest: ClusterIngest
+    memory_records: MemoryRecordUseCases
+    memory_stores: MemoryStores
+    memory_upkeep: MemoryUpkeep
 
 
 def build_use_cases(
@@ -43,9 +51,13 @@ def build_use_cases(
     *,
     cron_jobs: bool = False,
     workspaces: WorkspaceProvisioning | None = None,
+    secrets: SecretReader | None = None,
+    embedder: Embedder | None = None,
 ) -> UseCases:
     """`cron_jobs`: Kubernetes CronJobs execute Schedules (the server has a cluster to write them to);
-    `workspaces` says how this server provisions Workspaces (local directories unless told)."""
+    `workspaces` says how this server provisions Workspaces (local directories unless told); `secrets`
+    where Secret values are read at use time (none can be, unless told); `embedder` computes the embeddings
+    of memory records that come without one."""
     kinds = registry()
     runtimes = runtimes or RuntimePolicy()
     execution = execution or RunExecution(database, {})
@@ -54,8 +66,15 @@ def build_use_cases(
         for kind in kinds.runs
         if kind.parent is not None
     }
+    secrets = secrets or NoSecrets()
+    stores = MemoryStores(secrets)
     scheduler = Scheduler(database, runs, execution, cron_jobs=cron_jobs)
-    hooks = {"Schedule": scheduler, "Workspace": workspaces or WorkspaceProvisioning(cluster=False)}
+    hooks: dict[str, WriteHooks] = {
+        "Schedule": scheduler,
+        "Workspace": workspaces or WorkspaceProvisioning(cluster=False),
+        # Kinds with storage of their own, created and dropped with their resources.
+        "Memory": stores,
+    }
     return UseCases(
         database=database,
         definitions={
@@ -76,4 +95,7 @@ def build_use_cases(
         },
         run_view=RunViewUseCases(database, page_tokens),
         ingest=ClusterIngest(database, execution, runs),
+        memory_records=MemoryRecordUseCases(database, stores, embedder or Embedder(secrets), page_tokens),
+        memory_stores=stores,
+        memory_upkeep=MemoryUpkeep(database, stores),
     )

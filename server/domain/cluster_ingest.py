@@ -22,8 +22,9 @@ from jangar.server.core.kinds import Kind, Verb
 from jangar.server.core.query import Ref
 from jangar.server.core.runner import Outcome
 from jangar.server.core.runtime import JOB, Attempt
-from jangar.server.domain import cluster_facts, common, run_lifecycle, workspaces
+from jangar.server.domain import cluster_facts, cnpg, common, run_lifecycle, workspaces
 from jangar.server.domain.execution import RunExecution, executable_kinds
+from jangar.server.domain.memory_upkeep import CLUSTER_API
 from jangar.server.repository import cluster_objects, outbox, rows
 from jangar.server.repository import execution as execution_rows
 from jangar.server.repository.cluster_objects import Record
@@ -134,6 +135,11 @@ class ClusterIngest:
                         verdict = Verdict.SNAPSHOT_VERDICT_APPLIED
                     else:
                         records.append(_record(snapshot, None, {}))
+                elif (snapshot.api_version, snapshot.kind) == CLUSTER_API:
+                    await cnpg.follow_cluster(
+                        db, RECONCILER_CONTEXT, snapshot.namespace, snapshot.name, body, snapshot.deleted
+                    )
+                    records.append(_record(snapshot, None, cnpg.facts(body, snapshot.deleted)))
                 elif (snapshot.api_version, snapshot.kind) in (JOB_API, POD_API):
                     verdict = await self._attempt_object(
                         db, snapshot, body, known.get(snapshot.uid), states, records, finished_now, result

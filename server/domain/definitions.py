@@ -81,8 +81,8 @@ def apply_path(source: Message, destination: Message, path: str) -> None:
 
 class WriteHooks:
     """What a kind does besides storing itself when it is written (a Schedule's timer and CronJob, a
-    Workspace's volume), in the transaction of the write. Every hook does nothing unless a kind's hooks
-    override it."""
+    Workspace's volume, a Memory's store), in the transaction of the write. Every hook does nothing unless
+    a kind's hooks override it."""
 
     def prepare(self, resource: Any) -> None:
         """Completes the status of a resource about to be created or to get a new spec."""
@@ -91,6 +91,9 @@ class WriteHooks:
         """The resource was inserted; returns it as it is now stored. By default, what `saved` does."""
         await self.saved(db, resource)
         return resource
+
+    async def changed(self, db: Tx, before: Any, after: Any) -> None:
+        """The spec is about to change from `before` to `after` (the row is not written yet)."""
 
     async def saved(self, db: Tx, resource: Any) -> None:
         """The resource's spec changed (and, unless `created` says otherwise, it was created)."""
@@ -196,6 +199,7 @@ class DefinitionUseCases:
                 self._set_status(updated)
                 if self._rules.observe is not None:
                     await self._rules.observe(db, updated)
+                await self._hooks.changed(db, current, updated)
             saved = await rows.update(
                 db, self._stored, uuid.UUID(current.id), updated, generation=updated.generation
             )

@@ -190,3 +190,20 @@ async def jobs_of_active_runs(db: Tx, stored: StoredKind, namespace: str) -> lis
         select(cluster_objects).select_from(cluster_objects.join(runs, runs.c.id == cluster_objects.c.run_id))
     ).where(*conditions)
     return [_record(row) for row in (await db.execute(statement)).all()]
+
+
+async def latest(db: Tx, api_version: str, kind: str, namespace: str, name: str) -> Record | None:
+    """What was last reported of the object with this name (a CNPG Cluster a new Memory names)."""
+    statement = (
+        select(cluster_objects)
+        .where(
+            cluster_objects.c.api_version == api_version,
+            cluster_objects.c.kind == kind,
+            cluster_objects.c.namespace == namespace,
+            cluster_objects.c.name == name,
+        )
+        .order_by(cluster_objects.c.updated_at.desc())
+        .limit(1)
+    )
+    row = (await db.execute(statement)).first()
+    return None if row is None else _record(row)

@@ -1,7 +1,8 @@
 """The resource types the fake serves, and the discovery documents that describe them.
 
-Built-in kinds are the ones Jangar uses (core v1 namespaces, pods, configmaps; batch/v1 jobs, cronjobs;
-coordination.k8s.io/v1 leases); custom resources are registered from CRD-like definitions at start-up."""
+Built-in kinds are the ones Jangar uses (core v1 namespaces, pods, configmaps, secrets,
+persistentvolumeclaims; batch/v1 jobs, cronjobs; coordination.k8s.io/v1 leases); custom resources are
+registered from CRD-like definitions at start-up."""
 
 from __future__ import annotations
 
@@ -119,6 +120,9 @@ PERSISTENT_VOLUME_CLAIMS = ResourceType(
     status_subresource=True,
 )
 
+# Secrets: their values are base64 in `data`, as the real API returns them.
+SECRETS = ResourceType("", "v1", "secrets", "Secret", singular="secret")
+
 BUILTIN: tuple[ResourceType, ...] = (
     NAMESPACES,
     PODS,
@@ -127,6 +131,7 @@ BUILTIN: tuple[ResourceType, ...] = (
     CRONJOBS,
     LEASES,
     PERSISTENT_VOLUME_CLAIMS,
+    SECRETS,
 )
 
 

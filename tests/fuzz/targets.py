@@ -11,7 +11,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
 from jangar.server.core.kinds import Kind, Verb, registry
-from jangar.v1 import run_pb2
+from jangar.v1 import memory_pb2, memory_pb2_grpc, memory_record_pb2, run_pb2
 from tests.fuzz.endpoints import Endpoint, endpoints
 from tests.fuzz.json_bodies import FRESH
 from tests.support import unique
@@ -70,6 +70,27 @@ def _resource_field(kind: Kind, request: type[Message]) -> str:
     return name
 
 
+async def _records_requests(channel: grpc.aio.Channel, namespace: str) -> dict[str, Message]:
+    """Valid requests of MemoryRecordService's POSTs, on an embedded Memory (its store needs no Secret)."""
+    memory = memory_pb2.Memory(
+        name=unique("fz-mem"), namespace=namespace, spec={"type": memory_pb2.MemorySpec.postgres}
+    )
+    created = await memory_pb2_grpc.MemoryServiceStub(channel).CreateMemory(
+        memory_pb2.CreateMemoryRequest(memory=memory), metadata=[("idempotency-key", f"fz-{uuid.uuid4()}")]
+    )
+    record = memory_record_pb2.MemoryRecord(
+        kind=memory_record_pb2.MemoryRecord.document, text="fuzz text", metadata={"topic": "fuzz"}
+    )
+    return {
+        "jangar.v1.MemoryRecordService/WriteMemoryRecords": memory_record_pb2.WriteMemoryRecordsRequest(
+            id=created.id, records=[record]
+        ),
+        "jangar.v1.MemoryRecordService/QueryMemory": memory_record_pb2.QueryMemoryRequest(
+            namespace=namespace, memory_ref={"name": created.name}, query="fuzz", filter={"kind": record.kind}
+        ),
+    }
+
+
 async def build(channel: grpc.aio.Channel) -> dict[str, Target]:
     """One target per endpoint, in a namespace of their own."""
     world = World(channel)
@@ -77,8 +98,13 @@ async def build(channel: grpc.aio.Channel) -> dict[str, Target]:
     for kind in registry():
         await world.prepare(namespace, kind)
     existing = {kind.name: await _existing(world, kind, namespace) for kind in registry()}
+    records = await _records_requests(channel, namespace)
     targets = {}
     for endpoint in endpoints():
+        if endpoint.full_name in records:
+            request = records[endpoint.full_name]
+            targets[endpoint.full_name] = Target(endpoint, request, real_id=getattr(request, "id", ""))
+            continue
         kind = endpoint.kind
         verb = endpoint.verb_of_kind()
         cls = endpoint.request_class

@@ -139,8 +139,8 @@ def test_every_service_is_listed_once_including_the_run_view():
     names = registry().service_names
     assert len(names) == len(set(names))
     assert "jangar.v1.RunService" in names
-    # Besides the kinds' services: the run view, and the reconciler's stream.
-    views = {"jangar.v1.RunService", "jangar.v1.ReconcilerService"}
+    # Besides the kinds' services: the run view, the reconciler's stream, and Memories' records.
+    views = {"jangar.v1.RunService", "jangar.v1.ReconcilerService", "jangar.v1.MemoryRecordService"}
     assert {k.service.full_name for k in registry()} == set(names) - views
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from jangar.reconciler import config as config_module
 from jangar.reconciler.buffer import Entry, SnapshotBuffer
+from jangar.reconciler.resources import watched
 from jangar.v1 import reconciler_pb2
 
 
@@ -74,6 +75,16 @@ def test_configuration_from_the_environment_and_flags():
     )
     assert defaults.http_port == 9091 and defaults.window == 8 and defaults.batch_size == 500
     assert defaults.watch_inactivity_seconds == 60.0 and defaults.resync_seconds == 0.0
+    assert not defaults.watch_cnpg_clusters
+    assert "Cluster" not in {r.kind for r in watched(defaults.watch_cnpg_clusters)}
+
+
+def test_cnpg_clusters_are_watched_when_configured():
+    config = config_module.load([], {"JANGAR_RECONCILER_WATCH_CNPG_CLUSTERS": "true"})
+    assert config.watch_cnpg_clusters
+    [cluster] = [r for r in watched(config.watch_cnpg_clusters) if r.kind == "Cluster"]
+    assert cluster.api_version == "postgresql.cnpg.io/v1" and cluster.plural == "clusters"
+    assert config_module.load(["--watch-cnpg-clusters", "0"], {}).watch_cnpg_clusters is False
 
 
 @pytest.mark.parametrize(
@@ -82,6 +93,7 @@ def test_configuration_from_the_environment_and_flags():
         {"JANGAR_RECONCILER_BATCH_SIZE": "501"},
         {"JANGAR_RECONCILER_WINDOW": "0"},
         {"JANGAR_RECONCILER_HTTP_PORT": "x"},
+        {"JANGAR_RECONCILER_WATCH_CNPG_CLUSTERS": "maybe"},
     ],
 )
 def test_invalid_configuration_is_refused(environ):

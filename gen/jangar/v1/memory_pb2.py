@@ -30,7 +30,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from jangar.v1 import common_pb2 as jangar_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16jangar/v1/memory.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\"\x9c\x05\n\x06Memory\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x04name\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x17\n\tnamespace\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12-\n\x06labels\x18\x04 \x03(\x0b\x32\x1d.jangar.v1.Memory.LabelsEntry\x12\x37\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32\".jangar.v1.Memory.AnnotationsEntry\x12)\n\x04spec\x18\x06 \x01(\x0b\x32\x15.jangar.v1.MemorySpecB\x04\xe2\x41\x01\x02\x12-\n\x06status\x18\x07 \x01(\x0b\x32\x17.jangar.v1.MemoryStatusB\x04\xe2\x41\x01\x03\x12\x18\n\ngeneration\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:Z\xea\x41W\n\x1b\x61gents.proompteng.ai/Memory\x12&namespaces/{namespace}/memories/{name}*\x08memories2\x06memory\"\xdd\x02\n\nMemorySpec\x12.\n\x04type\x18\x01 \x01(\x0e\x32\x1a.jangar.v1.MemorySpec.TypeB\x04\xe2\x41\x01\x02\x12/\n\nconnection\x18\x02 \x01(\x0b\x32\x1b.jangar.v1.MemoryConnection\x12\x36\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0e\x32 .jangar.v1.MemorySpec.Capability\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x04 \x01(\x08\"]\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\x0c\n\x08postgres\x10\x01\x12\t\n\x05redis\x10\x02\x12\x0c\n\x08weaviate\x10\x03\x12\x0c\n\x08pinecone\x10\x04\x12\n\n\x06\x63ustom\x10\x05\"F\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\n\n\x06vector\x10\x01\x12\x06\n\x02kv\x10\x02\x12\x08\n\x04\x62lob\x10\x03\"D\n\x10MemoryConnection\x12\x30\n\nsecret_ref\x18\x01 \x01(\x0b\x32\x1c.jangar.v1.SecretKeySelector\"\xc7\x01\n\x0cMemoryStatus\x12,\n\x05phase\x18\x01 \x01(\x0e\x32\x1d.jangar.v1.MemoryStatus.Phase\x12(\n\nconditions\x18\x02 \x03(\x0b\x32\x14.jangar.v1.Condition\x12\x1b\n\x13observed_generation\x18\x03 \x01(\x03\"B\n\x05Phase\x12\x15\n\x11PHASE_UNSPECIFIED\x10\x00\x12\x0b\n\x07Pending\x10\x01\x12\t\n\x05Ready\x10\x02\x12\n\n\x06\x46\x61iled\x10\x03\"8\n\x13\x43reateMemoryRequest\x12!\n\x06memory\x18\x01 \x01(\x0b\x32\x11.jangar.v1.Memory\"1\n\x10GetMemoryRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"g\n\x13ListMemoriesRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\"T\n\x14ListMemoriesResponse\x12#\n\x08memories\x18\x01 \x03(\x0b\x32\x11.jangar.v1.Memory\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x96\x01\n\x13UpdateMemoryRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12!\n\x06memory\x18\x03 \x01(\x0b\x32\x11.jangar.v1.Memory\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x05 \x01(\t\"B\n\x13\x44\x65leteMemoryRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t2\xf3\x03\n\rMemoryService\x12_\n\x0c\x43reateMemory\x12\x1e.jangar.v1.CreateMemoryRequest\x1a\x11.jangar.v1.Memory\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x0c/v1/memories:\x06memory\x12V\n\tGetMemory\x12\x1b.jangar.v1.GetMemoryRequest\x1a\x11.jangar.v1.Memory\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/memories/{id}\x12\x65\n\x0cListMemories\x12\x1e.jangar.v1.ListMemoriesRequest\x1a\x1f.jangar.v1.ListMemoriesResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/memories\x12\x64\n\x0cUpdateMemory\x12\x1e.jangar.v1.UpdateMemoryRequest\x1a\x11.jangar.v1.Memory\"!\x82\xd3\xe4\x93\x02\x1b\x32\x11/v1/memories/{id}:\x06memory\x12\\\n\x0c\x44\x65leteMemory\x12\x1e.jangar.v1.DeleteMemoryRequest\x1a\x11.jangar.v1.Memory\"\x19\x82\xd3\xe4\x93\x02\x13*\x11/v1/memories/{id}b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16jangar/v1/memory.proto\x12\tjangar.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16jangar/v1/common.proto\"\x9c\x05\n\x06Memory\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x04name\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x17\n\tnamespace\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12-\n\x06labels\x18\x04 \x03(\x0b\x32\x1d.jangar.v1.Memory.LabelsEntry\x12\x37\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32\".jangar.v1.Memory.AnnotationsEntry\x12)\n\x04spec\x18\x06 \x01(\x0b\x32\x15.jangar.v1.MemorySpecB\x04\xe2\x41\x01\x02\x12-\n\x06status\x18\x07 \x01(\x0b\x32\x17.jangar.v1.MemoryStatusB\x04\xe2\x41\x01\x03\x12\x18\n\ngeneration\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x64\x65lete_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:Z\xea\x41W\n\x1b\x61gents.proompteng.ai/Memory\x12&namespaces/{namespace}/memories/{name}*\x08memories2\x06memory\"\xc3\x03\n\nMemorySpec\x12.\n\x04type\x18\x01 \x01(\x0e\x32\x1a.jangar.v1.MemorySpec.TypeB\x04\xe2\x41\x01\x02\x12/\n\nconnection\x18\x02 \x01(\x0b\x32\x1b.jangar.v1.MemoryConnection\x12\x36\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0e\x32 .jangar.v1.MemorySpec.Capability\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x04 \x01(\x08\x12\x35\n\nembeddings\x18\x05 \x01(\x0b\x32\x1b.jangar.v1.MemoryEmbeddingsB\x04\xe2\x41\x01\x05\x12-\n\tretention\x18\x06 \x01(\x0b\x32\x1a.jangar.v1.MemoryRetention\"]\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\x0c\n\x08postgres\x10\x01\x12\t\n\x05redis\x10\x02\x12\x0c\n\x08weaviate\x10\x03\x12\x0c\n\x08pinecone\x10\x04\x12\n\n\x06\x63ustom\x10\x05\"F\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\n\n\x06vector\x10\x01\x12\x06\n\x02kv\x10\x02\x12\x08\n\x04\x62lob\x10\x03\"\x80\x01\n\x10MemoryEmbeddings\x12\x10\n\x08\x65ndpoint\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x11\n\tdimension\x18\x03 \x01(\x05\x12\x38\n\x12\x61pi_key_secret_ref\x18\x04 \x01(\x0b\x32\x1c.jangar.v1.SecretKeySelector\"#\n\x0fMemoryRetention\x12\x10\n\x08ttl_days\x18\x01 \x01(\x05\"z\n\x10MemoryConnection\x12\x30\n\nsecret_ref\x18\x01 \x01(\x0b\x32\x1c.jangar.v1.SecretKeySelector\x12\x34\n\x0b\x63luster_ref\x18\x02 \x01(\x0b\x32\x1f.jangar.v1.LocalObjectReference\"\xe6\x01\n\x0cMemoryStatus\x12,\n\x05phase\x18\x01 \x01(\x0e\x32\x1d.jangar.v1.MemoryStatus.Phase\x12(\n\nconditions\x18\x02 \x03(\x0b\x32\x14.jangar.v1.Condition\x12\x1b\n\x13observed_generation\x18\x03 \x01(\x03\"a\n\x05Phase\x12\x15\n\x11PHASE_UNSPECIFIED\x10\x00\x12\x0b\n\x07Pending\x10\x01\x12\t\n\x05Ready\x10\x02\x12\n\n\x06\x46\x61iled\x10\x03\x12\x0c\n\x08\x44\x65graded\x10\x04\x12\x0f\n\x0bUnreachable\x10\x05\"8\n\x13\x43reateMemoryRequest\x12!\n\x06memory\x18\x01 \x01(\x0b\x32\x11.jangar.v1.Memory\"1\n\x10GetMemoryRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\"g\n\x13ListMemoriesRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x16\n\x0elabel_selector\x18\x04 \x01(\t\"T\n\x14ListMemoriesResponse\x12#\n\x08memories\x18\x01 \x03(\x0b\x32\x11.jangar.v1.Memory\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x96\x01\n\x13UpdateMemoryRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12!\n\x06memory\x18\x03 \x01(\x0b\x32\x11.jangar.v1.Memory\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x05 \x01(\t\"B\n\x13\x44\x65leteMemoryRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t2\xf3\x03\n\rMemoryService\x12_\n\x0c\x43reateMemory\x12\x1e.jangar.v1.CreateMemoryRequest\x1a\x11.jangar.v1.Memory\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x0c/v1/memories:\x06memory\x12V\n\tGetMemory\x12\x1b.jangar.v1.GetMemoryRequest\x1a\x11.jangar.v1.Memory\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/memories/{id}\x12\x65\n\x0cListMemories\x12\x1e.jangar.v1.ListMemoriesRequest\x1a\x1f.jangar.v1.ListMemoriesResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/memories\x12\x64\n\x0cUpdateMemory\x12\x1e.jangar.v1.UpdateMemoryRequest\x1a\x11.jangar.v1.Memory\"!\x82\xd3\xe4\x93\x02\x1b\x32\x11/v1/memories/{id}:\x06memory\x12\\\n\x0c\x44\x65leteMemory\x12\x1e.jangar.v1.DeleteMemoryRequest\x1a\x11.jangar.v1.Memory\"\x19\x82\xd3\xe4\x93\x02\x13*\x11/v1/memories/{id}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -65,6 +65,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MEMORY']._serialized_options = b'\352AW\n\033agents.proompteng.ai/Memory\022&namespaces/{namespace}/memories/{name}*\010memories2\006memory'
   _globals['_MEMORYSPEC'].fields_by_name['type']._loaded_options = None
   _globals['_MEMORYSPEC'].fields_by_name['type']._serialized_options = b'\342A\001\002'
+  _globals['_MEMORYSPEC'].fields_by_name['embeddings']._loaded_options = None
+  _globals['_MEMORYSPEC'].fields_by_name['embeddings']._serialized_options = b'\342A\001\005'
   _globals['_MEMORYSERVICE'].methods_by_name['CreateMemory']._loaded_options = None
   _globals['_MEMORYSERVICE'].methods_by_name['CreateMemory']._serialized_options = b'\202\323\344\223\002\026\"\014/v1/memories:\006memory'
   _globals['_MEMORYSERVICE'].methods_by_name['GetMemory']._loaded_options = None
@@ -82,29 +84,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MEMORY_ANNOTATIONSENTRY']._serialized_start=745
   _globals['_MEMORY_ANNOTATIONSENTRY']._serialized_end=795
   _globals['_MEMORYSPEC']._serialized_start=890
-  _globals['_MEMORYSPEC']._serialized_end=1239
-  _globals['_MEMORYSPEC_TYPE']._serialized_start=1074
-  _globals['_MEMORYSPEC_TYPE']._serialized_end=1167
-  _globals['_MEMORYSPEC_CAPABILITY']._serialized_start=1169
-  _globals['_MEMORYSPEC_CAPABILITY']._serialized_end=1239
-  _globals['_MEMORYCONNECTION']._serialized_start=1241
-  _globals['_MEMORYCONNECTION']._serialized_end=1309
-  _globals['_MEMORYSTATUS']._serialized_start=1312
-  _globals['_MEMORYSTATUS']._serialized_end=1511
-  _globals['_MEMORYSTATUS_PHASE']._serialized_start=1445
-  _globals['_MEMORYSTATUS_PHASE']._serialized_end=1511
-  _globals['_CREATEMEMORYREQUEST']._serialized_start=1513
-  _globals['_CREATEMEMORYREQUEST']._serialized_end=1569
-  _globals['_GETMEMORYREQUEST']._serialized_start=1571
-  _globals['_GETMEMORYREQUEST']._serialized_end=1620
-  _globals['_LISTMEMORIESREQUEST']._serialized_start=1622
-  _globals['_LISTMEMORIESREQUEST']._serialized_end=1725
-  _globals['_LISTMEMORIESRESPONSE']._serialized_start=1727
-  _globals['_LISTMEMORIESRESPONSE']._serialized_end=1811
-  _globals['_UPDATEMEMORYREQUEST']._serialized_start=1814
-  _globals['_UPDATEMEMORYREQUEST']._serialized_end=1964
-  _globals['_DELETEMEMORYREQUEST']._serialized_start=1966
-  _globals['_DELETEMEMORYREQUEST']._serialized_end=2032
-  _globals['_MEMORYSERVICE']._serialized_start=2035
-  _globals['_MEMORYSERVICE']._serialized_end=2534
+  _globals['_MEMORYSPEC']._serialized_end=1341
+  _globals['_MEMORYSPEC_TYPE']._serialized_start=1176
+  _globals['_MEMORYSPEC_TYPE']._serialized_end=1269
+  _globals['_MEMORYSPEC_CAPABILITY']._serialized_start=1271
+  _globals['_MEMORYSPEC_CAPABILITY']._serialized_end=1341
+  _globals['_MEMORYEMBEDDINGS']._serialized_start=1344
+  _globals['_MEMORYEMBEDDINGS']._serialized_end=1472
+  _globals['_MEMORYRETENTION']._serialized_start=1474
+  _globals['_MEMORYRETENTION']._serialized_end=1509
+  _globals['_MEMORYCONNECTION']._serialized_start=1511
+  _globals['_MEMORYCONNECTION']._serialized_end=1633
+  _globals['_MEMORYSTATUS']._serialized_start=1636
+  _globals['_MEMORYSTATUS']._serialized_end=1866
+  _globals['_MEMORYSTATUS_PHASE']._serialized_start=1769
+  _globals['_MEMORYSTATUS_PHASE']._serialized_end=1866
+  _globals['_CREATEMEMORYREQUEST']._serialized_start=1868
+  _globals['_CREATEMEMORYREQUEST']._serialized_end=1924
+  _globals['_GETMEMORYREQUEST']._serialized_start=1926
+  _globals['_GETMEMORYREQUEST']._serialized_end=1975
+  _globals['_LISTMEMORIESREQUEST']._serialized_start=1977
+  _globals['_LISTMEMORIESREQUEST']._serialized_end=2080
+  _globals['_LISTMEMORIESRESPONSE']._serialized_start=2082
+  _globals['_LISTMEMORIESRESPONSE']._serialized_end=2166
+  _globals['_UPDATEMEMORYREQUEST']._serialized_start=2169
+  _globals['_UPDATEMEMORYREQUEST']._serialized_end=2319
+  _globals['_DELETEMEMORYREQUEST']._serialized_start=2321
+  _globals['_DELETEMEMORYREQUEST']._serialized_end=2387
+  _globals['_MEMORYSERVICE']._serialized_start=2390
+  _globals['_MEMORYSERVICE']._serialized_end=2889
 # @@protoc_insertion_point(module_scope)

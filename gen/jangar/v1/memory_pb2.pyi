@@ -58,7 +58,7 @@ class Memory(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., namespace: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., spec: _Optional[_Union[MemorySpec, _Mapping]] = ..., status: _Optional[_Union[MemoryStatus, _Mapping]] = ..., generation: _Optional[int] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class MemorySpec(_message.Message):
-    __slots__ = ("type", "connection", "capabilities", "default")
+    __slots__ = ("type", "connection", "capabilities", "default", "embeddings", "retention")
     class Type(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         TYPE_UNSPECIFIED: _ClassVar[MemorySpec.Type]
@@ -87,17 +87,41 @@ class MemorySpec(_message.Message):
     CONNECTION_FIELD_NUMBER: _ClassVar[int]
     CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDINGS_FIELD_NUMBER: _ClassVar[int]
+    RETENTION_FIELD_NUMBER: _ClassVar[int]
     type: MemorySpec.Type
     connection: MemoryConnection
     capabilities: _containers.RepeatedScalarFieldContainer[MemorySpec.Capability]
     default: bool
-    def __init__(self, type: _Optional[_Union[MemorySpec.Type, str]] = ..., connection: _Optional[_Union[MemoryConnection, _Mapping]] = ..., capabilities: _Optional[_Iterable[_Union[MemorySpec.Capability, str]]] = ..., default: _Optional[bool] = ...) -> None: ...
+    embeddings: MemoryEmbeddings
+    retention: MemoryRetention
+    def __init__(self, type: _Optional[_Union[MemorySpec.Type, str]] = ..., connection: _Optional[_Union[MemoryConnection, _Mapping]] = ..., capabilities: _Optional[_Iterable[_Union[MemorySpec.Capability, str]]] = ..., default: _Optional[bool] = ..., embeddings: _Optional[_Union[MemoryEmbeddings, _Mapping]] = ..., retention: _Optional[_Union[MemoryRetention, _Mapping]] = ...) -> None: ...
+
+class MemoryEmbeddings(_message.Message):
+    __slots__ = ("endpoint", "model", "dimension", "api_key_secret_ref")
+    ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_FIELD_NUMBER: _ClassVar[int]
+    API_KEY_SECRET_REF_FIELD_NUMBER: _ClassVar[int]
+    endpoint: str
+    model: str
+    dimension: int
+    api_key_secret_ref: _common_pb2.SecretKeySelector
+    def __init__(self, endpoint: _Optional[str] = ..., model: _Optional[str] = ..., dimension: _Optional[int] = ..., api_key_secret_ref: _Optional[_Union[_common_pb2.SecretKeySelector, _Mapping]] = ...) -> None: ...
+
+class MemoryRetention(_message.Message):
+    __slots__ = ("ttl_days",)
+    TTL_DAYS_FIELD_NUMBER: _ClassVar[int]
+    ttl_days: int
+    def __init__(self, ttl_days: _Optional[int] = ...) -> None: ...
 
 class MemoryConnection(_message.Message):
-    __slots__ = ("secret_ref",)
+    __slots__ = ("secret_ref", "cluster_ref")
     SECRET_REF_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_REF_FIELD_NUMBER: _ClassVar[int]
     secret_ref: _common_pb2.SecretKeySelector
-    def __init__(self, secret_ref: _Optional[_Union[_common_pb2.SecretKeySelector, _Mapping]] = ...) -> None: ...
+    cluster_ref: _common_pb2.LocalObjectReference
+    def __init__(self, secret_ref: _Optional[_Union[_common_pb2.SecretKeySelector, _Mapping]] = ..., cluster_ref: _Optional[_Union[_common_pb2.LocalObjectReference, _Mapping]] = ...) -> None: ...
 
 class MemoryStatus(_message.Message):
     __slots__ = ("phase", "conditions", "observed_generation")
@@ -107,10 +131,14 @@ class MemoryStatus(_message.Message):
         Pending: _ClassVar[MemoryStatus.Phase]
         Ready: _ClassVar[MemoryStatus.Phase]
         Failed: _ClassVar[MemoryStatus.Phase]
+        Degraded: _ClassVar[MemoryStatus.Phase]
+        Unreachable: _ClassVar[MemoryStatus.Phase]
     PHASE_UNSPECIFIED: MemoryStatus.Phase
     Pending: MemoryStatus.Phase
     Ready: MemoryStatus.Phase
     Failed: MemoryStatus.Phase
+    Degraded: MemoryStatus.Phase
+    Unreachable: MemoryStatus.Phase
     PHASE_FIELD_NUMBER: _ClassVar[int]
     CONDITIONS_FIELD_NUMBER: _ClassVar[int]
     OBSERVED_GENERATION_FIELD_NUMBER: _ClassVar[int]

@@ -1,0 +1,401 @@
+"""The records of a Memory's store (docs/memory.md): one schema per Memory, holding one `records` table whose
+vector column has the Memory's dimension. The same SQL serves Jangar's own database (the embedded store,
+created and dropped in the transaction that creates or deletes the Memory) and an external Postgres (created
+by the upkeep, or on first use).
+
+Lexical ranking is Postgres full text (`ts_rank_cd` over a generated `tsvector`), followed by trigram
+word similarity for what full text does not match (short or misspelled queries); vector ranking is pgvector's
+cosine distance through an HNSW index."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, text, update
+from sqlalchemy.exc import ArgumentError, ProgrammingError
+
+from jangar.server.core.pages import Cursor
+from jangar.server.repository.database import Database, Tx, sqlstate
+from jangar.server.repository.mapping import STORED
+from jangar.server.repository.tables import memory_resources
+from jangar.v1 import memory_pb2
+
+# The text a hit carries; the full text stays in the store.
+HIT_TEXT_CHARS = 2000
+# Full-text configuration of the generated tsvector and of queries: English stemming; the trigram fallback
+# covers what stemming misses.
+TEXT_SEARCH_CONFIG = "english"
+
+
+def schema_of(memory_id: str) -> str:
+    """The store's schema: derived from the Memory's UUID, so it is a safe identifier."""
+    return f"memory_{uuid.UUID(memory_id).hex}"
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    id: str
+    kind: str
+    key: str
+    text: str
+    metadata: dict[str, str]
+    create_time: datetime
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    kind: str
+    key: str
+    text: str
+    metadata: dict[str, str]
+    embedding: Sequence[float]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A record in one ranking, with its score there."""
+
+    id: str
+    kind: str
+    key: str
+    text: str
+    truncated: bool
+    metadata: dict[str, str]
+    score: float
+
+
+@dataclass(frozen=True)
+class Filter:
+    metadata: dict[str, str] = field(default_factory=dict)
+    kind: str = ""
+
+
+def _vector(values: Sequence[float]) -> str:
+    return "[" + ",".join(repr(float(v)) for v in values) + "]"
+
+
+async def ensure_extensions(db: Tx) -> None:
+    await db.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
+    await db.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+
+
+# The search indexes (not the kv key's unique one): a bulk load may drop these and build them once after.
+SEARCH_INDEXES = ("records_tsv", "records_trgm", "records_metadata", "records_embedding")
+
+
+def index_statements(schema: str) -> list[str]:
+    """The store's indexes, each created only when missing."""
+    return [
+        f"CREATE UNIQUE INDEX IF NOT EXISTS records_kv_key ON {schema}.records (key) WHERE kind = 'kv'",
+        f"CREATE INDEX IF NOT EXISTS records_tsv ON {schema}.records USING gin (tsv)",
+        f"CREATE INDEX IF NOT EXISTS records_trgm ON {schema}.records USING gin (text gin_trgm_ops)",
+        f"CREATE INDEX IF NOT EXISTS records_metadata ON {schema}.records "
+        "USING gin (metadata jsonb_path_ops)",
+        f"CREATE INDEX IF NOT EXISTS records_embedding ON {schema}.records "
+        "USING hnsw (embedding vector_cosine_ops)",
+        f"CREATE INDEX IF NOT EXISTS records_newest ON {schema}.records (created_at DESC, id DESC)",
+    ]
+
+
+async def create_store(db: Tx, schema: str, dimension: int) -> None:
+    """Creates the schema and its table and indexes; a store that exists already is left as it is."""
+    await db.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
+    statements = [
+        f"""CREATE TABLE IF NOT EXISTS {schema}.records (
+          id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+          kind text NOT NULL,
+          key text NOT NULL DEFAULT '',
+          text text NOT NULL DEFAULT '',
+          metadata jsonb NOT NULL DEFAULT '{{}}'::jsonb,
+          embedding vector({int(dimension)}) NOT NULL,
+          tsv tsvector GENERATED ALWAYS AS (to_tsvector('{TEXT_SEARCH_CONFIG}', text)) STORED,
+          created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+        )""",
+        *index_statements(schema),
+    ]
+    for statement in statements:
+        await db.execute(text(statement))
+
+
+async def drop_store(db: Tx, schema: str) -> None:
+    await db.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+
+
+async def store_dimension(db: Tx, schema: str) -> int | None:
+    """The dimension of the store's vector column; None when the store does not exist."""
+    found = await db.execute(
+        text(
+            "SELECT a.atttypmod FROM pg_attribute a "
+            "WHERE a.attrelid = to_regclass(:table) AND a.attname = 'embedding' AND NOT a.attisdropped"
+        ),
+        {"table": f"{schema}.records"},
+    )
+    value = found.scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+async def insert_records(db: Tx, schema: str, records: Sequence[NewRecord]) -> list[tuple[str, datetime]]:
+    """Writes the records in order (kv records replace the record with their key); returns each one's id
+    and time. One statement for the batch: the ordinality keeps the request's order."""
+    result = await db.execute(
+        text(
+            f"""
+            INSERT INTO {schema}.records AS r (kind, key, text, metadata, embedding)
+            SELECT kind, key, body, metadata::jsonb, embedding::vector
+            FROM unnest(CAST(:kinds AS text[]), CAST(:keys AS text[]), CAST(:texts AS text[]),
+                        CAST(:metadata AS text[]), CAST(:embeddings AS text[]))
+                 WITH ORDINALITY AS t(kind, key, body, metadata, embedding, position)
+            ORDER BY position
+            ON CONFLICT (key) WHERE kind = 'kv' DO UPDATE
+              SET text = excluded.text, metadata = excluded.metadata, embedding = excluded.embedding,
+                  created_at = clock_timestamp()
+            RETURNING r.id, r.created_at
+            """
+        ),
+        {
+            "kinds": [r.kind for r in records],
+            "keys": [r.key for r in records],
+            "texts": [r.text for r in records],
+            "metadata": [json.dumps(r.metadata) for r in records],
+            "embeddings": [_vector(r.embedding) for r in records],
+        },
+    )
+    # INSERT ... SELECT ... ORDER BY inserts, and so returns, rows in that order.
+    return [(str(row.id), row.created_at) for row in result]
+
+
+async def save_memory_status(db: Tx, memory: memory_pb2.Memory) -> None:
+    """Writes a Memory's status only. The etag (resource_version) is left alone: it guards what clients
+    change, and the upkeep's observations must not make a client's next update fail as stale."""
+    row = STORED["Memory"].to_row(memory)
+    await db.execute(
+        update(memory_resources)
+        .where(memory_resources.c.id == uuid.UUID(memory.id))
+        .values(status=row["status"], status_detail=row["status_detail"], updated_at=func.now())
+    )
+
+
+def _record(row: object) -> StoredRecord:
+    return StoredRecord(
+        id=str(row.id),  # type: ignore[attr-defined]
+        kind=row.kind,  # type: ignore[attr-defined]
+        key=row.key,  # type: ignore[attr-defined]
+        text=row.text,  # type: ignore[attr-defined]
+        metadata=dict(row.metadata),  # type: ignore[attr-defined]
+        create_time=row.created_at,  # type: ignore[attr-defined]
+    )
+
+
+async def list_records(
+    db: Tx, schema: str, kind: str, size: int, after: Cursor | None
+) -> tuple[list[StoredRecord], Cursor | None]:
+    """A page of records, newest first; the cursor of the last one when there may be more."""
+    clauses, params = ["(CAST(:kind AS text) = '' OR kind = :kind)"], {"kind": kind, "size": size + 1}
+    if after is not None:
+        clauses.append("(created_at, id) < (:after_time, :after_id)")
+        params.update(after_time=after.create_time, after_id=after.id)
+    result = await db.execute(
+        text(
+            f"SELECT id, kind, key, text, metadata, created_at FROM {schema}.records "
+            f"WHERE {' AND '.join(clauses)} ORDER BY created_at DESC, id DESC LIMIT :size"
+        ),
+        params,
+    )
+    records = [_record(row) for row in result]
+    if len(records) <= size:
+        return records, None
+    records = records[:size]
+    return records, Cursor(records[-1].create_time, uuid.UUID(records[-1].id))
+
+
+async def delete_record(db: Tx, schema: str, record_id: uuid.UUID) -> bool:
+    result = await db.execute(
+        text(f"DELETE FROM {schema}.records WHERE id = :id RETURNING id"), {"id": record_id}
+    )
+    return result.first() is not None
+
+
+async def get_value(db: Tx, schema: str, key: str) -> StoredRecord | None:
+    result = await db.execute(
+        text(
+            f"SELECT id, kind, key, text, metadata, created_at FROM {schema}.records "
+            "WHERE kind = 'kv' AND key = :key"
+        ),
+        {"key": key},
+    )
+    row = result.first()
+    return None if row is None else _record(row)
+
+
+async def delete_expired(db: Tx, schema: str, ttl_days: int) -> int:
+    result = await db.execute(
+        text(
+            f"DELETE FROM {schema}.records "
+            "WHERE created_at < clock_timestamp() - make_interval(days => :days)"
+        ),
+        {"days": ttl_days},
+    )
+    return result.rowcount or 0
+
+
+def _filter_sql(wanted: Filter, params: dict[str, object]) -> str:
+    """The filter's conditions, only those it has: a condition that is always true (`metadata @> '{}'`) in a
+    prepared statement's generic plan can turn the planner away from the HNSW index."""
+    clauses = []
+    if wanted.kind:
+        params["filter_kind"] = wanted.kind
+        clauses.append("kind = :filter_kind")
+    if wanted.metadata:
+        params["filter_metadata"] = json.dumps(wanted.metadata)
+        clauses.append("metadata @> CAST(:filter_metadata AS jsonb)")
+    return " AND ".join(clauses) or "true"
+
+
+_HIT_COLUMNS = (
+    f"id, kind, key, left(text, {HIT_TEXT_CHARS}) AS text, length(text) > {HIT_TEXT_CHARS} AS truncated, "
+    "metadata"
+)
+
+
+def _ranked(rows: object) -> list[Ranked]:
+    return [
+        Ranked(
+            id=str(row.id),
+            kind=row.kind,
+            key=row.key,
+            text=row.text,
+            truncated=row.truncated,
+            metadata=dict(row.metadata),
+            score=float(row.score),
+        )
+        for row in rows  # type: ignore[attr-defined]
+    ]
+
+
+async def rank_lexical(db: Tx, schema: str, query: str, wanted: Filter, limit: int) -> list[Ranked]:
+    """Full-text matches of any of the query's terms (websearch syntax, its ANDs made ORs), ranked by
+    ts_rank_cd, so that records matching more terms, closer together, come first; when full text matches
+    nothing (a misspelling, a word the stemmer does not know, a very short query), trigram word-similarity
+    matches instead."""
+    params: dict[str, object] = {"query": query, "limit": limit, "config": TEXT_SEARCH_CONFIG}
+    where = _filter_sql(wanted, params)
+    full_text = await db.execute(
+        text(
+            f"""
+            SELECT {_HIT_COLUMNS}, ts_rank_cd(tsv, q) AS score
+            FROM {schema}.records,
+                 CAST(replace(CAST(websearch_to_tsquery(CAST(:config AS regconfig), :query) AS text),
+                              '&', '|') AS tsquery) AS q
+            WHERE tsv @@ q AND {where}
+            ORDER BY score DESC, id LIMIT :limit
+            """
+        ),
+        params,
+    )
+    hits = _ranked(full_text)
+    if hits:
+        return hits
+    trigram = await db.execute(
+        text(
+            f"""
+            SELECT {_HIT_COLUMNS}, word_similarity(:query, text) AS score
+            FROM {schema}.records
+            WHERE :query <% text AND {where}
+            ORDER BY score DESC, id LIMIT :limit
+            """
+        ),
+        params,
+    )
+    return _ranked(trigram)
+
+
+async def rank_vector(
+    db: Tx, schema: str, embedding: Sequence[float], wanted: Filter, limit: int
+) -> list[Ranked]:
+    """Nearest records by cosine distance through the HNSW index; with a filter, pgvector's iterative scan
+    keeps looking until `limit` records pass it (or the scan's bound is reached)."""
+    params: dict[str, object] = {"embedding": _vector(embedding), "limit": limit}
+    where = _filter_sql(wanted, params)
+    # One round trip for both settings, for this transaction only.
+    await db.execute(
+        text(
+            "SELECT set_config('hnsw.ef_search', :ef, true), set_config('hnsw.iterative_scan', :scan, true)"
+        ),
+        {"ef": str(max(40, int(limit))), "scan": "relaxed_order" if where != "true" else "off"},
+    )
+    result = await db.execute(
+        text(
+            f"""
+            SELECT * FROM (
+              SELECT {_HIT_COLUMNS}, embedding <=> CAST(:embedding AS vector) AS distance
+              FROM {schema}.records WHERE {where}
+              ORDER BY distance LIMIT :limit
+            ) nearest
+            CROSS JOIN LATERAL (SELECT 1 - nearest.distance AS score) s
+            ORDER BY distance
+            """
+        ),
+        params,
+    )
+    return _ranked(result)
+
+
+class StoreMissing(Exception):
+    """The store's schema or table does not exist (dropped by hand, or never created on this server)."""
+
+
+UNDEFINED_TABLE = "42P01"
+UNDEFINED_SCHEMA = "3F000"
+
+
+@asynccontextmanager
+async def missing_store_raises() -> AsyncIterator[None]:
+    """Turns "relation does not exist" from a store's statement into StoreMissing."""
+    try:
+        yield
+    except ProgrammingError as error:
+        if sqlstate(error) in (UNDEFINED_TABLE, UNDEFINED_SCHEMA):
+            raise StoreMissing(str(error.orig).split("\n", 1)[0]) from None
+        raise
+
+
+class ExternalStores:
+    """Connections to external Postgres stores: one small pool per Memory, tagged with a hash of the
+    connection string it was made for (the string itself is never kept: the caller reads it from its Secret
+    for every use). When the Secret changes (a rotated password), the next use replaces the pool."""
+
+    def __init__(self, pool_size: int = 2) -> None:
+        self._pool_size = pool_size
+        self._databases: dict[str, tuple[str, Database]] = {}
+
+    async def database(self, owner: str, dsn: str) -> Database:
+        """The pool of `owner` (a Memory id) for a connection string; raises ValueError when it is not a
+        PostgreSQL URL."""
+        digest = hashlib.sha256(dsn.encode()).hexdigest()
+        found = self._databases.get(owner)
+        if found is not None and found[0] == digest:
+            return found[1]
+        try:
+            database = Database(dsn, pool_size=self._pool_size)
+        except ArgumentError:
+            raise ValueError("not a database URL") from None
+        self._databases[owner] = (digest, database)
+        if found is not None:
+            await found[1].dispose()
+        return database
+
+    async def forget(self, owner: str) -> None:
+        found = self._databases.pop(owner, None)
+        if found is not None:
+            await found[1].dispose()
+
+    async def dispose(self) -> None:
+        for _, database in self._databases.values():
+            await database.dispose()
+        self._databases.clear()
