@@ -18,14 +18,15 @@ from jangar.server.core.query import ListQuery, Ref
 from jangar.server.core.runtime import JOB, LOCAL, RUNTIME_TYPES, Launch
 from jangar.server.domain import common, run_lifecycle
 from jangar.server.domain.definitions import already_exists
-from jangar.server.domain.execution import RunExecution, queue_status
-from jangar.server.domain.idempotency import Outcome, idempotent
+from jangar.server.domain.execution import RunExecution, status_entry
+from jangar.server.domain.idempotency import Outcome, Prepared, idempotent, idempotent_create
 from jangar.server.domain.kinds import RUN_PROVIDER_NATIVE, rules_for
 from jangar.server.domain.launch import ADMISSION_RUN_ID, PlanProblems, RuntimePolicy
 from jangar.server.domain.validation import Violations, normalize_envelope, validate_envelope
-from jangar.server.repository import execution, rows
+from jangar.server.repository import execution, rows, writes
 from jangar.server.repository.database import Database, Tx
 from jangar.server.repository.mapping import STORED
+from jangar.server.repository.writes import NewRow
 from jangar.v1 import execution_pb2
 from jangar.v1.run_phase_pb2 import RunPhase
 
@@ -98,23 +99,75 @@ class RunUseCases:
         self._rules.validate_spec(run.spec, violations)
         violations.raise_if_any()
 
+        async def prepare(db: Tx) -> Prepared:
+            """The whole create as rows for one statement, assuming its name is free (a conflict sends it to
+            `work`)."""
+            created, parent, provider, runtime = await self._accept(db, context, run)
+            if not created.name:
+                created.name = generated_name(parent.name)
+            launch = await self._plan_first(db, created, parent, runtime)
+            columns = self._columns(runtime, launch)
+            row = rows.new_row(self._stored, created, now=common.utcnow(), provider=provider, **columns)
+            records = self._records(context, created, parent, runtime, launch)
+            return Prepared(created, created.id, [row, *records])
+
         async def work(db: Tx) -> tuple[Message, str]:
-            parent_name = getattr(run.spec, self._link.ref_field).name
-            parent = await rows.find(db, self._parent_stored, Ref(namespace=run.namespace, name=parent_name))
-            if parent is None:
-                raise not_found(self._parent.name, parent_name, run.namespace)
-            created = type(run)()
-            created.CopyFrom(run)
-            created.delivery_id = context.idempotency_key or ""
-            created.generation = 1
-            setattr(created, self._link.id_field, parent.id)
-            pending_status(created)
-            prepare = self._rules.prepare_run
-            provider = prepare(created, parent) if prepare is not None else RUN_PROVIDER_NATIVE
-            runtime = await self._admit(db, created, parent)
-            submission = await self._insert(db, created, parent, provider, runtime)
-            await execution.record_transition(
-                db,
+            created, parent, provider, runtime = await self._accept(db, context, run)
+            launch = await self._insert(db, created, parent, provider, runtime)
+            await writes.insert_all(db, self._records(context, created, parent, runtime, launch))
+            return created, created.id
+
+        return await idempotent_create(self._database, context, context.method, request, prepare, work)
+
+    async def _accept(self, db: Tx, context: RequestContext, run: Any) -> tuple[Any, Any, str, str]:
+        """The run as it is created (Pending, its parent's id, a server-assigned id), the parent, the
+        provider it records and its runtime; refused (DomainError) when it could never start. Writes
+        nothing: the place for admission checks that must hold before a run exists."""
+        parent_name = getattr(run.spec, self._link.ref_field).name
+        parent = await rows.find(db, self._parent_stored, Ref(namespace=run.namespace, name=parent_name))
+        if parent is None:
+            raise not_found(self._parent.name, parent_name, run.namespace)
+        created = type(run)()
+        created.CopyFrom(run)
+        # Assigned here, not by the database: a job run's first attempt is planned for its id.
+        created.id = str(uuid.uuid4())
+        created.delivery_id = context.idempotency_key or ""
+        created.generation = 1
+        setattr(created, self._link.id_field, parent.id)
+        pending_status(created)
+        prepare = self._rules.prepare_run
+        provider = prepare(created, parent) if prepare is not None else RUN_PROVIDER_NATIVE
+        runtime = await self._admit(db, created, parent)
+        return created, parent, provider, runtime
+
+    async def _plan_first(self, db: Tx, run: Any, parent: Any, runtime: str) -> Launch | None:
+        """A job run's first attempt, planned for the run's id and name (refused, 400, when it cannot be);
+        None for other runtimes."""
+        if runtime != JOB:
+            return None
+        try:
+            return await self._execution.plan_submission(db, self._kind, run, parent, 1, admission=True)
+        except PlanProblems as problems:
+            raise invalid_argument(problems.problems) from None
+
+    def _columns(self, runtime: str, launch: Launch | None) -> dict[str, Any]:
+        """The new run row's execution columns. A local run is due at once, for the worker of a server with
+        the local runtime; a job run's first attempt is queued with the create."""
+        columns: dict[str, Any] = {
+            "runtime": runtime,
+            "next_attempt_at": common.utcnow() if runtime == LOCAL else None,
+        }
+        if launch is not None:
+            columns.update(self._execution.submission_columns(launch))
+        return columns
+
+    def _records(
+        self, context: RequestContext, created: Any, parent: Any, runtime: str, launch: Launch | None
+    ) -> list[NewRow]:
+        """What is written with a new run: its first phase change, its audit event, and for a job run the
+        outbox entries of its first attempt and of its custom resource's status."""
+        written = [
+            execution.transition_row(
                 run_kind=self._kind.name,
                 run_id=created.id,
                 attempt=0,
@@ -122,9 +175,8 @@ class RunUseCases:
                 to_phase=RunPhase.Pending,
                 reason=created.status.reason,
                 message=created.status.message,
-            )
-            await common.record_audit(
-                db,
+            ),
+            common.audit_row(
                 context,
                 kind=self._kind.name,
                 entity_id=created.id,
@@ -136,14 +188,11 @@ class RunUseCases:
                     "phase": RunPhase.Name(created.status.phase),
                     **({"runtime": runtime} if runtime else {}),
                 },
-            )
-            if submission is not None:
-                # The request commits the run together with its first attempt's outbox entry.
-                await self._execution.queue(db, submission)
-                await queue_status(db, self._kind, created)
-            return created, created.id
-
-        return await idempotent(self._database, context, context.method, request, work)
+            ),
+        ]
+        if launch is not None:
+            written += [self._execution.start_entry(launch), status_entry(self._kind, created)]
+        return written
 
     async def _admit(self, db: Tx, run: Any, parent: Any) -> str:
         """The run's runtime, once its templates render for it: a run that could never start is refused
@@ -180,28 +229,12 @@ class RunUseCases:
         name and id it gets, before the insert, so the row is written once; its launch is returned, for the
         caller to queue. A run that cannot be planned is refused (400) with nothing written."""
         chosen_name = run.name
-        submitted = runtime == JOB
-        # A local run is due at once, for the worker of a server with the local runtime; a job run's first
-        # attempt is queued in this transaction.
-        due = runtime == LOCAL
-        columns: dict[str, Any] = {"runtime": runtime, "next_attempt_at": common.utcnow() if due else None}
-        launch: Launch | None = None
-        if submitted:
-            run_id = uuid.uuid4()
-            run.id = str(run_id)
-            columns["id"] = run_id
         for _ in range(_NAME_ATTEMPTS):
             if not chosen_name:
                 run.name = generated_name(parent.name)
-            if submitted:
-                try:
-                    launch = await self._execution.plan_submission(
-                        db, self._kind, run, parent, 1, admission=True
-                    )
-                except PlanProblems as problems:
-                    raise invalid_argument(problems.problems) from None
-                columns.update(self._execution.submission_columns(launch))
-            if await rows.insert(db, self._stored, run, provider=provider, **columns):
+            launch = await self._plan_first(db, run, parent, runtime)
+            columns = self._columns(runtime, launch)
+            if await rows.insert(db, self._stored, run, provider=provider, id=uuid.UUID(run.id), **columns):
                 return launch
             existing = await rows.find(db, self._stored, Ref(namespace=run.namespace, name=run.name))
             if existing is not None and chosen_name:
@@ -223,7 +256,7 @@ class RunUseCases:
         )
 
     async def get(self, id_or_name: str, namespace: str) -> Any:
-        async with self._database.transaction() as db:
+        async with self._database.connection() as db:  # one statement: no BEGIN and COMMIT around it
             return await common.load(db, self._stored, id_or_name, namespace, for_update=False)
 
     async def list(
@@ -261,7 +294,7 @@ class RunUseCases:
         query = ListQuery(
             page=page, namespace=only_namespace, selector=selector, phases=phase_names, equals=equals
         )
-        async with self._database.transaction() as db:
+        async with self._database.connection() as db:
             result = await rows.list_page(db, self._stored, query)
         return result.items, self._page_tokens.next_page_token(page, result.next_cursor)
 

@@ -9,12 +9,12 @@ from sqlalchemy import insert
 
 from jangar.server.repository.database import Tx
 from jangar.server.repository.tables import audit_events
+from jangar.server.repository.writes import NewRow
 
 _INSERT = insert(audit_events)  # built once: it runs on every write
 
 
-async def record(
-    db: Tx,
+def row(
     *,
     entity_type: str,
     entity_id: uuid.UUID,
@@ -24,9 +24,10 @@ async def record(
     request_id: str,
     delivery_id: str | None,
     namespace: str | None,
-) -> None:
-    await db.execute(
-        _INSERT,
+) -> NewRow:
+    """The audit row of one event, for writes.insert_all."""
+    return NewRow(
+        audit_events,
         {
             "entity_type": entity_type,
             "entity_id": entity_id,
@@ -38,3 +39,11 @@ async def record(
             "namespace": namespace,
         },
     )
+
+
+async def record(db: Tx, **event: Any) -> None:
+    await insert_row(db, row(**event))
+
+
+async def insert_row(db: Tx, event: NewRow) -> None:
+    await db.execute(_INSERT, event.values)

@@ -60,6 +60,17 @@ def apply_stored(message: Any, row: Row) -> None:
     message.update_time.FromDatetime(row.updated_at)
 
 
+def assign_stored(message: Any, now: datetime) -> uuid.UUID:
+    """What the database assigns on insert, assigned by the server instead (rows.new_row): the id (kept
+    when the caller chose it already), the first etag, and the create and update time."""
+    row_id = uuid.UUID(message.id) if message.id else uuid.uuid4()
+    message.id = str(row_id)
+    message.etag = etag(1)
+    message.create_time.FromDatetime(now)
+    message.update_time.FromDatetime(now)
+    return row_id
+
+
 def _envelope_to_row(message: Any) -> dict[str, Any]:
     return {
         "namespace": message.namespace,
