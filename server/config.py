@@ -117,6 +117,8 @@ class ServerSettings:
     state_dir: str = ".jangar"
     # Delay before the second attempt of a failed run; it doubles per attempt up to 5 minutes.
     retry_backoff_seconds: float = 10.0
+    # Server processes sharing the listen port (SO_REUSEPORT, server/workers.py); 1 is this process alone.
+    workers: int = 1
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -144,6 +146,9 @@ class ServerSettings:
             local_runtime_force=_flag("JANGAR_LOCAL_RUNTIME_FORCE"),
             state_dir=os.environ.get("JANGAR_STATE_DIR") or cls.state_dir,
             retry_backoff_seconds=_seconds("JANGAR_RETRY_BACKOFF_SECONDS", cls.retry_backoff_seconds),
+            workers=_int("JANGAR_WORKERS", cls.workers, 1),
         )
         check_local_runtime(settings)
+        if settings.workers > 1 and settings.grpc_address.rpartition(":")[2] == "0":
+            raise ConfigError("JANGAR_WORKERS above 1 needs a fixed port in JANGAR_GRPC_ADDRESS, not 0")
         return settings
