@@ -14,23 +14,20 @@ import pytest
 from jangar.server.devstack.processes import free_port, wait_until
 from jangar.v1 import agent_run_pb2, agent_run_pb2_grpc
 from tests import builders
+from tests.bench_measure import child_pids
 from tests.support import ServerProcess
 
 
 def _workers_of(parent: int) -> list[int]:
     """The worker processes (multiprocessing children) of the supervisor."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+
+    def is_worker(pid: int) -> bool:
         try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (entry / "cmdline").read_bytes()
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == parent and b"spawn_main" in command:
-            found.append(int(entry.name))
-    return found
+            return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+
+    return [pid for pid in child_pids(parent) if is_worker(pid)]
 
 
 @pytest.fixture
