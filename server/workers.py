@@ -65,14 +65,18 @@ def serve_workers(settings: ServerSettings) -> int:
     for worker in workers:
         worker.start()
     log.info("serving with %d worker processes", len(workers), extra={"grpc": settings.grpc_address})
-    multiprocessing.connection.wait([w.sentinel for w in workers])
-    failed = next((w for w in workers if w.exitcode not in (None, 0)), None)
-    if not stopping:
-        log.error("a worker process exited (%s): stopping the others", failed.exitcode if failed else 0)
+    ready = multiprocessing.connection.wait([w.sentinel for w in workers])
+    # The sentinel closes a moment before the process can be reaped: join for its exit code.
+    first = next(w for w in workers if w.sentinel in ready)
+    first.join()
+    asked = stopping
+    if not asked:
+        log.error("worker process %s exited (%s): stopping the others", first.name, first.exitcode)
         stop(signal.SIGTERM, None)
     for worker in workers:
         worker.join(STOP_TIMEOUT_SECONDS)
-    if stopping and failed is None:
-        return 0
-    codes = [w.exitcode for w in workers if w.exitcode]
-    return abs(codes[0]) if codes else 1
+    if asked:
+        # A worker still starting has no handler yet and simply dies of the SIGTERM it was sent.
+        clean = all(w.exitcode in (0, -signal.SIGTERM) for w in workers)
+        return 0 if clean else 1
+    return abs(first.exitcode or 0) or 1
