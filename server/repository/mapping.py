@@ -15,6 +15,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from sqlalchemy import Row, Table
 
+from jangar.server.core import proto_json
 from jangar.server.core.kinds import Kind, registry
 from jangar.server.repository.tables import KIND_TABLES
 from jangar.v1 import memory_pb2
@@ -28,7 +29,7 @@ def to_json(message: Message) -> dict[str, Any]:
 def from_json(data: dict[str, Any] | None, message: Message) -> None:
     if data:
         # Rows written by a newer server may carry fields this one does not know: keep reading them.
-        json_format.ParseDict(data, message, ignore_unknown_fields=True)
+        proto_json.parse_dict(data, message)
 
 
 def etag(resource_version: int) -> str:
