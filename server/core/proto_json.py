@@ -99,12 +99,18 @@ def _parse(data: dict[str, Any], message: Message) -> None:
             setattr(message, field.name, _read(value, kind, field))
 
 
+# Well-known types whose JSON is one string their own method reads (conditions carry a Timestamp each).
+_FROM_STRING = frozenset({"google.protobuf.Timestamp", "google.protobuf.Duration"})
+
+
 def _parse_message(value: Any, target: Message, kind: int) -> None:
     target.SetInParent()
-    if kind == WELL_KNOWN:
-        json_format.ParseDict(value, target, ignore_unknown_fields=True)
-    else:
+    if kind == MESSAGE:
         _parse(value, target)
+    elif isinstance(value, str) and target.DESCRIPTOR.full_name in _FROM_STRING:
+        target.FromJsonString(value)  # type: ignore[attr-defined]
+    else:
+        json_format.ParseDict(value, target, ignore_unknown_fields=True)
 
 
 def _read(value: Any, kind: int, field: FieldDescriptor) -> Any:
