@@ -31,16 +31,32 @@ def _shape(row: NewRow) -> tuple[Table, tuple[str, ...]]:
     return row.table, tuple(row.values)
 
 
+def _groups(rows: Sequence[NewRow]) -> tuple[tuple[Table, tuple[str, ...], int], ...]:
+    """Consecutive rows of one shape, as (table, columns, how many): each group is one INSERT with a VALUES
+    row per row, which inserts them in their order (sibling CTEs run in no defined order, and an outbox
+    consumer reads entries by id)."""
+    groups: list[tuple[Table, tuple[str, ...], int]] = []
+    for row in rows:
+        table, columns = _shape(row)
+        if groups and groups[-1][:2] == (table, columns):
+            groups[-1] = (table, columns, groups[-1][2] + 1)
+        else:
+            groups.append((table, columns, 1))
+    return tuple(groups)
+
+
 @cache
-def _statement(shapes: tuple[tuple[Table, tuple[str, ...]], ...]) -> tuple[str, tuple[bool, ...]]:
+def _statement(groups: tuple[tuple[Table, tuple[str, ...], int], ...]) -> tuple[str, tuple[bool, ...]]:
     """The SQL text of inserting rows of these shapes, and which parameters are JSON. asyncpg prepares a
     text once per connection (its statement cache), so each shape is planned once."""
     parts: list[str] = []
     is_json: list[bool] = []
-    for table, columns in shapes:
-        placeholders = ", ".join(f"${len(is_json) + i + 1}" for i in range(len(columns)))
-        is_json += [isinstance(table.c[name].type, JSON) for name in columns]
-        parts.append(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})")
+    for table, columns, count in groups:
+        tuples = []
+        for _ in range(count):
+            tuples.append("(" + ", ".join(f"${len(is_json) + i + 1}" for i in range(len(columns))) + ")")
+            is_json += [isinstance(table.c[name].type, JSON) for name in columns]
+        parts.append(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {', '.join(tuples)}")
     if len(parts) == 1:
         return parts[0], tuple(is_json)
     ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts))
@@ -58,7 +74,7 @@ async def insert_all(db: Tx, rows: Sequence[NewRow]) -> None:
     where the connection was taken (Database.transaction, Database.connection)."""
     if not rows:
         return
-    sql, is_json = _statement(tuple(_shape(row) for row in rows))
+    sql, is_json = _statement(_groups(rows))
     values = [value for row in rows for value in row.values.values()]
     params = [_json(v) if j else v for v, j in zip(values, is_json, strict=True)]
     raw = await db.get_raw_connection()
