@@ -51,7 +51,7 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         # (tests/test_server_process.py::test_database_outage_is_retryable_and_stores_nothing).
         pool_pre_ping=False,
         # Specs, statuses and outbox documents are JSON columns: orjson is several times faster both ways.
-        json_serializer=_json_text,
+        json_serializer=json_text,
         json_deserializer=orjson.loads,
         connect_args={
             "timeout": CONNECT_TIMEOUT_SECONDS,
@@ -68,8 +68,9 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     return engine
 
 
-def _json_text(value: Any) -> str:
-    return orjson.dumps(value).decode()
+def json_text(value: Any) -> str:
+    # Non-string keys become strings, as the standard library's json.dumps makes them.
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _replace_closed_connection(

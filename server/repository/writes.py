@@ -11,12 +11,11 @@ from functools import cache
 from typing import Any
 
 import asyncpg
-import orjson
 from sqlalchemy import Table
 from sqlalchemy.types import JSON
 
 from jangar.server.core.errors import WriteConflict
-from jangar.server.repository.database import Tx
+from jangar.server.repository.database import Tx, json_text
 
 
 @dataclass(frozen=True)
@@ -63,10 +62,6 @@ def _statement(groups: tuple[tuple[Table, tuple[str, ...], int], ...]) -> tuple[
     return f"WITH {ctes} SELECT 1", tuple(is_json)
 
 
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
 async def insert_all(db: Tx, rows: Sequence[NewRow]) -> None:
     """Inserts `rows` in one statement, in the caller's transaction (or on its own, on a connection from
     Database.connection()). Raises WriteConflict when a unique index already holds one of the rows (or a
@@ -76,7 +71,7 @@ async def insert_all(db: Tx, rows: Sequence[NewRow]) -> None:
         return
     sql, is_json = _statement(_groups(rows))
     values = [value for row in rows for value in row.values.values()]
-    params = [_json(v) if j else v for v, j in zip(values, is_json, strict=True)]
+    params = [json_text(v) if j else v for v, j in zip(values, is_json, strict=True)]
     raw = await db.get_raw_connection()
     connection: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
     try:
