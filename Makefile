@@ -51,9 +51,13 @@ fmt: $(STAMP)
 migrate: $(STAMP)
 	$(VENV)/bin/jangar-dev migrate
 
-## bench: print throughput and latency of the API next to this machine's ceiling
+## bench: print throughput and latency of the API next to this machine's ceiling (BENCH_ARGS=--scale adds
+## ListAgentRuns at 1,000,000 runs). REST is driven by wrk, installed here when missing and run as root.
 bench: $(STAMP)
-	$(PY) -m tests.bench
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || \
+		echo "wrk not found (Debian package wrk): the REST rows are skipped" >&2; }
+	$(PY) -m tests.bench $(BENCH_ARGS)
 
 ## clean: delete .venv and .jangar, and what a root launcher put in /var/tmp/jangar for them (see README)
 clean:

@@ -26,6 +26,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         upgrade_to_head(settings.database_url)
         return 0
+    if settings.workers > 1:
+        from jangar.server.workers import serve_workers
+
+        return serve_workers(settings)
+    return run_server(settings)
+
+
+def run_server(settings: ServerSettings) -> int:
+    """Serves in this process until a signal; the exit code says why it stopped."""
     try:
         asyncio.run(_serve(settings))
     except SchemaBehindError as error:

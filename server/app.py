@@ -107,7 +107,9 @@ class JangarServer:
             interceptors=[CallInterceptor(outages=self.outages)],
             options=[
                 ("grpc.max_receive_message_length", self.settings.max_request_bytes),
-                ("grpc.so_reuseport", 0),
+                # Only worker processes share a port (JANGAR_WORKERS); a lone server must not start next to
+                # an old one still listening.
+                ("grpc.so_reuseport", 1 if self.settings.workers > 1 else 0),
                 ("grpc.max_metadata_size", MAX_METADATA_BYTES),
                 ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
             ],

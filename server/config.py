@@ -135,6 +135,8 @@ class ServerSettings:
     secrets_dir: str = ""
     # How often the memory upkeep checks every Memory's store and applies retention.
     memory_upkeep_seconds: float = 30.0
+    # Server processes sharing the listen port (SO_REUSEPORT, server/workers.py); 1 is this process alone.
+    workers: int = 1
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -166,6 +168,9 @@ class ServerSettings:
             schedule_fire_image=os.environ.get("JANGAR_SCHEDULE_FIRE_IMAGE") or cls.schedule_fire_image,
             secrets_dir=os.environ.get("JANGAR_SECRETS_DIR", ""),
             memory_upkeep_seconds=_seconds("JANGAR_MEMORY_UPKEEP_SECONDS", cls.memory_upkeep_seconds),
+            workers=_int("JANGAR_WORKERS", cls.workers, 1),
         )
         check_local_runtime(settings)
+        if settings.workers > 1 and settings.grpc_address.rpartition(":")[2] == "0":
+            raise ConfigError("JANGAR_WORKERS above 1 needs a fixed port in JANGAR_GRPC_ADDRESS, not 0")
         return settings

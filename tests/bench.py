@@ -54,7 +54,7 @@ from jangar.v1 import (
     run_pb2,
     run_pb2_grpc,
 )
-from tests import bench_memory, bench_reconciler, builders
+from tests import bench_memory, bench_reconciler, bench_scale, builders
 from tests.bench_measure import CpuProbe, cpu_per_request, percentile
 from tests.support import PROJECT_ROOT, ServerProcess
 
@@ -64,6 +64,9 @@ DEFAULT_CONCURRENCY = 32
 # The server's default JANGAR_DB_POOL_SIZE, set explicitly so the ceiling gets the same number of connections.
 POOL_SIZE = 20
 CALL_TIMEOUT_S = 30.0
+# The scaling rows: this many server processes on one port, driven over this many connections.
+SCALING_WORKERS = 2
+SCALING_CHANNELS = 8
 AGENT_NAME = "bench-agent"
 NAMESPACE = "default"
 
@@ -126,6 +129,7 @@ class Row:
     driver: str
     result: Measurement
     ceiling: str  # the ceiling scenario this row is compared with; "" for a ceiling itself
+    workers: int = 1  # Jangar server processes (JANGAR_WORKERS); 1 for a ceiling
 
 
 async def drive(
@@ -417,9 +421,10 @@ class Bench:
     stack: Stack
     seconds: float
     concurrency: int
-    rest_driver: str
+    rest_driver: str | None  # the path of wrk; None: no REST rows
     reconciler_seconds: float | None = None  # None: no reconciler section
     reconciler_lag_runs: int = bench_reconciler.DEFAULT_LAG_RUNS
+    scale_runs: int = 0  # 0: no list-at-scale section
     run_ids: list[str] = field(default_factory=list)
     ceiling_ids: list[str] = field(default_factory=list)
     keys: Iterator[int] = field(default_factory=itertools.count)
@@ -470,31 +475,64 @@ def minimal_run() -> agent_run_pb2.AgentRun:
     return agent_run_pb2.AgentRun(spec=agent_run_pb2.AgentRunSpec(agent_ref={"name": AGENT_NAME}))
 
 
-async def grpc_rows(bench: Bench, channel: grpc.aio.Channel) -> list[Row]:
-    probe = probe_for(bench.stack, server_pid=server_pid(bench.stack), rest=False)
-    runs = agent_run_pb2_grpc.AgentRunServiceStub(channel)
-    views = run_pb2_grpc.RunServiceStub(channel)
+async def grpc_rows(
+    bench: Bench, channels: Sequence[grpc.aio.Channel], pid: int, *, workers: int = 1
+) -> list[Row]:
+    """CreateAgentRun, then GetRun of the runs it created. Calls take the channels in turn: with several
+    worker processes on one port, each connection is one worker's."""
+    probe = probe_for(bench.stack, server_pid=pid, rest=False)
+    runs = itertools.cycle([agent_run_pb2_grpc.AgentRunServiceStub(c) for c in channels])
+    views = itertools.cycle([run_pb2_grpc.RunServiceStub(c) for c in channels])
     request = agent_run_pb2.CreateAgentRunRequest(agent_run=minimal_run())
+    run_ids: list[str] = []
 
     async def create() -> None:
-        reply = await runs.CreateAgentRun(
+        reply = await next(runs).CreateAgentRun(
             request, metadata=[("idempotency-key", bench.key())], timeout=CALL_TIMEOUT_S
         )
-        bench.run_ids.append(reply.id)
+        run_ids.append(reply.id)
 
     created = await bench.drive(create, probe)
-    if not bench.run_ids:
+    if not run_ids:
         raise RuntimeError(f"no run was created over gRPC: {created.first_error}")
-    ids = itertools.cycle(bench.run_ids)
+    ids = itertools.cycle(run_ids)
 
     async def get() -> None:
-        await views.GetRun(run_pb2.GetRunRequest(id=next(ids)), timeout=CALL_TIMEOUT_S)
+        await next(views).GetRun(run_pb2.GetRunRequest(id=next(ids)), timeout=CALL_TIMEOUT_S)
 
     fetched = await bench.drive(get, probe)
+    bench.run_ids += run_ids
     return [
-        Row("CreateAgentRun", "gRPC", "grpc.aio", created, "ceiling: bare INSERT"),
-        Row("GetRun", "gRPC", "grpc.aio", fetched, "ceiling: bare SELECT by id"),
+        Row("CreateAgentRun", "gRPC", "grpc.aio", created, "ceiling: bare INSERT", workers),
+        Row("GetRun", "gRPC", "grpc.aio", fetched, "ceiling: bare SELECT by id", workers),
     ]
+
+
+async def scaling_rows(bench: Bench) -> list[Row]:
+    """The same two scenarios against SCALING_WORKERS server processes on one port (the same database)."""
+    server = ServerProcess(
+        bench.stack.server.database_url,
+        processes.free_port(),
+        bench.stack.work_dir / "server-workers.log",
+        JANGAR_LOG_LEVEL="WARNING",
+        JANGAR_DB_POOL_SIZE=str(POOL_SIZE),
+        JANGAR_WORKERS=str(SCALING_WORKERS),
+    )
+    await asyncio.to_thread(server.start)
+    try:
+        channels = [
+            # Distinct channel arguments: grpc would otherwise share one connection between them.
+            grpc.aio.insecure_channel(server.address, options=[("jangar.bench.channel", i)])
+            for i in range(SCALING_CHANNELS)
+        ]
+        try:
+            assert server.process is not None
+            return await grpc_rows(bench, channels, server.process.pid, workers=SCALING_WORKERS)
+        finally:
+            for channel in channels:
+                await channel.close()
+    finally:
+        await asyncio.to_thread(server.stop)
 
 
 def server_pid(stack: Stack) -> int:
@@ -503,38 +541,16 @@ def server_pid(stack: Stack) -> int:
 
 
 async def rest_rows(bench: Bench) -> list[Row]:
+    """REST through Envoy, driven by wrk: a Python client would spend more CPU per request than Envoy and
+    measure itself."""
+    if bench.rest_driver is None:
+        return []
     probe = probe_for(bench.stack, server_pid=server_pid(bench.stack), rest=True)
-    if bench.rest_driver == "wrk":
-        created, fetched = await rest_with_wrk(bench, probe)
-    else:
-        created, fetched = await rest_with_httpx(bench, probe)
+    created, fetched = await rest_with_wrk(bench, probe)
     return [
-        Row("CreateAgentRun", "REST", bench.rest_driver, created, "ceiling: bare INSERT"),
-        Row("GetRun", "REST", bench.rest_driver, fetched, "ceiling: bare SELECT by id"),
+        Row("CreateAgentRun", "REST", "wrk", created, "ceiling: bare INSERT"),
+        Row("GetRun", "REST", "wrk", fetched, "ceiling: bare SELECT by id"),
     ]
-
-
-async def rest_with_httpx(bench: Bench, probe: CpuProbe) -> tuple[Measurement, Measurement]:
-    limits = httpx.Limits(max_connections=bench.concurrency, max_keepalive_connections=bench.concurrency)
-    async with httpx.AsyncClient(
-        base_url=bench.stack.rest_url, limits=limits, timeout=CALL_TIMEOUT_S
-    ) as http:
-
-        async def create() -> None:
-            headers = {"Content-Type": "application/json", "Idempotency-Key": bench.key()}
-            check(await http.post("/v1/agent-runs", content=REST_RUN_BODY, headers=headers))
-
-        ids = itertools.cycle(bench.run_ids)
-
-        async def get() -> None:
-            check(await http.get(f"/v1/runs/{next(ids)}"))
-
-        return await bench.drive(create, probe), await bench.drive(get, probe)
-
-
-def check(response: httpx.Response) -> None:
-    if response.status_code != 200:
-        raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
 
 
 async def rest_with_wrk(bench: Bench, probe: CpuProbe) -> tuple[Measurement, Measurement]:
@@ -564,12 +580,44 @@ async def create_agent(channel: grpc.aio.Channel) -> None:
     await builders.create_agent(channel, agent)
 
 
-async def run_all(bench: Bench) -> tuple[list[Row], bench_reconciler.Section | None]:
+@dataclass(frozen=True)
+class Results:
+    rows: list[Row]
+    reconciler: bench_reconciler.Section | None
+    scale: bench_scale.ScaleResult | None
+
+
+async def run_all(bench: Bench) -> Results:
+    rows, section = await api_and_reconciler(bench)
+    scale = None
+    if bench.scale_runs:
+        # Last: a million rows would slow every scenario after it.
+        probe = probe_for(bench.stack, server_pid=server_pid(bench.stack), rest=False)
+
+        async def list_driver(call: Call, concurrency: int) -> Measurement:
+            return await drive(
+                call, probe, warmup=WARMUP_SECONDS, seconds=bench.seconds, concurrency=concurrency
+            )
+
+        scale = await bench_scale.run_section(
+            server_address=bench.stack.server.address,
+            database_url=bench.stack.server.database_url,
+            dsn=asyncpg_dsn(bench.stack.server.database_url),
+            agent_name=AGENT_NAME,
+            namespace=NAMESPACE,
+            runs=bench.scale_runs,
+            drive=list_driver,
+        )
+    return Results(rows, section, scale)
+
+
+async def api_and_reconciler(bench: Bench) -> tuple[list[Row], bench_reconciler.Section | None]:
     rows = await ceiling_rows(bench)
     async with grpc.aio.insecure_channel(bench.stack.server.address) as channel:
         await create_agent(channel)
-        rows += await grpc_rows(bench, channel)
+        rows += await grpc_rows(bench, [channel], server_pid(bench.stack))
     rows += await rest_rows(bench)
+    rows += await scaling_rows(bench)
     if bench.reconciler_seconds is None:
         return rows, None
     probe = probe_for(bench.stack, server_pid=server_pid(bench.stack), rest=False)
@@ -618,7 +666,7 @@ def format_row(row: Row, ceilings: dict[str, Measurement]) -> str:
 
     return format_line(
         [
-            row.scenario,
+            row.scenario if row.workers == 1 else f"{row.scenario}, {row.workers} workers",
             row.transport,
             row.driver,
             f"{result.rps:,.0f}",
@@ -631,14 +679,43 @@ def format_row(row: Row, ceilings: dict[str, Measurement]) -> str:
     )
 
 
-def report(rows: Sequence[Row], *, seconds: float, concurrency: int, rest_driver: str) -> str:
+# Names of the ceiling rows in BENCH_JSON.
+JSON_NAMES = {"ceiling: bare INSERT": "ceiling-insert", "ceiling: bare SELECT by id": "ceiling-select"}
+
+
+def bench_json(rows: Sequence[Row], extra: Sequence[dict[str, object]] = ()) -> str:
+    """The one machine-readable line: an entry per row, shares against the ceiling measured in the same
+    run; a REST row adds its req/s over the single-process gRPC row of the same call."""
+    ceilings = {row.scenario: row.result for row in rows if not row.ceiling}
+    grpc = {row.scenario: row.result for row in rows if row.transport == "gRPC" and row.workers == 1}
+    scenarios: list[dict[str, object]] = []
+    for row in rows:
+        result = row.result
+        entry: dict[str, object] = {
+            "name": JSON_NAMES.get(row.scenario, row.scenario),
+            "via": row.transport.lower(),
+            "rps": round(result.rps, 1),
+            "p50_ms": round(result.p50_ms, 1),
+            "p99_ms": round(result.p99_ms, 1),
+        }
+        if row.ceiling:
+            entry["ceiling_share"] = round(result.rps / ceilings[row.ceiling].rps, 3)
+            entry["workers"] = row.workers
+        if row.transport == "REST" and row.scenario in grpc:
+            entry["grpc_share"] = round(result.rps / grpc[row.scenario].rps, 3)
+        scenarios.append(entry)
+    return "BENCH_JSON " + json.dumps({"scenarios": [*scenarios, *extra]})
+
+
+def report(rows: Sequence[Row], *, seconds: float, concurrency: int, rest_driver: str | None) -> str:
     ceilings = {row.scenario: row.result for row in rows if not row.ceiling}
     header = format_line([name for name, _, _ in COLUMNS])
     lines = [
         f"Jangar bench: {seconds:g} s per scenario after a {WARMUP_SECONDS:g} s warm-up, {concurrency} in "
         f"flight, DB pool {POOL_SIZE}, all on 127.0.0.1",
-        f"REST driver: {rest_driver}"
-        + ("" if rest_driver == "wrk" else " (wrk not installed; this Python client competes for the cores)"),
+        f"REST load generator: {rest_driver}"
+        if rest_driver
+        else "REST rows skipped: wrk is not installed (make bench installs it as root: apt-get install wrk)",
         "",
         f"{'':{sum(w for _, w, _ in COLUMNS[:8]) + 2 * 8}}CPU µs per request",
         header,
@@ -647,6 +724,8 @@ def report(rows: Sequence[Row], *, seconds: float, concurrency: int, rest_driver
         "",
         "'of ceiling': req/s as a share of the ceiling for the same operation "
         "(INSERT for CreateAgentRun, SELECT for GetRun).",
+        f"'{SCALING_WORKERS} workers': JANGAR_WORKERS={SCALING_WORKERS} on one port, driven over "
+        f"{SCALING_CHANNELS} connections by the same single load generator.",
         "CPU per request: server = the gRPC server in play (ceiling or Jangar), "
         "pg = postmaster and backends, client = this process (and wrk).",
         f"Note: co-located on a shared {os.cpu_count()}-core machine (load generator, Envoy, Postgres and "
@@ -686,6 +765,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=bench_reconciler.DEFAULT_LAG_RUNS,
         help="job runs whose end-to-end lag is measured",
     )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help=f"also ListAgentRuns at {bench_scale.DEFAULT_RUNS:,} runs (loaded with COPY; a few minutes)",
+    )
+    parser.add_argument("--scale-runs", type=int, default=bench_scale.DEFAULT_RUNS, help=argparse.SUPPRESS)
     # The ceiling server is this module in a child process, so it does not share the load generator's GIL.
     parser.add_argument("--ceiling-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--dsn", help=argparse.SUPPRESS)
@@ -702,7 +787,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.ceiling_server is not None:
         asyncio.run(serve_ceiling(args.ceiling_server, args.dsn))
         return 0
-    rest_driver = "wrk" if shutil.which("wrk") else "httpx"
+    rest_driver = shutil.which("wrk")
     # Not under a 0700 directory: as root, Postgres runs as `nobody` and must traverse the parents.
     work_dir = Path(tempfile.mkdtemp(prefix="jangar-bench-"))
     work_dir.chmod(0o755)
@@ -718,8 +803,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rest_driver,
                 args.reconciler_seconds if args.reconciler else None,
                 args.reconciler_lag_runs,
+                args.scale_runs if args.scale else 0,
             )
-            rows, section = asyncio.run(run_all(bench))
+            results = asyncio.run(run_all(bench))
             memory = (
                 asyncio.run(bench_memory.run_section(**bench_memory.target(stack))) if args.memory else None
             )
@@ -734,13 +820,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if not keep:
             shutil.rmtree(work_dir, ignore_errors=True)
-    print(report(rows, seconds=args.seconds, concurrency=args.concurrency, rest_driver=rest_driver))
-    if section is not None:
+    print(report(results.rows, seconds=args.seconds, concurrency=args.concurrency, rest_driver=rest_driver))
+    if results.reconciler is not None:
         print()
-        print(bench_reconciler.report(section))
+        print(bench_reconciler.report(results.reconciler))
     if memory is not None:
         print()
         print(bench_memory.report(memory))
+    extra = []
+    if results.scale is not None:
+        print()
+        print(bench_scale.report(results.scale))
+        extra.append(bench_scale.json_entry(results.scale))
+    print()
+    print(bench_json(results.rows, extra))
     return 0
 
 

@@ -59,7 +59,8 @@ class CpuProbe:
         # Reaped children are wrk runs; without wrk the client is this process alone.
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         snap = {
-            "server": process_cpu(self.server_pid),
+            # With JANGAR_WORKERS the server is a supervisor and its worker processes.
+            "server": sum(process_cpu(pid) for pid in [self.server_pid, *child_pids(self.server_pid)]),
             "postgres": sum(
                 process_cpu(pid) for pid in [self.postmaster_pid, *child_pids(self.postmaster_pid)]
             ),

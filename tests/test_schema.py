@@ -115,3 +115,7 @@ async def test_every_list_filter_has_an_index(db, kind):
         assert has(f"{list_filter.field}, created_at DESC"), (list_filter.field, indexed)
     if kind.lists_by_phase:
         assert has("status, created_at DESC"), indexed
+    if kind.is_run:
+        # Parent and phase together (migrations/ddl.py phase_list_indexes).
+        for list_filter in kind.list_filters:
+            assert has(f"{list_filter.field}, status, created_at DESC"), (list_filter.field, indexed)

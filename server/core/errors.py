@@ -104,3 +104,8 @@ class ServiceUnavailable(Exception):
 
 class LockNotAvailable(ServiceUnavailable):
     """A row another in-flight request holds could not be locked in time."""
+
+
+class WriteConflict(Exception):
+    """A unique index already held a row a statement meant to insert, so it wrote nothing (`args[0]` is the
+    index's name)."""

@@ -15,6 +15,7 @@ Settings (environment):
     JANGAR_STATE_DIR         Postgres data, logs and local runs (<project>/.jangar, git-ignored)
     JANGAR_LOCAL_RUNTIME     1 (the default here): runs execute as local processes; 0 turns that off
     JANGAR_DEFAULT_RUNTIME   local (the default here) or job
+    JANGAR_WORKERS           server processes on the gRPC port (here: the number of cores, at most 4)
     JANGAR_PG_RUN_AS         as root, the unprivileged user Postgres runs as (nobody)
     JANGAR_PG_RUNTIME_DIR    as root, where Postgres's binaries and data go when that user cannot reach
                              the checkout (/var/tmp/jangar)
@@ -44,6 +45,15 @@ SERVER_READY_TIMEOUT_S = 30.0
 SERVER_STOP_TIMEOUT_S = 20.0
 WATCH_INTERVAL_S = 0.25
 SERVER_MODULE = "jangar.server"
+
+
+# Each worker has its own pool (JANGAR_DB_POOL_SIZE, 20): four stay under Postgres' 100 connections.
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    """One server process per core, so the API is not held to one core on a developer's machine."""
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS))
 
 
 class ConfigError(ValueError):
@@ -252,6 +262,7 @@ class Stack:
             # `job`, or by default when a cluster is configured.
             "JANGAR_LOCAL_RUNTIME": "1",
             "JANGAR_DEFAULT_RUNTIME": "job" if cluster_configured() else "local",
+            "JANGAR_WORKERS": str(default_workers()),
             **os.environ,
             "JANGAR_STATE_DIR": str(self.settings.state_dir),
             "JANGAR_DATABASE_URL": url,

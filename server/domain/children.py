@@ -42,7 +42,7 @@ class ChildUseCases:
         self._rules = rules_for(kind.name)
 
     async def get(self, id_or_name: str, namespace: str) -> Any:
-        async with self._database.transaction() as db:
+        async with self._database.connection() as db:  # one statement: no BEGIN and COMMIT around it
             return await common.load(db, self._stored, id_or_name, namespace, for_update=False)
 
     def _new(self, context: RequestContext, sent: Any, parent: Any) -> Any:
@@ -91,7 +91,7 @@ class ChildUseCases:
         query = ListQuery(
             page=page, namespace=only_namespace, selector=selector, phases=phase_names, equals=equals
         )
-        async with self._database.transaction() as db:
+        async with self._database.connection() as db:
             result = await rows.list_page(db, self._stored, query)
         return result.items, self._page_tokens.next_page_token(page, result.next_cursor)
 

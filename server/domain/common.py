@@ -15,6 +15,7 @@ from jangar.server.domain.validation import DEFAULT_NAMESPACE
 from jangar.server.repository import audit, rows
 from jangar.server.repository.database import Tx
 from jangar.server.repository.mapping import StoredKind
+from jangar.server.repository.writes import NewRow
 from jangar.v1 import common_pb2
 
 
@@ -122,8 +123,15 @@ def accepted_status(resource: Any) -> None:
     resource.status.observed_generation = resource.generation
 
 
-async def record_audit(
-    db: Tx,
+async def record_audit(db: Tx, context: RequestContext, **event: Any) -> uuid.UUID:
+    """Writes the audit row of an event (audit_row's arguments) in the caller's transaction; returns its
+    id."""
+    row = audit_row(context, **event)
+    await audit.insert_row(db, row)
+    return row.values["id"]
+
+
+def audit_row(
     context: RequestContext,
     *,
     kind: str,
@@ -131,9 +139,9 @@ async def record_audit(
     event: str,
     namespace: str,
     payload: dict[str, Any],
-) -> uuid.UUID:
-    return await audit.record(
-        db,
+) -> NewRow:
+    """The audit row of an event, for a change written in one statement (writes.insert_all)."""
+    return audit.row(
         entity_type=kind,
         entity_id=uuid.UUID(str(entity_id)),
         event_type=event,

@@ -46,6 +46,7 @@ from jangar.server.repository import execution as execution_rows
 from jangar.server.repository import outbox, rows
 from jangar.server.repository.database import Database, Tx
 from jangar.server.repository.mapping import STORED
+from jangar.server.repository.writes import NewRow
 from jangar.v1 import common_pb2, execution_pb2
 from jangar.v1.run_phase_pb2 import RunPhase
 
@@ -113,8 +114,12 @@ async def queue_status(db: Tx, kind: Kind, run: Any) -> None:
     """Have the outbox copy the run's status onto its custom resource (so `kubectl get` shows the phase). The
     entry names the resource only: the worker writes the status as it is then, so entries done out of order
     never leave an older one behind."""
-    await outbox.add(
-        db,
+    await outbox.insert_entry(db, status_entry(kind, run))
+
+
+def status_entry(kind: Kind, run: Any) -> NewRow:
+    """The outbox row of queue_status, for a change written in one statement."""
+    return outbox.entry(
         operation="status",
         run_kind=kind.name,
         run_id=run.id,
@@ -261,8 +266,12 @@ class RunExecution:
 
     async def queue(self, db: Tx, launch: Launch) -> None:
         """The outbox entry that has a server with a cluster write the attempt's objects."""
-        await outbox.add(
-            db,
+        await outbox.insert_entry(db, self.start_entry(launch))
+
+    @staticmethod
+    def start_entry(launch: Launch) -> NewRow:
+        """The outbox row of `queue`, for a change written in one statement."""
+        return outbox.entry(
             operation="start",
             run_kind=launch.attempt.run_kind,
             run_id=launch.attempt.run_id,

@@ -7,14 +7,15 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from google.protobuf.message import Message
 
 from jangar.server.core.context import RequestContext
-from jangar.server.core.errors import Code, DomainError, LockNotAvailable
+from jangar.server.core.errors import Code, DomainError, LockNotAvailable, WriteConflict
 from jangar.server.repository import idempotency as keys
+from jangar.server.repository import writes
 from jangar.server.repository.database import Database, Tx
 
 MAX_KEY_LENGTH = 255
@@ -114,3 +115,44 @@ async def idempotent_in(
     data = response.SerializeToString(deterministic=True)
     await keys.complete(db, context.principal, key, data, uuid.UUID(resource_id) if resource_id else None)
     return Outcome(data, replayed=False)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A create decided and built before anything is written: its response (the created resource, with
+    the id and times the server assigned) and the rows that record it."""
+
+    response: Message
+    resource_id: str
+    rows: Sequence[writes.NewRow]
+
+
+# Reads what a create needs, decides whether it is admitted (raising DomainError when not) and builds its
+# rows, writing nothing.
+Prepare = Callable[[Tx], Awaitable[Prepared]]
+
+
+async def idempotent_create(
+    database: Database, context: RequestContext, method: str, request: Message, prepare: Prepare, work: Work
+) -> Outcome:
+    """`idempotent` in one round trip for the common case, a new key: `prepare` runs on an autocommit
+    connection, and its rows are written together with the key's completed record (the response included)
+    in one statement, which writes all of them or none.
+
+    Anything else falls back to `idempotent` with `work` (the same create, step by step in a transaction
+    that claims the key first): a key already used or in flight, a unique name taken, a refusal. So a
+    retry still gets its stored response even when the request would be refused now (its parent since
+    deleted), and every conflict is resolved exactly as `idempotent` resolves it."""
+    key = require_key(context)
+    digest = fingerprint(method, request)
+    try:
+        async with database.connection() as db:
+            prepared = await prepare(db)
+            data = prepared.response.SerializeToString(deterministic=True)
+            resource = uuid.UUID(prepared.resource_id)
+            record = keys.completed_row(context.principal, key, method, digest, data, resource)
+            await writes.insert_all(db, [record, *prepared.rows])
+        return Outcome(data, replayed=False)
+    except (DomainError, WriteConflict, LockNotAvailable):
+        pass  # the rare case: decided step by step
+    return await idempotent(database, context, method, request, work)

@@ -25,7 +25,7 @@ class RunViewUseCases:
 
     async def get(self, id_or_name: str, namespace: str) -> run_pb2.Run:
         ref = common.resolve_ref(id_or_name, namespace)
-        async with self._database.transaction() as db:
+        async with self._database.connection() as db:  # one statement: no BEGIN and COMMIT around it
             runs = await run_view.find_runs(db, ref)
             if len(runs) == 1:
                 await _add_artifacts(db, runs[0])
@@ -49,7 +49,7 @@ class RunViewUseCases:
             page_size, page_token, query_hash("Run", only_namespace, selector.canonical(), phase_names)
         )
         query = ListQuery(page=page, namespace=only_namespace, selector=selector, phases=phase_names)
-        async with self._database.transaction() as db:
+        async with self._database.connection() as db:
             result = await run_view.list_runs(db, query)
         return result.items, self._page_tokens.next_page_token(page, result.next_cursor)
 

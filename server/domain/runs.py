@@ -15,13 +15,22 @@ from jangar.server.core.kinds import Kind
 from jangar.server.core.pages import PageTokens
 from jangar.server.core.runtime import JOB, LOCAL, RUNTIME_TYPES, Launch
 from jangar.server.domain import children, common, run_lifecycle
-from jangar.server.domain.execution import RunExecution, queue_status
-from jangar.server.domain.idempotency import Outcome, Work, idempotent, idempotent_in
+from jangar.server.domain.execution import RunExecution, status_entry
+from jangar.server.domain.idempotency import (
+    Outcome,
+    Prepare,
+    Prepared,
+    Work,
+    idempotent,
+    idempotent_create,
+    idempotent_in,
+)
 from jangar.server.domain.kinds import RUN_PROVIDER_NATIVE
 from jangar.server.domain.launch import ADMISSION_RUN_ID, PlanProblems, RuntimePolicy
 from jangar.server.domain.validation import check_resource, normalize_envelope
-from jangar.server.repository import execution
+from jangar.server.repository import execution, rows, writes
 from jangar.server.repository.database import Database, Tx
+from jangar.server.repository.writes import NewRow
 from jangar.v1 import execution_pb2
 from jangar.v1.run_phase_pb2 import RunPhase
 
@@ -64,31 +73,84 @@ class RunUseCases(children.ChildUseCases):
 
     async def create(self, context: RequestContext, request: Message, run: Any) -> Outcome:
         self._check(run)
-        return await idempotent(
-            self._database, context, context.method, request, self._creation(context, run)
-        )
+        prepare, work = self._creation(context, run)
+        return await idempotent_create(self._database, context, context.method, request, prepare, work)
 
     async def create_in(self, db: Tx, context: RequestContext, request: Message, run: Any) -> Outcome:
         """`create` in the caller's transaction, under the context's own idempotency key (a Schedule
-        firing)."""
+        firing): step by step, since the caller's transaction already holds other writes."""
         self._check(run)
-        return await idempotent_in(db, context, context.method, request, self._creation(context, run))
+        _, work = self._creation(context, run)
+        return await idempotent_in(db, context, context.method, request, work)
 
     def _check(self, run: Any) -> None:
         normalize_envelope(run)
         check_resource(run, self._rules)
 
-    def _creation(self, context: RequestContext, run: Any) -> Work:
+    def _creation(self, context: RequestContext, run: Any) -> tuple[Prepare, Work]:
+        """The create as rows for one statement (`prepare`, assuming the name is free), and step by step in a
+        transaction (`work`, for everything else: a taken name, a replay, a caller's transaction)."""
+
+        async def prepare(db: Tx) -> Prepared:
+            created, parent, provider, runtime = await self._accept(db, context, run)
+            if not created.name:
+                created.name = children.generated_name(parent.name)
+            launch = await self._plan_first(db, created, parent, runtime)
+            columns = self._columns(runtime, launch)
+            row = rows.new_row(self._stored, created, now=common.utcnow(), provider=provider, **columns)
+            records = self._records(context, created, parent, runtime, launch)
+            return Prepared(created, created.id, [row, *records])
+
         async def work(db: Tx) -> tuple[Message, str]:
-            parent = await children.find_parent(db, self._kind, self._parent_stored, run)
-            created = self._new(context, run, parent)
-            pending_status(created)
-            prepare = self._rules.prepare_run
-            provider = prepare(created, parent) if prepare is not None else RUN_PROVIDER_NATIVE
-            runtime = await self._admit(db, created, parent)
-            submission = await self._insert(db, created, parent, provider, runtime)
-            await execution.record_transition(
-                db,
+            created, parent, provider, runtime = await self._accept(db, context, run)
+            launch = await self._insert(db, created, parent, provider, runtime)
+            await writes.insert_all(db, self._records(context, created, parent, runtime, launch))
+            return created, created.id
+
+        return prepare, work
+
+    async def _accept(self, db: Tx, context: RequestContext, run: Any) -> tuple[Any, Any, str, str]:
+        """The run as it is created (Pending, its parent's id, a server-assigned id), the parent, the
+        provider it records and its runtime; refused (DomainError) when it could never start. Writes
+        nothing: the place for admission checks that must hold before a run exists."""
+        parent = await children.find_parent(db, self._kind, self._parent_stored, run)
+        created = self._new(context, run, parent)
+        # Assigned here, not by the database: a job run's first attempt is planned for its id.
+        created.id = str(uuid.uuid4())
+        pending_status(created)
+        prepare = self._rules.prepare_run
+        provider = prepare(created, parent) if prepare is not None else RUN_PROVIDER_NATIVE
+        runtime = await self._admit(db, created, parent)
+        return created, parent, provider, runtime
+
+    async def _plan_first(self, db: Tx, run: Any, parent: Any, runtime: str) -> Launch | None:
+        """A job run's first attempt, planned for the run's id and name (refused, 400, when it cannot be);
+        None for other runtimes."""
+        if runtime != JOB:
+            return None
+        try:
+            return await self._execution.plan_submission(db, self._kind, run, parent, 1, admission=True)
+        except PlanProblems as problems:
+            raise invalid_argument(problems.problems) from None
+
+    def _columns(self, runtime: str, launch: Launch | None) -> dict[str, Any]:
+        """The new run row's execution columns. A local run is due at once, for the worker of a server with
+        the local runtime; a job run's first attempt is queued with the create."""
+        columns: dict[str, Any] = {
+            "runtime": runtime,
+            "next_attempt_at": common.utcnow() if runtime == LOCAL else None,
+        }
+        if launch is not None:
+            columns.update(self._execution.submission_columns(launch))
+        return columns
+
+    def _records(
+        self, context: RequestContext, created: Any, parent: Any, runtime: str, launch: Launch | None
+    ) -> list[NewRow]:
+        """What is written with a new run: its first phase change, its audit event, and for a job run the
+        outbox entries of its first attempt and of its custom resource's status."""
+        written = [
+            execution.transition_row(
                 run_kind=self._kind.name,
                 run_id=created.id,
                 attempt=0,
@@ -96,22 +158,24 @@ class RunUseCases(children.ChildUseCases):
                 to_phase=RunPhase.Pending,
                 reason=created.status.reason,
                 message=created.status.message,
-            )
-            await self._audit_created(
-                db,
+            ),
+            common.audit_row(
                 context,
-                created,
-                parent,
-                phase=RunPhase.Name(created.status.phase),
-                **({"runtime": runtime} if runtime else {}),
-            )
-            if submission is not None:
-                # The request commits the run together with its first attempt's outbox entry.
-                await self._execution.queue(db, submission)
-                await queue_status(db, self._kind, created)
-            return created, created.id
-
-        return work
+                kind=self._kind.name,
+                entity_id=created.id,
+                event="Created",
+                namespace=created.namespace,
+                payload={
+                    "name": created.name,
+                    "parent": {"kind": self._parent.name, "id": parent.id, "name": parent.name},
+                    "phase": RunPhase.Name(created.status.phase),
+                    **({"runtime": runtime} if runtime else {}),
+                },
+            ),
+        ]
+        if launch is not None:
+            written += [self._execution.start_entry(launch), status_entry(self._kind, created)]
+        return written
 
     async def _admit(self, db: Tx, run: Any, parent: Any) -> str:
         """The run's runtime, once its templates render for it: a run that could never start is refused
@@ -145,33 +209,16 @@ class RunUseCases(children.ChildUseCases):
 
     async def _insert(self, db: Tx, run: Any, parent: Any, provider: str, runtime: str) -> Launch | None:
         """Inserts the run under its name, or a generated one. A job run's first attempt is planned for the
-        name and id it gets, before the insert, so the row is written once; its launch is returned, for the
+        name it gets, before the insert, so the row is written once; its launch is returned, for the
         caller to queue. A run that cannot be planned is refused (400) with nothing written."""
-        submitted = runtime == JOB
-        # A local run is due at once, for the worker of a server with the local runtime; a job run's first
-        # attempt is queued in this transaction.
-        due = runtime == LOCAL
-        columns: dict[str, Any] = {
-            "provider": provider,
-            "runtime": runtime,
-            "next_attempt_at": common.utcnow() if due else None,
-        }
         launch: Launch | None = None
-        if submitted:
-            run_id = uuid.uuid4()
-            run.id = str(run_id)
-            columns["id"] = run_id
 
         async def plan_first_attempt() -> dict[str, Any]:
             nonlocal launch
-            if not submitted:
-                return {}
-            try:
-                launch = await self._execution.plan_submission(db, self._kind, run, parent, 1, admission=True)
-            except PlanProblems as problems:
-                raise invalid_argument(problems.problems) from None
-            return self._execution.submission_columns(launch)
+            launch = await self._plan_first(db, run, parent, runtime)
+            return self._columns(runtime, launch)
 
+        columns = {"provider": provider, "id": uuid.UUID(run.id)}
         await children.insert_child(db, self._stored, run, parent.name, columns, plan_first_attempt)
         return launch
 

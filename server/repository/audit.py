@@ -9,12 +9,12 @@ from sqlalchemy import insert
 
 from jangar.server.repository.database import Tx
 from jangar.server.repository.tables import audit_events
+from jangar.server.repository.writes import NewRow
 
 _INSERT = insert(audit_events)  # built once: it runs on every write
 
 
-async def record(
-    db: Tx,
+def row(
     *,
     entity_type: str,
     entity_id: uuid.UUID,
@@ -24,13 +24,13 @@ async def record(
     request_id: str,
     delivery_id: str | None,
     namespace: str | None,
-) -> uuid.UUID:
-    """Writes the row and returns its id, which is assigned here so that no round trip reads it back."""
-    event_id = uuid.uuid4()
-    await db.execute(
-        _INSERT,
+) -> NewRow:
+    """The audit row of one event, for writes.insert_all. Its id is assigned here, so that a revision can
+    name its audit event without a round trip to read it back."""
+    return NewRow(
+        audit_events,
         {
-            "id": event_id,
+            "id": uuid.uuid4(),
             "entity_type": entity_type,
             "entity_id": entity_id,
             "event_type": event_type,
@@ -41,4 +41,14 @@ async def record(
             "namespace": namespace,
         },
     )
-    return event_id
+
+
+async def record(db: Tx, **event: Any) -> uuid.UUID:
+    """Writes the audit row of one event (row's arguments) and returns its id."""
+    event_row = row(**event)
+    await insert_row(db, event_row)
+    return event_row.values["id"]
+
+
+async def insert_row(db: Tx, event: NewRow) -> None:
+    await db.execute(_INSERT, event.values)

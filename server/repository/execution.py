@@ -15,6 +15,7 @@ from sqlalchemy import select
 from jangar.server.repository.database import Tx
 from jangar.server.repository.mapping import StoredKind
 from jangar.server.repository.tables import run_transitions
+from jangar.server.repository.writes import NewRow
 from jangar.v1.run_phase_pb2 import RunPhase
 
 UNFINISHED = ("Pending", "Running")
@@ -115,8 +116,7 @@ async def set_inactive(db: Tx, stored: StoredKind, run_id: uuid.UUID, attempt: i
     )
 
 
-async def record_transition(
-    db: Tx,
+def transition_row(
     *,
     run_kind: str,
     run_id: str,
@@ -125,15 +125,19 @@ async def record_transition(
     to_phase: int,
     reason: str,
     message: str,
-) -> None:
-    await db.execute(
-        sa.insert(run_transitions).values(
-            run_kind=run_kind,
-            run_id=uuid.UUID(run_id),
-            attempt=attempt,
-            from_phase=RunPhase.Name(from_phase),
-            to_phase=RunPhase.Name(to_phase),
-            reason=reason,
-            message=message[:1024],
-        )
-    )
+) -> NewRow:
+    """A run_transitions row, for writes.insert_all or `record_transition`."""
+    values = {
+        "run_kind": run_kind,
+        "run_id": uuid.UUID(run_id),
+        "attempt": attempt,
+        "from_phase": RunPhase.Name(from_phase),
+        "to_phase": RunPhase.Name(to_phase),
+        "reason": reason,
+        "message": message[:1024],
+    }
+    return NewRow(run_transitions, values)
+
+
+async def record_transition(db: Tx, **transition: Any) -> None:
+    await db.execute(sa.insert(run_transitions).values(**transition_row(**transition).values))

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from jangar.server.core.errors import LockNotAvailable
 from jangar.server.repository.database import LOCK_NOT_AVAILABLE, Tx, sqlstate
 from jangar.server.repository.tables import idempotency_keys
+from jangar.server.repository.writes import NewRow
 
 _c = idempotency_keys.c
 # Built once: these run on every POST.
@@ -47,6 +48,22 @@ async def claim(db: Tx, principal: str, key: str, method: str, fingerprint: byte
             # The owner is still working on it; the caller says IN_USE rather than UNAVAILABLE.
             raise LockNotAvailable(f"idempotency key {key!r} is held by a request in flight") from error
         raise
+
+
+def completed_row(
+    principal: str, key: str, method: str, fingerprint: bytes, response: bytes, resource_id: uuid.UUID | None
+) -> NewRow:
+    """A key claimed and completed at once, for writes.insert_all: its insert fails (WriteConflict) when
+    the key is taken, or waits for a transaction in flight that holds it."""
+    values = {
+        "principal": principal,
+        "key": key,
+        "method": method,
+        "fingerprint": fingerprint,
+        "response": response,
+        "resource_id": resource_id,
+    }
+    return NewRow(idempotency_keys, values)
 
 
 async def load(db: Tx, principal: str, key: str) -> StoredKey | None:

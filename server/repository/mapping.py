@@ -15,6 +15,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from sqlalchemy import Row, Table
 
+from jangar.server.core import proto_json
 from jangar.server.core.kinds import Category, Kind, Parent, registry
 from jangar.server.repository.tables import KIND_TABLES
 from jangar.v1 import memory_pb2
@@ -28,7 +29,7 @@ def to_json(message: Message) -> dict[str, Any]:
 def from_json(data: dict[str, Any] | None, message: Message) -> None:
     if data:
         # Rows written by a newer server may carry fields this one does not know: keep reading them.
-        json_format.ParseDict(data, message, ignore_unknown_fields=True)
+        proto_json.parse_dict(data, message)
 
 
 def etag(resource_version: int) -> str:
@@ -58,6 +59,17 @@ def apply_stored(message: Any, row: Row) -> None:
     message.etag = etag(row.resource_version)
     message.create_time.FromDatetime(row.created_at)
     message.update_time.FromDatetime(row.updated_at)
+
+
+def assign_stored(message: Any, now: datetime) -> uuid.UUID:
+    """What the database assigns on insert, assigned by the server instead (rows.new_row): the id (kept
+    when the caller chose it already), the first etag, and the create and update time."""
+    row_id = uuid.UUID(message.id) if message.id else uuid.uuid4()
+    message.id = str(row_id)
+    message.etag = etag(1)
+    message.create_time.FromDatetime(now)
+    message.update_time.FromDatetime(now)
+    return row_id
 
 
 def _envelope_to_row(message: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from sqlalchemy import delete, insert, select, update
 
 from jangar.server.repository.database import Tx
 from jangar.server.repository.tables import outbox
+from jangar.server.repository.writes import NewRow
 
 
 @dataclass(frozen=True)
@@ -25,18 +26,28 @@ class Entry:
     tries: int
 
 
+def entry(*, operation: str, run_kind: str, run_id: str, attempt: int, payload: dict[str, Any]) -> NewRow:
+    """An outbox row, for writes.insert_all (with the change that needs it) or `add`."""
+    values = {
+        "operation": operation,
+        "run_kind": run_kind,
+        "run_id": uuid.UUID(run_id),
+        "attempt": attempt,
+        "payload": payload,
+    }
+    return NewRow(outbox, values)
+
+
 async def add(
     db: Tx, *, operation: str, run_kind: str, run_id: str, attempt: int, payload: dict[str, Any]
 ) -> None:
-    await db.execute(
-        insert(outbox).values(
-            operation=operation,
-            run_kind=run_kind,
-            run_id=uuid.UUID(run_id),
-            attempt=attempt,
-            payload=payload,
-        )
+    await insert_entry(
+        db, entry(operation=operation, run_kind=run_kind, run_id=run_id, attempt=attempt, payload=payload)
     )
+
+
+async def insert_entry(db: Tx, new: NewRow) -> None:
+    await db.execute(insert(outbox).values(**new.values))
 
 
 async def claim(db: Tx, now: datetime) -> Entry | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
@@ -17,8 +18,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from jangar.server.core.pages import Cursor, Page
 from jangar.server.core.query import ListQuery, PageOf, Ref
 from jangar.server.repository.database import Tx
-from jangar.server.repository.mapping import StoredKind, apply_stored
+from jangar.server.repository.mapping import StoredKind, apply_stored, assign_stored
 from jangar.server.repository.selectors import selector_clause
+from jangar.server.repository.writes import NewRow
 
 T = TypeVar("T")
 
@@ -70,6 +72,17 @@ async def insert(db: Tx, stored: StoredKind, message: Message, **columns: Any) -
         return False
     apply_stored(message, row)
     return True
+
+
+def new_row(stored: StoredKind, message: Message, *, now: datetime, **columns: Any) -> NewRow:
+    """`message` (plus extra column values) as a row for writes.insert_all, with what the database would
+    assign on insert assigned here instead (id, etag, create and update time, filled into `message`), so
+    the created resource, and the response stored for its idempotency key, exist before the statement
+    runs."""
+    row_id = assign_stored(message, now)
+    values = {**stored.to_row(message), **columns}
+    values.update(id=row_id, created_at=now, updated_at=now, resource_version=1)
+    return NewRow(stored.table, values)
 
 
 async def find(

@@ -6,11 +6,11 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from google.protobuf import json_format
 from sqlalchemy import Executable, Row, Select, Table, and_, func, literal, literal_column, select, union_all
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
+from jangar.server.core import proto_json
 from jangar.server.core.kinds import Kind, registry
 from jangar.server.core.query import ListQuery, PageOf, Ref
 from jangar.server.repository.database import Tx
@@ -102,9 +102,9 @@ def run_from_row(row: Row) -> run_pb2.Run:
     # The rest of each kind's status is JSON in status_detail; the view shows the parts every kind has.
     detail = row.status_detail or {}
     if "runtimeRef" in detail:
-        json_format.ParseDict(detail["runtimeRef"], run.runtime_ref, ignore_unknown_fields=True)
+        proto_json.parse_dict(detail["runtimeRef"], run.runtime_ref)
     if "runner" in detail:
-        json_format.ParseDict(detail["runner"], run.runner, ignore_unknown_fields=True)
+        proto_json.parse_dict(detail["runner"], run.runner)
     for change in getattr(row, "history", None) or ():
         item = run.history.add(
             from_phase=RunPhase.Value(change["from"]),

@@ -11,25 +11,18 @@ import argparse
 import asyncio
 import collections
 import cProfile
-import pstats
-import shutil
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import grpc
 from sqlalchemy import event
 
-from jangar.server.devstack import processes
-from jangar.server.devstack.postgres import LocalPostgres
 from jangar.server.domain.cluster_ingest import ClusterIngest
 from jangar.server.domain.execution import RunExecution
-from jangar.server.migrations_runner import upgrade_to_head
 from jangar.server.repository.database import Database
 from tests import bench_reconciler
-from tests.support import ServerProcess
+from tests.tools.profile_stack import print_profile, profiled_stack
 
 
 async def profile(url: str, address: str, batches: int, top: int) -> None:
@@ -69,9 +62,7 @@ async def profile(url: str, address: str, batches: int, top: int) -> None:
     for _ in range(batches):
         await ingest.apply(batch())
     profiler.disable()
-    stats = pstats.Stats(profiler, stream=sys.stdout)
-    stats.sort_stats("cumulative").print_stats(top)
-    stats.sort_stats("tottime").print_stats(top)
+    print_profile(profiler, top)
     await database.dispose()
 
 
@@ -80,24 +71,8 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=6)
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
-    work_dir = Path(tempfile.mkdtemp(prefix="jangar-profile-"))
-    work_dir.chmod(0o755)  # as root, Postgres runs as nobody and must traverse it
-    postgres = LocalPostgres(work_dir / "postgres" / "data", processes.free_port())
-    try:
-        url = postgres.start()
-        upgrade_to_head(url)
-        server = ServerProcess(
-            url, processes.free_port(), work_dir / "server.log", JANGAR_LOG_LEVEL="WARNING"
-        )
-        server.start()
-        try:
-            asyncio.run(profile(url, server.address, args.batches, args.top))
-        finally:
-            server.stop()
-    finally:
-        postgres.stop()
-        postgres.remove_relocated_data()
-        shutil.rmtree(work_dir, ignore_errors=True)
+    with profiled_stack() as (url, server):
+        asyncio.run(profile(url, server.address, args.batches, args.top))
     return 0
 
 
