@@ -8,8 +8,10 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as wall_clock
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
@@ -195,6 +197,55 @@ async def test_next_schedule_time_is_computed_in_the_schedules_time_zone(schedul
         ("Accepted", "True"),
         ("Ready", "True"),
     ]
+
+
+def _next_spring_forward(zone: ZoneInfo, after: datetime) -> date:
+    """The next day on which `zone`'s clocks move forward (its UTC offset grows), within a year of `after`."""
+    day = after.astimezone(zone).date()
+    for _ in range(367):
+        day += timedelta(days=1)
+        start = datetime.combine(day, wall_clock(0), zone)
+        if (start + timedelta(days=1)).utcoffset() > start.utcoffset():  # type: ignore[operator]
+            return day
+    raise AssertionError(f"{zone} has no daylight saving time")
+
+
+@pytest.mark.parametrize("transport", ["grpc", "rest"])
+async def test_next_schedule_time_of_a_time_the_clocks_skip_is_the_first_minute_after_the_gap(
+    schedules, channel, http, transport
+):
+    # 02:30 on New York's next spring-forward day does not exist (02:00 EST is followed by 03:00 EDT): the
+    # time fires at 03:00 EDT, as a CronJob would, and nextScheduleTime says so in UTC.
+    zone = ZoneInfo("America/New_York")
+    day = _next_spring_forward(zone, datetime.now(UTC))
+    expected = datetime.combine(day, wall_clock(3), zone).astimezone(UTC)
+    namespace = unique("ns")
+    await create_tool(channel, namespace)
+    cron = f"30 2 {day.day} {day.month} *"
+    if transport == "grpc":
+        schedule = Schedule(
+            name=unique("schedule"),
+            namespace=namespace,
+            spec=Spec(cron=cron, timezone=zone.key, target=tool_target()),
+        )
+        created = await schedules.CreateSchedule(
+            schedule_pb2.CreateScheduleRequest(schedule=schedule), metadata=key()
+        )
+        got = created.status.next_schedule_time.ToDatetime(UTC)
+    else:
+        body = {
+            "name": unique("schedule"),
+            "namespace": namespace,
+            "spec": {
+                "cron": cron,
+                "timezone": zone.key,
+                "target": {"kind": "ToolRun", "toolRun": {"toolRef": {"name": "linter"}}},
+            },
+        }
+        response = await http.post("/v1/schedules", json=body, headers={"Idempotency-Key": unique("k")})
+        assert response.status_code == 200, response.text
+        got = datetime.fromisoformat(response.json()["status"]["nextScheduleTime"].replace("Z", "+00:00"))
+    assert got == expected
 
 
 async def test_suspend_stops_scheduled_times_but_not_triggers(schedules, channel, tool_runs):
