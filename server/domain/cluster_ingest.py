@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -166,7 +166,7 @@ class ClusterIngest:
         result.relists = list(unique.values())
         return result
 
-    # Workspaces' claims.
+    # Objects whose state a resource follows: Workspaces' claims, Schedules' CronJobs.
 
     async def _claim(
         self,
@@ -176,16 +176,12 @@ class ClusterIngest:
         previous: cluster_objects.Known | None,
         records: _Batch,
     ) -> int:
-        facts = cluster_facts.claim_facts(body)
-        if previous is not None and previous.facts == facts and previous.deleted == snapshot.deleted:
-            records.append(_record(snapshot, None, facts))
-            return Verdict.SNAPSHOT_VERDICT_APPLIED
-        if not await workspaces.claim_reported(db, RECONCILER_CONTEXT, body, snapshot.name, snapshot.deleted):
-            return Verdict.SNAPSHOT_VERDICT_UNKNOWN
-        records.append(_record(snapshot, None, facts))
-        return Verdict.SNAPSHOT_VERDICT_APPLIED
+        async def follow() -> bool:
+            return await workspaces.claim_reported(
+                db, RECONCILER_CONTEXT, body, snapshot.name, snapshot.deleted
+            )
 
-    # Schedules' CronJobs.
+        return await _followed(snapshot, previous, records, cluster_facts.claim_facts(body), follow)
 
     async def _cron_job(
         self,
@@ -196,16 +192,14 @@ class ClusterIngest:
         records: _Batch,
     ) -> int:
         facts = cluster_facts.cron_job_facts(body)
-        if previous is not None and previous.facts == facts and previous.deleted == snapshot.deleted:
-            # A status change (a Job started): what the Schedule decides is as it was, and was seen to.
-            records.append(_record(snapshot, None, facts))
-            return Verdict.SNAPSHOT_VERDICT_APPLIED
-        if self._scheduler is None or not await self._scheduler.cron_job_reported(
-            db, snapshot.namespace, snapshot.name, facts, snapshot.deleted
-        ):
-            return Verdict.SNAPSHOT_VERDICT_UNKNOWN
-        records.append(_record(snapshot, None, facts))
-        return Verdict.SNAPSHOT_VERDICT_APPLIED
+        scheduler = self._scheduler
+
+        async def follow() -> bool:
+            return scheduler is not None and await scheduler.cron_job_reported(
+                db, snapshot.namespace, snapshot.name, facts, snapshot.deleted
+            )
+
+        return await _followed(snapshot, previous, records, facts, follow)
 
     # Jobs and Pods.
 
@@ -510,6 +504,23 @@ class ClusterIngest:
             )
             await cluster_objects.save(db, [_record(snapshot, None, {"rejected": message[:1024]})])
         log.info("refused %s %s/%s: %s", kind.name, snapshot.namespace, snapshot.name, message[:200])
+
+
+async def _followed(
+    snapshot: reconciler_pb2.ObjectSnapshot,
+    previous: cluster_objects.Known | None,
+    records: _Batch,
+    facts: dict[str, Any],
+    follow: Callable[[], Awaitable[bool]],
+) -> int:
+    """`follow` (the resource that follows the object) runs only when the facts it reads or the deletion
+    changed: the same state at a newer version (a status the resource does not read, a resync) changed
+    nothing. False from it means no resource follows the object."""
+    changed = previous is None or previous.facts != facts or previous.deleted != snapshot.deleted
+    if changed and not await follow():
+        return Verdict.SNAPSHOT_VERDICT_UNKNOWN
+    records.append(_record(snapshot, None, facts))
+    return Verdict.SNAPSHOT_VERDICT_APPLIED
 
 
 def _is_current(state: execution_rows.State | execution_rows.Execution, attempt: int) -> bool:
