@@ -25,14 +25,15 @@ class Resource:
         return f"{base}/namespaces/{namespace}/{self.plural}" if namespace else f"{base}/{self.plural}"
 
 
-# Every run custom resource (kubectl-created ones too, so the server can adopt them); Jobs, Pods and
-# PersistentVolumeClaims (Workspaces' volumes) only when Jangar made them.
+# Every run custom resource (kubectl-created ones too, so the server can adopt them); Jobs, Pods,
+# PersistentVolumeClaims (Workspaces' volumes) and CronJobs (Schedules') only when Jangar made them.
 WATCHED: tuple[Resource, ...] = (
     Resource("agents.proompteng.ai", "v1alpha1", "agentruns", "AgentRun"),
     Resource("tools.proompteng.ai", "v1alpha1", "toolruns", "ToolRun"),
     Resource("batch", "v1", "jobs", "Job", MANAGED_BY),
     Resource("", "v1", "pods", "Pod", MANAGED_BY),
     Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", MANAGED_BY),
+    Resource("batch", "v1", "cronjobs", "CronJob", MANAGED_BY),
 )
 
 # CloudNativePG Clusters, whose readiness the Memories on them follow. Off unless configured

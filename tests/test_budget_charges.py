@@ -9,10 +9,17 @@ from datetime import UTC
 from decimal import Decimal
 
 from jangar.server.core.kinds import registry
-from jangar.v1 import budget_pb2
+from jangar.v1 import (
+    agent_provider_pb2,
+    agent_provider_pb2_grpc,
+    agent_run_pb2,
+    agent_run_pb2_grpc,
+    budget_pb2,
+)
 from jangar.v1.run_phase_pb2 import RunPhase
+from tests import builders
 from tests.kinds.test_budget import sample
-from tests.test_reconciler_ingest import condition, eventually, job, job_run, pod, snapshot, stream  # noqa: F401
+from tests.test_reconciler_ingest import NAMESPACE, condition, eventually, job, job_run, pod, snapshot, stream  # noqa: F401
 from tests.transports import GrpcClient, new_key
 
 Amounts = budget_pb2.BudgetAmounts
@@ -28,6 +35,15 @@ async def _budget(channel, namespace: str, **spec) -> budget_pb2.Budget:
 
 async def _current(channel, budget_id: str) -> budget_pb2.Budget:
     return await GrpcClient(registry()["Budget"], channel).get(budget_id)
+
+
+def _seconds(run: agent_run_pb2.AgentRun) -> Decimal:
+    elapsed = run.status.finish_time.ToDatetime(UTC) - run.status.start_time.ToDatetime(UTC)
+    return Decimal(str(elapsed.total_seconds()))
+
+
+def _time(amount: str, seconds: Decimal) -> Decimal:
+    return (Decimal(amount) * seconds).quantize(Decimal("0.000001"))
 
 
 async def _finish(channel, stream, run) -> None:  # noqa: F811
@@ -55,18 +71,12 @@ async def test_a_finished_run_is_charged_once_to_each_covering_budget(channel, s
     await _finish(channel, stream, run)
 
     finished = await GrpcClient(registry()["AgentRun"], channel).get(run.id)
-    seconds = Decimal(
-        str(
-            (
-                finished.status.finish_time.ToDatetime(UTC) - finished.status.start_time.ToDatetime(UTC)
-            ).total_seconds()
-        )
-    )
+    seconds = _seconds(finished)
     charged = await _current(channel, by_subject.id)
     assert charged.status.used.tokens == 1500
     assert charged.status.used.dollars == "0.0425"
-    assert Decimal(charged.status.used.cpu) == (Decimal("0.5") * seconds).quantize(Decimal("0.000001"))
-    assert Decimal(charged.status.used.memory) == (Decimal(2**30) * seconds).quantize(Decimal("0.000001"))
+    assert Decimal(charged.status.used.cpu) == _time("0.5", seconds)
+    assert Decimal(charged.status.used.memory) == _time(str(2**30), seconds)
     assert charged.status.used.gpu == "0"
     assert charged.generation == by_subject.generation  # usage is status, not spec
     # The run carries no `team` label, so the label-scoped budget does not cover it.
@@ -107,3 +117,38 @@ async def test_a_spec_change_keeps_the_usage_and_a_new_window_starts_it_at_zero(
     )
     assert daily.status.used == Amounts()
     assert daily.status.window_start.ToDatetime(UTC).time().isoformat() == "00:00:00"
+
+
+async def test_a_run_is_charged_the_resources_its_provider_gave_it(channel, stream, db):  # noqa: F811
+    provider = builders.provider(builders.unique("provider"), NAMESPACE)
+    provider.spec.workload.image = "ghcr.io/proompteng/runner:1"
+    provider.spec.workload.resources.requests.update({"cpu": "2", "memory": "512Mi", "nvidia.com/gpu": "1"})
+    provider.spec.workload.resources.limits.update({"memory": "1Gi"})
+    await agent_provider_pb2_grpc.AgentProviderServiceStub(channel).CreateAgentProvider(
+        agent_provider_pb2.CreateAgentProviderRequest(agent_provider=provider), metadata=builders.key()
+    )
+    agent = builders.agent(namespace=NAMESPACE)
+    agent.spec.provider_ref.name = provider.name
+    await builders.create_agent(channel, agent)
+    own = builders.agent_run(agent.name, NAMESPACE)
+    own.spec.ClearField("workload")  # no resources of its own: the provider's apply
+    run = await builders.create_agent_run(agent_run_pb2_grpc.AgentRunServiceStub(channel), own)
+    # What the attempt's Job asks for, kept on the run when that attempt is planned.
+    assert run.status.requested_resources == provider.spec.workload.resources
+    budget = await _budget(
+        channel, run.namespace, scope={"subjects": [{"kind": "Agent", "name": agent.name}]}
+    )
+
+    await _finish(channel, stream, run)
+
+    finished = await GrpcClient(registry()["AgentRun"], channel).get(run.id)
+    assert finished.status.requested_resources == provider.spec.workload.resources
+    seconds = _seconds(finished)
+    assert seconds > 0
+    used = (await _current(channel, budget.id)).status.used
+    # Requests, not limits: 512Mi of memory, not 1Gi.
+    assert (Decimal(used.cpu), Decimal(used.memory), Decimal(used.gpu)) == (
+        _time("2", seconds),
+        _time(str(512 * 2**20), seconds),
+        _time("1", seconds),
+    )

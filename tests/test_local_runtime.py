@@ -49,6 +49,8 @@ class LocalStack:
                     "envTemplate": {"RUN_LABEL": "{{parameters.label}}"},
                     "inputFiles": [{"path": "prompt.md", "content": "objective: {{run.goal.objective}}"}],
                     "outputArtifacts": [{"name": "report", "path": "out/report.txt"}],
+                    # Not enforced by the local runtime, but what Budgets charge its runs for.
+                    "workload": {"resources": {"requests": {"cpu": "250m"}}},
                 },
             },
         )
@@ -182,6 +184,8 @@ async def test_a_run_goes_pending_running_succeeded_with_its_runner_status_and_l
     assert (report["name"], report["path"]) == ("report", "out/report.txt")
     assert report["uri"].startswith("file://") and report["artifactId"]  # tests/test_storage_local.py
     assert status["runtimeRef"] == {"type": "local", "name": f"{run['id']}-1", "namespace": ""}
+    # The provider's resources, as the attempt was planned (the run names none of its own).
+    assert status["requestedResources"] == {"limits": {}, "requests": {"cpu": "250m"}}
 
     logs = (await local.http.get(f"/v1/agent-runs/{run['id']}/logs")).json()
     assert logs["attempt"] == 1 and not logs["truncated"]

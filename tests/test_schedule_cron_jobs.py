@@ -1,7 +1,8 @@
 """Schedules on Kubernetes: a server whose KUBECONFIG names the fake API server (tests/fakekube) and that
 knows its in-cluster REST address writes each Schedule's CronJob through its outbox, changes it with the
 Schedule, deletes it with the Schedule, and never fires the Schedule itself; the CronJob's pod fires it
-through FireSchedule, one run per scheduled time however often the pod calls."""
+through FireSchedule, one run per scheduled time however often the pod calls. A reconciler reports the
+CronJobs back, so one deleted or edited by hand is written again, and one no Schedule needs is removed."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from jangar.v1 import (
 from tests.builders import key
 from tests.fakekube import FakeKube
 from tests.fakekube.jangar import jangar_custom_resources
-from tests.support import PROJECT_ROOT, ServerProcess, unique
+from tests.support import PROJECT_ROOT, ReconcilerProcess, ServerProcess, unique
 
 NAMESPACE = "scheduled"
 FIRE_URL = "http://jangar.jangar.svc:8080"
@@ -39,6 +40,7 @@ Spec = schedule_pb2.ScheduleSpec
 async def kube() -> AsyncIterator[FakeKube]:
     async with FakeKube(crds=jangar_custom_resources(PROJECT_ROOT)) as fake:
         fake.create_namespace(NAMESPACE)
+        fake.create_namespace("jangar")  # the reconciler's Lease
         yield fake
         assert fake.internal_errors == []
 
@@ -61,6 +63,16 @@ async def cluster_server(kube: FakeKube, database: str, work_dir: Path):
         JANGAR_SCHEDULE_FIRE_URL=FIRE_URL,
     )
     await asyncio.to_thread(process.start)
+    yield process
+    await asyncio.to_thread(process.stop)
+
+
+@pytest.fixture(scope="module")
+async def reconciler(kube: FakeKube, cluster_server: ServerProcess, work_dir: Path):
+    process = ReconcilerProcess(
+        work_dir / "schedules.kubeconfig", cluster_server.address, work_dir / "schedule-reconciler.log"
+    )
+    process.start()
     yield process
     await asyncio.to_thread(process.stop)
 
@@ -178,3 +190,71 @@ async def test_update_and_suspend_change_the_cron_job_and_delete_removes_it(kube
 
     await schedules.DeleteSchedule(schedule_pb2.DeleteScheduleRequest(id=created.id, etag=updated.etag))
     await kube.wait_for(lambda: kube.get("cronjobs", name, NAMESPACE) is None)
+
+
+async def test_a_cron_job_deleted_or_edited_by_hand_is_written_again(kube, reconciler, cluster_channel):
+    created = await create_schedule(cluster_channel, timezone="Europe/Berlin")
+    name = cron_job_name(created.name)
+    first = await kube.wait_for(lambda: kube.get("cronjobs", name, NAMESPACE))
+
+    kube.store.delete(kube.resource("cronjobs"), NAMESPACE, name)
+    again = await kube.wait_for(
+        lambda: (
+            (found := kube.get("cronjobs", name, NAMESPACE))
+            and found["metadata"]["uid"] != first["metadata"]["uid"]
+            and found
+        ),
+        within=20,
+    )
+    assert (again["spec"]["schedule"], again["spec"]["timeZone"]) == ("0 3 * * *", "Europe/Berlin")
+    assert container_of(again)["args"][-1] == f"{FIRE_URL}/v1/schedules/{created.id}:fire"
+
+    # kubectl edit: another schedule, suspended, its time zone dropped.
+    kube.merge_patch(
+        "cronjobs", name, {"spec": {"schedule": "* * * * *", "suspend": True, "timeZone": None}}, NAMESPACE
+    )
+
+    def restored() -> dict | None:
+        found = kube.get("cronjobs", name, NAMESPACE)
+        spec = (found or {}).get("spec") or {}
+        wanted = (spec.get("schedule"), spec.get("suspend"), spec.get("timeZone"))
+        return found if wanted == ("0 3 * * *", False, "Europe/Berlin") else None
+
+    await kube.wait_for(restored, within=20)
+
+
+async def test_a_cron_job_no_schedule_needs_is_removed(kube, reconciler, cluster_channel):
+    # A CronJob left behind by a Schedule that is gone (deleted while no server wrote CronJobs, say): the
+    # one a live Schedule wrote, relabelled as a deleted Schedule's.
+    live = await create_schedule(cluster_channel)
+    template = await kube.wait_for(lambda: kube.get("cronjobs", cron_job_name(live.name), NAMESPACE))
+    gone = unique("gone")
+    labels = {
+        **template["metadata"]["labels"],
+        "jangar.proompteng.ai/schedule": gone,
+        "jangar.proompteng.ai/schedule-id": str(uuid.uuid4()),
+    }
+    kube.create(
+        "cronjobs",
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": {"name": cron_job_name(gone), "labels": labels},
+            "spec": template["spec"],
+        },
+        NAMESPACE,
+    )
+    # One without Jangar's label is nobody's business.
+    kube.create(
+        "cronjobs",
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": {"name": "someone-elses", "labels": {"jangar.proompteng.ai/schedule": gone}},
+            "spec": template["spec"],
+        },
+        NAMESPACE,
+    )
+    await kube.wait_for(lambda: kube.get("cronjobs", cron_job_name(gone), NAMESPACE) is None, within=20)
+    assert kube.get("cronjobs", "someone-elses", NAMESPACE) is not None
+    assert kube.get("cronjobs", cron_job_name(live.name), NAMESPACE) is not None

@@ -14,6 +14,9 @@ from jangar.server.core.custom_resources import LABEL_PREFIX
 MAX_NAME = 52
 SCHEDULE_LABEL = LABEL_PREFIX + "schedule"
 SCHEDULE_ID_LABEL = LABEL_PREFIX + "schedule-id"
+CRON_JOB_API = ("batch/v1", "CronJob")
+# The CronJob's own concurrency policy: its pods only ask Jangar to fire, and Jangar applies the Schedule's.
+ALLOW = "Allow"
 
 
 def cron_job_name(schedule_name: str) -> str:
@@ -21,6 +24,11 @@ def cron_job_name(schedule_name: str) -> str:
     name's first 43 characters and 8 hex digits of its hash (a Schedule name may be 63 characters long)."""
     digest = hashlib.sha256(schedule_name.encode()).hexdigest()[:8]
     return f"{schedule_name[: MAX_NAME - 9]}-{digest}"
+
+
+def fire_path(schedule_id: str) -> str:
+    """The REST path a Schedule's CronJob pod POSTs to (after Jangar's address)."""
+    return f"/v1/schedules/{schedule_id}:fire"
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ kind is never forgotten in a role.
   ClusterRoleBinding. It updates the `finalizers` subresource of run kinds because a Job's owner reference
   to its run sets `blockOwnerDeletion`, which clusters with the OwnerReferencesPermissionEnforcement
   admission plugin allow only to who may update the owner's finalizers.
-* The reconciler only reads (get, list, watch) the custom resources, Jobs, Pods and PersistentVolumeClaims,
-  cluster-wide, and keeps
+* The reconciler only reads (get, list, watch) the custom resources, Jobs, CronJobs, Pods and
+  PersistentVolumeClaims, cluster-wide, and keeps
   its leader-election Lease in its own namespace: a Role there, not cluster-wide.
 
 docs/kubernetes.md says how to narrow either to some namespaces.
@@ -107,7 +107,7 @@ def reconciler_objects(registry: Registry) -> list[dict[str, Any]]:
     rules = [
         _rule("", ["persistentvolumeclaims"], READ),
         _rule("", ["pods"], READ),
-        _rule("batch", ["jobs"], READ),
+        _rule("batch", ["cronjobs", "jobs"], READ),
         # CNPG Clusters named by Memories (JANGAR_RECONCILER_WATCH_CNPG_CLUSTERS).
         _rule("postgresql.cnpg.io", ["clusters"], READ),
         *_custom_resource_rules(registry, READ),

@@ -3,8 +3,9 @@ namespace whose scope covers it, in the transaction of that transition and exact
 row per budget and run; a second delivery of the same end finds the run terminal and the row taken).
 
 What a run consumed: the model tokens and dollars its runner reported (`status.runner.usage`), and the
-resource time Jangar meters itself: the CPU, memory and `nvidia.com/gpu` its spec requests (requests, else
-limits) times its running time (start to finish)."""
+resource time Jangar meters itself: the CPU, memory and `nvidia.com/gpu` its first attempt's container
+requested (requests, else limits; the run's own or its provider's, recorded in `status.requestedResources`
+when that attempt is planned) times its running time (start to finish)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from jangar.server.core.context import RequestContext
 from jangar.server.core.kinds import Kind
 from jangar.server.core.quantity import parse_quantity
 from jangar.server.core.query import Ref
+from jangar.server.core.runtime import Launch
 from jangar.server.core.selectors import parse_selector
 from jangar.server.domain import common, policy_subjects
 from jangar.server.repository import budget_charges, rows
@@ -90,13 +92,29 @@ def consumed(run: Any) -> Amounts:
     )
 
 
+REQUESTED = "requested_resources"
+
+
+def record_requested(run: Any, launch: Launch) -> None:
+    """Keeps what the run's first planned attempt requests, for kinds whose status has room for it: the
+    launch resolved the run's own resources against its provider's, and the Job is written from it."""
+    if REQUESTED not in run.status.DESCRIPTOR.fields_by_name or run.status.HasField(REQUESTED):
+        return
+    requested = getattr(run.status, REQUESTED)
+    requested.SetInParent()
+    for part in ("limits", "requests"):
+        getattr(requested, part).update(launch.workload.resources.get(part) or {})
+
+
 def _requested(run: Any) -> dict[str, Decimal]:
-    """The resources a run's own spec requests (requests, else limits), for kinds whose spec has a
-    workload; the defaults a provider supplies are not metered (docs/policy.md)."""
-    spec_fields = run.spec.DESCRIPTOR.fields_by_name
-    if "workload" not in spec_fields or not run.spec.HasField("workload"):
+    """The resources a run requested (requests, else limits): as its first attempt was planned, or, for a
+    run planned before that was recorded, its own spec's."""
+    if REQUESTED in run.status.DESCRIPTOR.fields_by_name and run.status.HasField(REQUESTED):
+        resources = getattr(run.status, REQUESTED)
+    elif "workload" in run.spec.DESCRIPTOR.fields_by_name and run.spec.HasField("workload"):
+        resources = run.spec.workload.resources
+    else:
         return {}
-    resources = run.spec.workload.resources
     found = {}
     for name in METERED_RESOURCES.values():
         text = resources.requests.get(name) or resources.limits.get(name)

@@ -94,7 +94,7 @@ def build_use_cases(
             if kind.parent is not None
         },
         run_view=RunViewUseCases(database, page_tokens),
-        ingest=ClusterIngest(database, execution, runs),
+        ingest=ClusterIngest(database, execution, runs, scheduler=scheduler),
         memory_records=MemoryRecordUseCases(database, stores, embedder or Embedder(secrets), page_tokens),
         memory_stores=stores,
         memory_upkeep=MemoryUpkeep(database, stores),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jangar.server.core import custom_resources as cr
+from jangar.server.core.cron_jobs import SCHEDULE_ID_LABEL, SCHEDULE_LABEL
 from jangar.server.core.runner import Outcome, outcome
 from jangar.server.domain.run_lifecycle import Reason
 from jangar.v1 import execution_pb2
@@ -84,6 +85,24 @@ def claim_facts(claim: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "phase": str((claim.get("status") or {}).get("phase") or ""),
         "volumeName": str((claim.get("spec") or {}).get("volumeName") or ""),
+    }
+
+
+def cron_job_facts(cron_job: Mapping[str, Any]) -> dict[str, Any]:
+    """What a Schedule decides of its CronJob (compared by schedules.cron_job_differs), and whose it is."""
+    labels = (cron_job.get("metadata") or {}).get("labels") or {}
+    spec = cron_job.get("spec") or {}
+    pod = (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec") or {}
+    args = ((pod.get("containers") or [{}])[0] or {}).get("args") or []
+    return {
+        "scheduleName": str(labels.get(SCHEDULE_LABEL) or ""),
+        "scheduleId": str(labels.get(SCHEDULE_ID_LABEL) or ""),
+        "schedule": str(spec.get("schedule") or ""),
+        "timeZone": str(spec.get("timeZone") or ""),
+        "suspend": bool(spec.get("suspend")),
+        "startingDeadlineSeconds": int(spec.get("startingDeadlineSeconds") or 0),
+        "concurrencyPolicy": str(spec.get("concurrencyPolicy") or ""),
+        "fires": str(args[-1]) if args else "",
     }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -17,6 +17,7 @@ import orjson
 
 from jangar.server.core import custom_resources as cr
 from jangar.server.core.context import RequestContext
+from jangar.server.core.cron_jobs import CRON_JOB_API
 from jangar.server.core.errors import Code, DomainError, ServiceUnavailable
 from jangar.server.core.kinds import Kind, Verb
 from jangar.server.core.query import Ref
@@ -25,6 +26,7 @@ from jangar.server.core.runtime import JOB, Attempt
 from jangar.server.domain import cluster_facts, cnpg, common, run_lifecycle, workspaces
 from jangar.server.domain.execution import RunExecution, executable_kinds
 from jangar.server.domain.memory_upkeep import CLUSTER_API
+from jangar.server.domain.schedules import Scheduler
 from jangar.server.repository import cluster_objects, outbox, rows
 from jangar.server.repository import execution as execution_rows
 from jangar.server.repository.cluster_objects import Record
@@ -74,8 +76,11 @@ class ClusterIngest:
         execution: RunExecution,
         adopt: Mapping[str, Any],
         grace_seconds: float = POD_REPORT_GRACE_SECONDS,
+        scheduler: Scheduler | None = None,
     ) -> None:
-        """`adopt` maps a run kind's name to its RunUseCases, whose `create` admits adopted resources."""
+        """`adopt` maps a run kind's name to its RunUseCases, whose `create` admits adopted resources;
+        `scheduler` converges the Schedules' CronJobs reported (none: they are not followed)."""
+        self._scheduler = scheduler
         self._database = database
         self._execution = execution
         self._adopt = dict(adopt)
@@ -146,6 +151,8 @@ class ClusterIngest:
                     )
                 elif (snapshot.api_version, snapshot.kind) == workspaces.CLAIM_API:
                     verdict = await self._claim(db, snapshot, body, known.get(snapshot.uid), records)
+                elif (snapshot.api_version, snapshot.kind) == CRON_JOB_API:
+                    verdict = await self._cron_job(db, snapshot, body, known.get(snapshot.uid), records)
                 else:
                     verdict = Verdict.SNAPSHOT_VERDICT_UNKNOWN
                 result.verdicts.append(verdict)
@@ -159,7 +166,7 @@ class ClusterIngest:
         result.relists = list(unique.values())
         return result
 
-    # Workspaces' claims.
+    # Objects whose state a resource follows: Workspaces' claims, Schedules' CronJobs.
 
     async def _claim(
         self,
@@ -169,14 +176,30 @@ class ClusterIngest:
         previous: cluster_objects.Known | None,
         records: _Batch,
     ) -> int:
-        facts = cluster_facts.claim_facts(body)
-        if previous is not None and previous.facts == facts and previous.deleted == snapshot.deleted:
-            records.append(_record(snapshot, None, facts))
-            return Verdict.SNAPSHOT_VERDICT_APPLIED
-        if not await workspaces.claim_reported(db, RECONCILER_CONTEXT, body, snapshot.name, snapshot.deleted):
-            return Verdict.SNAPSHOT_VERDICT_UNKNOWN
-        records.append(_record(snapshot, None, facts))
-        return Verdict.SNAPSHOT_VERDICT_APPLIED
+        async def follow() -> bool:
+            return await workspaces.claim_reported(
+                db, RECONCILER_CONTEXT, body, snapshot.name, snapshot.deleted
+            )
+
+        return await _followed(snapshot, previous, records, cluster_facts.claim_facts(body), follow)
+
+    async def _cron_job(
+        self,
+        db: Tx,
+        snapshot: reconciler_pb2.ObjectSnapshot,
+        body: dict[str, Any],
+        previous: cluster_objects.Known | None,
+        records: _Batch,
+    ) -> int:
+        facts = cluster_facts.cron_job_facts(body)
+        scheduler = self._scheduler
+
+        async def follow() -> bool:
+            return scheduler is not None and await scheduler.cron_job_reported(
+                db, snapshot.namespace, snapshot.name, facts, snapshot.deleted
+            )
+
+        return await _followed(snapshot, previous, records, facts, follow)
 
     # Jobs and Pods.
 
@@ -302,8 +325,9 @@ class ClusterIngest:
 
     async def _list_completed(self, db: Tx, listed: reconciler_pb2.ListCompleted, records: _Batch) -> None:
         """A list of Jobs without the Job of a running attempt confirms it is gone: Failed/JobMissing. A list
-        of Pods decides the finished Jobs still waiting for their Pod's report: every Pod it had was sent
-        before it, so what has not reported by now will not."""
+        of CronJobs without a Schedule's has it written again. A list of Pods decides the finished Jobs still
+        waiting for their Pod's report: every Pod it had was sent before it, so what has not reported by now
+        will not."""
         if (listed.api_version, listed.kind) == POD_API:
             for job in await cluster_objects.unsettled(db, namespace=listed.namespace):
                 # A list taken before the Job finished (one in flight when it was asked for) may show the
@@ -313,6 +337,9 @@ class ClusterIngest:
                 if job.uid not in records.settled:
                     await self._settle(db, job, records)
                     records.settled.add(job.uid)
+            return
+        if (listed.api_version, listed.kind) == CRON_JOB_API and self._scheduler is not None:
+            await self._scheduler.cron_jobs_listed(db, listed.namespace, set(listed.names))
             return
         if (listed.api_version, listed.kind) != JOB_API:
             return
@@ -477,6 +504,23 @@ class ClusterIngest:
             )
             await cluster_objects.save(db, [_record(snapshot, None, {"rejected": message[:1024]})])
         log.info("refused %s %s/%s: %s", kind.name, snapshot.namespace, snapshot.name, message[:200])
+
+
+async def _followed(
+    snapshot: reconciler_pb2.ObjectSnapshot,
+    previous: cluster_objects.Known | None,
+    records: _Batch,
+    facts: dict[str, Any],
+    follow: Callable[[], Awaitable[bool]],
+) -> int:
+    """`follow` (the resource that follows the object) runs only when the facts it reads or the deletion
+    changed: the same state at a newer version (a status the resource does not read, a resync) changed
+    nothing. False from it means no resource follows the object."""
+    changed = previous is None or previous.facts != facts or previous.deleted != snapshot.deleted
+    if changed and not await follow():
+        return Verdict.SNAPSHOT_VERDICT_UNKNOWN
+    records.append(_record(snapshot, None, facts))
+    return Verdict.SNAPSHOT_VERDICT_APPLIED
 
 
 def _is_current(state: execution_rows.State | execution_rows.Execution, attempt: int) -> bool:

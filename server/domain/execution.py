@@ -204,6 +204,7 @@ class RunExecution:
             await rows.update(db, STORED[kind.name], uuid.UUID(run.id), run, next_attempt_at=None)
             await record_phase_change(db, WORKER, kind, run, state.attempt, transition)
             return None
+        budgets.record_requested(run, launch)
         limits: Limits = rules.limits(run, parent)
         run.status.attempt = number
         run.status.runtime_ref.CopyFrom(common_pb2.RuntimeRef(type=state.runtime, name=launch.attempt.name))
@@ -245,6 +246,7 @@ class RunExecution:
                     )
                 ]
             )
+        budgets.record_requested(run, launch)
         run.status.attempt = number
         run.status.runtime_ref.CopyFrom(
             common_pb2.RuntimeRef(type=JOB, name=launch.attempt.name, namespace=run.namespace)

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from google.protobuf import json_format
 
-from jangar.server.core.cron_jobs import CronJobs
+from jangar.server.core.cron_jobs import CronJobs, cron_job_name
 from jangar.server.core.errors import ServiceUnavailable
 from jangar.server.core.kinds import Kind, registry
 from jangar.server.core.query import Ref
@@ -162,7 +162,8 @@ class OutboxWorker:
                     "this server writes no CronJobs (JANGAR_SCHEDULE_FIRE_URL is not set)"
                 )
             schedule = await rows.find(db, STORED["Schedule"], Ref(namespace=namespace, name=payload["name"]))
-            if schedule is None:
+            # A CronJob reported by the reconciler that its Schedule (if any) does not need goes too.
+            if schedule is None or cron_job_name(schedule.name) != name:
                 await self._cron_jobs.delete(namespace, name)
             else:
                 await self._cron_jobs.apply(cron_job_spec(schedule))

@@ -25,7 +25,14 @@ from google.protobuf.message import Message
 
 from jangar.server.core import cron
 from jangar.server.core.context import RequestContext
-from jangar.server.core.cron_jobs import SCHEDULE_ID_LABEL, SCHEDULE_LABEL, CronJobSpec, cron_job_name
+from jangar.server.core.cron_jobs import (
+    ALLOW,
+    SCHEDULE_ID_LABEL,
+    SCHEDULE_LABEL,
+    CronJobSpec,
+    cron_job_name,
+    fire_path,
+)
 from jangar.server.core.errors import Code, DomainError, ServiceUnavailable
 from jangar.server.core.kinds import Verb, registry
 from jangar.server.core.pages import Page
@@ -127,22 +134,46 @@ class Scheduler(WriteHooks):
         return schedule.status.next_schedule_time.ToDatetime(UTC)
 
     async def _queue_cron_job(self, db: Tx, schedule: schedule_pb2.Schedule) -> None:
-        """The entry names the Schedule only: the worker writes the CronJob the Schedule needs when it runs
-        (or deletes it when there is no Schedule any more), so entries done out of order converge."""
         if self.executor != CRON_JOB:
             return
-        await outbox.add(
+        await _queue_convergence(
             db,
-            operation=CRON_JOB_OPERATION,
-            run_kind="Schedule",
-            run_id=schedule.id,
-            attempt=int(schedule.generation),
-            payload={
-                "namespace": schedule.namespace,
-                "name": schedule.name,
-                "cronJob": cron_job_name(schedule.name),
-            },
+            schedule.namespace,
+            schedule.name,
+            cron_job_name(schedule.name),
+            schedule.id,
+            schedule.generation,
         )
+
+    async def cron_jobs_listed(self, db: Tx, namespace: str, listed: set[str]) -> None:
+        """A list of the managed CronJobs of a namespace ("": all): a Schedule whose CronJob is missing from
+        it (deleted while no reconciler watched) gets a convergence entry, which writes it again."""
+        if self.executor != CRON_JOB:
+            return
+        for schedule in await rows.in_namespace(db, _STORED, namespace):
+            if f"{schedule.namespace}/{cron_job_name(schedule.name)}" not in listed:
+                await self._queue_cron_job(db, schedule)
+
+    async def cron_job_reported(
+        self, db: Tx, namespace: str, name: str, facts: Mapping[str, Any], deleted: bool
+    ) -> bool:
+        """A snapshot of a CronJob Jangar manages (facts from cluster_facts.cron_job_facts): one deleted or
+        edited by hand, or one no Schedule needs any more, gets a convergence entry, which writes it as its
+        Schedule is or deletes it. False when it is no Schedule's CronJob, or when this server does not
+        execute Schedules with CronJobs (another configuration's objects are left alone)."""
+        schedule_name = str(facts.get("scheduleName") or "")
+        if self.executor != CRON_JOB or not schedule_name:
+            return False
+        schedule = await rows.find(db, _STORED, Ref(namespace=namespace, name=schedule_name))
+        if schedule is not None and cron_job_name(schedule.name) == name:
+            if not deleted and not cron_job_differs(schedule, facts):
+                return True
+            await _queue_convergence(db, namespace, schedule_name, name, schedule.id, schedule.generation)
+        elif not deleted:
+            # No Schedule to name the entry after: an id of its own, stable for the CronJob.
+            entry_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"cronjob/{namespace}/{name}"))
+            await _queue_convergence(db, namespace, schedule_name, name, entry_id, 0)
+        return True
 
     # Firing.
 
@@ -382,6 +413,39 @@ class Scheduler(WriteHooks):
             firing.run_kind = type(result.run).DESCRIPTOR.name
             firing.run_id, firing.run_name = result.run.id, result.run.name
         return firing
+
+
+async def _queue_convergence(
+    db: Tx, namespace: str, schedule_name: str, cron_job: str, schedule_id: str, generation: int
+) -> None:
+    """The entry names the Schedule and the CronJob only: the worker writes the CronJob the Schedule needs
+    when it runs (or deletes it when no Schedule needs it any more), so entries done out of order converge."""
+    await outbox.add(
+        db,
+        operation=CRON_JOB_OPERATION,
+        run_kind="Schedule",
+        run_id=schedule_id,
+        attempt=int(generation),
+        payload={"namespace": namespace, "name": schedule_name, "cronJob": cron_job},
+    )
+
+
+def cron_job_differs(schedule: schedule_pb2.Schedule, facts: Mapping[str, Any]) -> bool:
+    """Whether a CronJob (its facts) says other than what the Schedule needs of it: what the Schedule
+    decides (cron, zone, suspend, deadline, whose it is, what its pod fires) and the `Allow` policy."""
+    spec = cron_job_spec(schedule)
+    wanted = {
+        "scheduleId": spec.schedule_id,
+        "schedule": spec.cron,
+        "timeZone": spec.timezone,
+        "suspend": spec.suspend,
+        "startingDeadlineSeconds": spec.starting_deadline_seconds,
+        "concurrencyPolicy": ALLOW,
+    }
+    fires = str(facts.get("fires") or "")
+    return any(facts.get(k) != v for k, v in wanted.items()) or not fires.endswith(
+        fire_path(spec.schedule_id)
+    )
 
 
 def cron_job_spec(schedule: schedule_pb2.Schedule) -> CronJobSpec:

@@ -152,13 +152,12 @@ def page_of(rows: list[Row], size: int, convert: Callable[[Row], T]) -> PageOf[T
 
 
 async def in_namespace(db: Tx, stored: StoredKind, namespace: str) -> list[Any]:
-    """Every resource of a kind in one namespace, newest first (for kinds with few per namespace: Budgets)."""
+    """Every resource of a kind in one namespace ("": in every namespace), newest first (for kinds with few
+    per namespace: Budgets; or for a rare sweep: Schedules against a list of their CronJobs)."""
     table = stored.table
-    statement = (
-        select(table)
-        .where(table.c.namespace == namespace)
-        .order_by(table.c.created_at.desc(), table.c.id.desc())
-    )
+    statement = select(table).order_by(table.c.created_at.desc(), table.c.id.desc())
+    if namespace:
+        statement = statement.where(table.c.namespace == namespace)
     return [stored.from_row(row) for row in (await db.execute(statement)).all()]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from kubernetes_asyncio.client import ApiClient, BatchV1Api
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from jangar.server.core.cron_jobs import CronJobSpec
+from jangar.server.core.cron_jobs import ALLOW, CronJobSpec, fire_path
 from jangar.server.core.custom_resources import MANAGED_BY, MANAGED_BY_LABEL
 from jangar.server.runtime.kube_errors import (
     REQUEST_TIMEOUT_SECONDS,
@@ -31,7 +31,7 @@ KEEP_FINISHED_SECONDS = 3600
 
 def manifest(spec: CronJobSpec, fire_url: str, image: str) -> dict[str, Any]:
     labels = {MANAGED_BY_LABEL: MANAGED_BY, **spec.labels}
-    fire = f"{fire_url}/v1/schedules/{spec.schedule_id}:fire"
+    fire = fire_url + fire_path(spec.schedule_id)
     container = {
         "name": CONTAINER,
         "image": image,
@@ -82,7 +82,7 @@ def manifest(spec: CronJobSpec, fire_url: str, image: str) -> dict[str, Any]:
             "timeZone": spec.timezone or None,
             "suspend": spec.suspend,
             "startingDeadlineSeconds": spec.starting_deadline_seconds or None,
-            "concurrencyPolicy": "Allow",
+            "concurrencyPolicy": ALLOW,
             "successfulJobsHistoryLimit": 1,
             "failedJobsHistoryLimit": 1,
             "jobTemplate": {

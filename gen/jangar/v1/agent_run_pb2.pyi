@@ -118,7 +118,7 @@ class AgentRunWorkload(_message.Message):
     def __init__(self, image: _Optional[str] = ..., resources: _Optional[_Union[_common_pb2.ResourceRequirements, _Mapping]] = ..., service_account_name: _Optional[str] = ...) -> None: ...
 
 class AgentRunStatus(_message.Message):
-    __slots__ = ("phase", "reason", "message", "conditions", "start_time", "finish_time", "attempt", "runtime_ref", "observed_generation", "runner")
+    __slots__ = ("phase", "reason", "message", "conditions", "start_time", "finish_time", "attempt", "runtime_ref", "observed_generation", "runner", "requested_resources")
     PHASE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -129,6 +129,7 @@ class AgentRunStatus(_message.Message):
     RUNTIME_REF_FIELD_NUMBER: _ClassVar[int]
     OBSERVED_GENERATION_FIELD_NUMBER: _ClassVar[int]
     RUNNER_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_RESOURCES_FIELD_NUMBER: _ClassVar[int]
     phase: _run_phase_pb2.RunPhase
     reason: str
     message: str
@@ -139,7 +140,8 @@ class AgentRunStatus(_message.Message):
     runtime_ref: _common_pb2.RuntimeRef
     observed_generation: int
     runner: _execution_pb2.RunnerStatus
-    def __init__(self, phase: _Optional[_Union[_run_phase_pb2.RunPhase, str]] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., conditions: _Optional[_Iterable[_Union[_common_pb2.Condition, _Mapping]]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., runtime_ref: _Optional[_Union[_common_pb2.RuntimeRef, _Mapping]] = ..., observed_generation: _Optional[int] = ..., runner: _Optional[_Union[_execution_pb2.RunnerStatus, _Mapping]] = ...) -> None: ...
+    requested_resources: _common_pb2.ResourceRequirements
+    def __init__(self, phase: _Optional[_Union[_run_phase_pb2.RunPhase, str]] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., conditions: _Optional[_Iterable[_Union[_common_pb2.Condition, _Mapping]]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., runtime_ref: _Optional[_Union[_common_pb2.RuntimeRef, _Mapping]] = ..., observed_generation: _Optional[int] = ..., runner: _Optional[_Union[_execution_pb2.RunnerStatus, _Mapping]] = ..., requested_resources: _Optional[_Union[_common_pb2.ResourceRequirements, _Mapping]] = ...) -> None: ...
 
 class CreateAgentRunRequest(_message.Message):
     __slots__ = ("agent_run",)
