@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from cachetools import LRUCache
-from google.protobuf import json_format
 from google.protobuf.message import Message
 from sqlalchemy import Row, Table
 
@@ -25,7 +24,7 @@ from jangar.v1.run_phase_pb2 import RunPhase
 
 
 def to_json(message: Message) -> dict[str, Any]:
-    return json_format.MessageToDict(message)
+    return proto_json.to_dict(message)
 
 
 def from_json(data: dict[str, Any] | None, message: Message) -> None:

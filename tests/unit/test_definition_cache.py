@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+from jangar.server.core import proto_json
 from jangar.server.repository.mapping import STORED
+from jangar.v1 import agent_provider_pb2
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
@@ -48,3 +50,13 @@ def test_changing_what_was_read_leaves_the_next_read_alone() -> None:
     second = stored.from_row(row)
     assert second.spec.workload.image == "a:1"
     assert dict(second.labels) == {}
+
+
+def test_written_json_is_a_new_dict_each_time() -> None:
+    provider = agent_provider_pb2.AgentProvider(name="codex")
+    provider.spec.workload.image = "a:1"
+    first = proto_json.to_dict(provider)
+    first["spec"]["workload"]["image"] = "changed"
+    assert proto_json.to_dict(provider) == {"name": "codex", "spec": {"workload": {"image": "a:1"}}}
+    provider.spec.workload.image = "a:2"
+    assert proto_json.to_dict(provider)["spec"]["workload"]["image"] == "a:2"
