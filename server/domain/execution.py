@@ -168,6 +168,9 @@ class RunExecution:
 
     async def _start_due(self, kind: Kind) -> None:
         launches: list[tuple[Launch, str]] = []
+        async with self._database.connection() as db:
+            if not await execution_rows.any_due(db, STORED[kind.name], self._startable, common.utcnow()):
+                return
         async with self._database.transaction() as db:
             now = common.utcnow()
             for run, state in await execution_rows.due(db, STORED[kind.name], self._startable, now, BATCH):
