@@ -9,7 +9,15 @@ import uuid
 import grpc
 import pytest
 
-from jangar.v1 import agent_pb2, agent_run_pb2, orchestration_pb2, orchestration_run_pb2, run_pb2
+from jangar.v1 import (
+    agent_pb2,
+    agent_provider_pb2,
+    agent_provider_pb2_grpc,
+    agent_run_pb2,
+    orchestration_pb2,
+    orchestration_run_pb2,
+    run_pb2,
+)
 from jangar.v1.run_phase_pb2 import RunPhase
 from tests import builders
 from tests.builders import key
@@ -245,3 +253,33 @@ async def test_run_name_shared_by_both_kinds_is_ambiguous(
         await runs.GetRun(run_pb2.GetRunRequest(id=name))
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert reason_of(error.value) == "RUN_NAME_AMBIGUOUS"
+
+
+async def test_each_run_is_planned_from_its_provider_as_it_is_then(channel, agents, agent_runs, db):
+    providers = agent_provider_pb2_grpc.AgentProviderServiceStub(channel)
+    provider = await providers.CreateAgentProvider(
+        agent_provider_pb2.CreateAgentProviderRequest(agent_provider=builders.provider()), metadata=key()
+    )
+    agent = builders.agent()
+    agent.spec.provider_ref.name = provider.name
+    agent = await builders.create_agent(channel, agent)
+    first = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name))
+    await providers.UpdateAgentProvider(
+        agent_provider_pb2.UpdateAgentProviderRequest(
+            id=provider.id,
+            agent_provider=agent_provider_pb2.AgentProvider(
+                spec=agent_provider_pb2.AgentProviderSpec(args_template=["exec", "--v2"])
+            ),
+            update_mask={"paths": ["spec.args_template"]},
+        )
+    )
+    second = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name))
+
+    async def argv(run_id: str) -> list[str]:
+        payload = await db.fetchval(
+            "SELECT payload FROM outbox WHERE run_id = $1 AND operation = 'start'", uuid.UUID(run_id)
+        )
+        return json.loads(payload)["argv"]
+
+    assert await argv(first.id) == ["codex", "exec"]
+    assert await argv(second.id) == ["codex", "exec", "--v2"]

@@ -10,6 +10,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from jangar.server.core import proto_json
 from jangar.server.core.kinds import Kind
 
 # Labels the server puts on what it writes to the cluster; anything under this prefix is Jangar's.
@@ -38,7 +39,7 @@ def custom_resource(kind: Kind, resource: Message, *, extra_labels: Mapping[str,
         "apiVersion": kind.crd_api_version,
         "kind": kind.name,
         "metadata": metadata,
-        "spec": json_format.MessageToDict(resource.spec),  # type: ignore[attr-defined]
+        "spec": proto_json.to_dict(resource.spec),  # type: ignore[attr-defined]
     }
 
 

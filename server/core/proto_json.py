@@ -4,13 +4,21 @@ repeated fields and string-keyed maps): json_format is pure Python and resolves 
 document anew, here each message type's fields are looked up once. Well-known types inside (Struct,
 Timestamp, Duration, ...) and any message with a field of another kind (bytes, float, non-string map keys)
 are left to json_format; so is a document this parser does not accept, and json_format raises its usual
-errors for it. (Writing gained nothing: MessageToDict already walks only the fields that are set.)"""
+errors for it.
+
+Writing is json_format.MessageToDict, remembered by content (`to_dict`): a create writes the same messages
+again and again (its Agent and AgentProvider into every run document, its spec into the row and the custom
+resource), and a faster writer gained nothing, since MessageToDict already walks only the fields that are
+set."""
 
 from __future__ import annotations
 
+import contextlib
 from functools import cache
 from typing import Any
 
+import orjson
+from cachetools import LRUCache
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -129,3 +137,25 @@ def _read(value: Any, kind: int, field: FieldDescriptor) -> Any:
     if field.type == _F.TYPE_STRING and not isinstance(value, str):
         raise TypeError(value)
     return value
+
+
+# Serialized bytes of the messages whose proto3 JSON is kept.
+WRITTEN_CACHE_BYTES = 8 * 1024 * 1024
+_written: LRUCache[tuple[str, bytes], tuple[int, bytes]] = LRUCache(
+    WRITTEN_CACHE_BYTES, getsizeof=lambda entry: entry[0]
+)
+
+
+def to_dict(message: Message) -> dict[str, Any]:
+    """json_format.MessageToDict(message), a new dict on every call. Keyed by the message's type and its
+    deterministic serialization, so two messages with the same content share an entry (a map's keys may
+    then come in another order; JSON objects have none)."""
+    key = (message.DESCRIPTOR.full_name, message.SerializeToString(deterministic=True))
+    known = _written.get(key)
+    if known is None:
+        written = orjson.dumps(json_format.MessageToDict(message))
+        known = (len(key[1]) + len(written) + 64, written)
+        with contextlib.suppress(ValueError):  # larger than the whole cache
+            _written[key] = known
+    # Kept as JSON text: loading it is the cheapest deep copy, and callers may change what they get.
+    return orjson.loads(known[1])

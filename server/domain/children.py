@@ -135,6 +135,25 @@ async def find_parent(db: Tx, kind: Kind, parent: StoredKind, child: Any, *, for
     return found
 
 
+async def find_parent_with(
+    db: Tx, kind: Kind, parent: StoredKind, child: Any, read_with: tuple[str, tuple[str, ...]] | None
+) -> tuple[Any, dict[str, Any]]:
+    """`find_parent`, and in the same statement the definition `read_with` names (its kind, and the JSON
+    path in the parent's spec that names it), by kind name (None: not found); nothing more when it is
+    None."""
+    if read_with is None:
+        return await find_parent(db, kind, parent, child), {}
+    assert kind.parent is not None
+    name = getattr(child.spec, kind.parent.ref_field).name
+    other, path = read_with
+    found, along = await rows.find_with(
+        db, parent, Ref(namespace=child.namespace, name=name), STORED[other], path
+    )
+    if found is None:
+        raise not_found(parent.kind.name, name, child.namespace)
+    return found, {other: along}
+
+
 async def insert_child(
     db: Tx,
     stored: StoredKind,

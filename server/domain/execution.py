@@ -168,6 +168,9 @@ class RunExecution:
 
     async def _start_due(self, kind: Kind) -> None:
         launches: list[tuple[Launch, str]] = []
+        async with self._database.connection() as db:
+            if not await execution_rows.any_due(db, STORED[kind.name], self._startable, common.utcnow()):
+                return
         async with self._database.transaction() as db:
             now = common.utcnow()
             for run, state in await execution_rows.due(db, STORED[kind.name], self._startable, now, BATCH):
@@ -230,13 +233,25 @@ class RunExecution:
         return launch
 
     async def plan_submission(
-        self, db: Tx, kind: Kind, run: Any, parent: Any, number: int, *, admission: bool = False
+        self,
+        db: Tx,
+        kind: Kind,
+        run: Any,
+        parent: Any,
+        number: int,
+        *,
+        admission: bool = False,
+        read_along: Mapping[str, Any] | None = None,
     ) -> Launch:
         """The launch of attempt `number` of a Job run, its status fields set on `run` (attempt, runtime
-        reference, message). Raises PlanProblems; at `admission` also when the run names no image."""
+        reference, message). Raises PlanProblems; at `admission` also when the run names no image.
+        `read_along`: what the plan reads, read with the parent (KindRules.read_with_parent)."""
         rules = rules_for(kind.name)
         assert rules.plan is not None
-        launch = await rules.plan(db, run, parent, number)
+        if read_along:
+            launch = await rules.plan(db, run, parent, number, read_along)
+        else:
+            launch = await rules.plan(db, run, parent, number)
         if admission and not launch.workload.image:
             raise PlanProblems(
                 [

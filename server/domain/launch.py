@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from jangar.server.core import custom_resources as cr
+from jangar.server.core import proto_json
 from jangar.server.core.errors import FieldViolation
 from jangar.server.core.kinds import Kind
 from jangar.server.core.query import Ref
@@ -103,7 +103,7 @@ def resource_map(resources: Message) -> dict[str, dict[str, str]]:
 def document(**resources: Message | Mapping[str, str]) -> dict[str, Any]:
     """The run.json an attempt finds at $JANGAR_RUN_SPEC: each resource as its proto3 JSON."""
     return {
-        name: json_format.MessageToDict(value) if isinstance(value, Message) else dict(value)
+        name: proto_json.to_dict(value) if isinstance(value, Message) else dict(value)
         for name, value in resources.items()
     }
 

@@ -4,7 +4,7 @@ through the run state machine (run_lifecycle), which is the one place that knows
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from google.protobuf.message import Message
@@ -92,28 +92,33 @@ class RunUseCases(children.ChildUseCases):
         transaction (`work`, for everything else: a taken name, a replay, a caller's transaction)."""
 
         async def prepare(db: Tx) -> Prepared:
-            created, parent, provider, runtime = await self._accept(db, context, run)
+            created, parent, provider, runtime, read_along = await self._accept(db, context, run)
             if not created.name:
                 created.name = children.generated_name(parent.name)
-            launch = await self._plan_first(db, created, parent, runtime)
+            launch = await self._plan_first(db, created, parent, runtime, read_along)
             columns = self._columns(runtime, launch)
             row = rows.new_row(self._stored, created, now=common.utcnow(), provider=provider, **columns)
             records = self._records(context, created, parent, runtime, launch)
             return Prepared(created, created.id, [row, *records])
 
         async def work(db: Tx) -> tuple[Message, str]:
-            created, parent, provider, runtime = await self._accept(db, context, run)
-            launch = await self._insert(db, created, parent, provider, runtime)
+            created, parent, provider, runtime, read_along = await self._accept(db, context, run)
+            launch = await self._insert(db, created, parent, provider, runtime, read_along)
             await writes.insert_all(db, self._records(context, created, parent, runtime, launch))
             return created, created.id
 
         return prepare, work
 
-    async def _accept(self, db: Tx, context: RequestContext, run: Any) -> tuple[Any, Any, str, str]:
+    async def _accept(
+        self, db: Tx, context: RequestContext, run: Any
+    ) -> tuple[Any, Any, str, str, dict[str, Any]]:
         """The run as it is created (Pending, its parent's id, a server-assigned id), the parent, the
-        provider it records and its runtime; refused (DomainError) when it could never start. Writes
-        nothing: the place for admission checks that must hold before a run exists."""
-        parent = await children.find_parent(db, self._kind, self._parent_stored, run)
+        provider it records, its runtime and what its plan reads read with the parent (KindRules
+        .read_with_parent); refused (DomainError) when it could never start. Writes nothing: the place for
+        admission checks that must hold before a run exists."""
+        parent, read_along = await children.find_parent_with(
+            db, self._kind, self._parent_stored, run, self._rules.read_with_parent
+        )
         created = self._new(context, run, parent)
         # Assigned here, not by the database: a job run's first attempt is planned for its id.
         created.id = str(uuid.uuid4())
@@ -121,15 +126,19 @@ class RunUseCases(children.ChildUseCases):
         prepare = self._rules.prepare_run
         provider = prepare(created, parent) if prepare is not None else RUN_PROVIDER_NATIVE
         runtime = await self._admit(db, created, parent)
-        return created, parent, provider, runtime
+        return created, parent, provider, runtime, read_along
 
-    async def _plan_first(self, db: Tx, run: Any, parent: Any, runtime: str) -> Launch | None:
+    async def _plan_first(
+        self, db: Tx, run: Any, parent: Any, runtime: str, read_along: Mapping[str, Any]
+    ) -> Launch | None:
         """A job run's first attempt, planned for the run's id and name (refused, 400, when it cannot be);
         None for other runtimes."""
         if runtime != JOB:
             return None
         try:
-            return await self._execution.plan_submission(db, self._kind, run, parent, 1, admission=True)
+            return await self._execution.plan_submission(
+                db, self._kind, run, parent, 1, admission=True, read_along=read_along
+            )
         except PlanProblems as problems:
             raise invalid_argument(problems.problems) from None
 
@@ -207,7 +216,9 @@ class RunUseCases(children.ChildUseCases):
             raise invalid_argument(problems.problems) from None
         return runtime
 
-    async def _insert(self, db: Tx, run: Any, parent: Any, provider: str, runtime: str) -> Launch | None:
+    async def _insert(
+        self, db: Tx, run: Any, parent: Any, provider: str, runtime: str, read_along: Mapping[str, Any]
+    ) -> Launch | None:
         """Inserts the run under its name, or a generated one. A job run's first attempt is planned for the
         name it gets, before the insert, so the row is written once; its launch is returned, for the
         caller to queue. A run that cannot be planned is refused (400) with nothing written."""
@@ -215,7 +226,7 @@ class RunUseCases(children.ChildUseCases):
 
         async def plan_first_attempt() -> dict[str, Any]:
             nonlocal launch
-            launch = await self._plan_first(db, run, parent, runtime)
+            launch = await self._plan_first(db, run, parent, runtime, read_along)
             return self._columns(runtime, launch)
 
         columns = {"provider": provider, "id": uuid.UUID(run.id)}

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -57,6 +58,44 @@ def _find_statement(stored: StoredKind, by_id: bool, lock: str) -> Executable:
     if lock == "update":
         return statement.with_for_update()
     return statement.with_for_update(read=True) if lock == "share" else statement
+
+
+# The prefix of the columns of the resource read along (find_with).
+_ALONG = "along_"
+
+
+@cache
+def _find_with_statement(
+    stored: StoredKind, by_id: bool, other: StoredKind, path: tuple[str, ...]
+) -> Executable:
+    table, along = stored.table, other.table
+    named = table.c[stored.spec_column][path].astext
+    joined = table.outerjoin(
+        along, and_(along.c.namespace == table.c.namespace, along.c[other.name_column] == named)
+    )
+    return (
+        select(table, *(column.label(_ALONG + column.name) for column in along.c))
+        .select_from(joined)
+        .where(*ref_conditions(table, stored.name_column, by_id=by_id))
+    )
+
+
+async def find_with(
+    db: Tx, stored: StoredKind, ref: Ref, other: StoredKind, path: tuple[str, ...]
+) -> tuple[Any | None, Any | None]:
+    """The resource `ref` names and, in the same statement, the `other` resource its spec names at `path`
+    (a JSON path: an Agent's ("providerRef", "name")) in its namespace; each None when it does not exist.
+    One round trip instead of two for what a create reads before it writes."""
+    row = (
+        await db.execute(_find_with_statement(stored, ref.id is not None, other, path), ref_params(ref))
+    ).first()
+    if row is None:
+        return None, None
+    values = row._mapping
+    if values[_ALONG + "id"] is None:
+        return stored.from_row(row), None
+    along = SimpleNamespace(**{column.name: values[_ALONG + column.name] for column in other.table.c})
+    return stored.from_row(row), other.from_row(along)  # type: ignore[arg-type]
 
 
 async def insert(db: Tx, stored: StoredKind, message: Message, **columns: Any) -> bool:

@@ -3,16 +3,18 @@ and each row turned into a `Run` message."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Executable, Row, Select, Table, and_, func, literal, literal_column, select, union_all
+from sqlalchemy import Select, Table, and_, func, literal, literal_column, select, union_all
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
 from jangar.server.core import proto_json
 from jangar.server.core.kinds import Kind, registry
 from jangar.server.core.query import ListQuery, PageOf, Ref
+from jangar.server.repository import raw
 from jangar.server.repository.database import Tx
 from jangar.server.repository.rows import after_cursor, list_conditions, page_of, ref_conditions, ref_params
 from jangar.server.repository.tables import KIND_TABLES, run_transitions
@@ -75,37 +77,40 @@ def _table(kind: Kind) -> Table:
 
 
 @cache
-def _find_query(by_id: bool) -> Executable:
-    # Built once: GetRun is on the hot path of every UI poll.
-    return union_all(
-        *(
-            _branch(kind, ref_conditions(_table(kind), "name", by_id=by_id), with_history=True)
-            for kind in registry().runs
+def _find_query(by_id: bool) -> raw.Compiled:
+    # Built and compiled once: GetRun is on the hot path of every UI poll.
+    return raw.compile_statement(
+        union_all(
+            *(
+                _branch(kind, ref_conditions(_table(kind), "name", by_id=by_id), with_history=True)
+                for kind in registry().runs
+            )
         )
     )
 
 
-def run_from_row(row: Row) -> run_pb2.Run:
+def run_from_row(row: Mapping[str, Any]) -> run_pb2.Run:
+    """A row of the view (an asyncpg record, or a SQLAlchemy row's `_mapping`) as a Run."""
     run = run_pb2.Run(
-        kind=row.kind,
-        id=str(row.id),
-        name=row.name,
-        namespace=row.namespace,
-        phase=RunPhase.Value(row.status),
-        reason=row.reason,
-        message=row.message,
-        delivery_id=row.delivery_id,
-        parent=run_pb2.RunParent(kind=row.parent_kind, id=str(row.parent_id), name=row.parent_name),
-        labels=row.labels,
-        attempt=row.attempt,
+        kind=row["kind"],
+        id=str(row["id"]),
+        name=row["name"],
+        namespace=row["namespace"],
+        phase=RunPhase.Value(row["status"]),
+        reason=row["reason"],
+        message=row["message"],
+        delivery_id=row["delivery_id"],
+        parent=run_pb2.RunParent(kind=row["parent_kind"], id=str(row["parent_id"]), name=row["parent_name"]),
+        labels=row["labels"],
+        attempt=row["attempt"],
     )
     # The rest of each kind's status is JSON in status_detail; the view shows the parts every kind has.
-    detail = row.status_detail or {}
+    detail = row["status_detail"] or {}
     if "runtimeRef" in detail:
         proto_json.parse_dict(detail["runtimeRef"], run.runtime_ref)
     if "runner" in detail:
         proto_json.parse_dict(detail["runner"], run.runner)
-    for change in getattr(row, "history", None) or ():
+    for change in row.get("history") or ():
         item = run.history.add(
             from_phase=RunPhase.Value(change["from"]),
             to_phase=RunPhase.Value(change["to"]),
@@ -114,18 +119,19 @@ def run_from_row(row: Row) -> run_pb2.Run:
             attempt=change["attempt"],
         )
         item.time.FromJsonString(change["time"])
-    run.create_time.FromDatetime(row.created_at)
-    run.update_time.FromDatetime(row.updated_at)
-    if row.start_time is not None:
-        run.start_time.FromDatetime(row.start_time)
-    if row.finish_time is not None:
-        run.finish_time.FromDatetime(row.finish_time)
+    run.create_time.FromDatetime(row["created_at"])
+    run.update_time.FromDatetime(row["updated_at"])
+    if row["start_time"] is not None:
+        run.start_time.FromDatetime(row["start_time"])
+    if row["finish_time"] is not None:
+        run.finish_time.FromDatetime(row["finish_time"])
     return run
 
 
 async def find_runs(db: Tx, ref: Ref) -> list[run_pb2.Run]:
-    """Every run the reference matches (at most one per kind), each with its phase history."""
-    rows = (await db.execute(_find_query(ref.id is not None), ref_params(ref))).all()
+    """Every run the reference matches (at most one per kind), each with its phase history. On the raw
+    connection (repository/raw.py): the caller's is in autocommit."""
+    rows = await raw.fetch(db, _find_query(ref.id is not None), ref_params(ref))
     return [run_from_row(row) for row in rows]
 
 
@@ -145,4 +151,5 @@ async def list_runs(db: Tx, query: ListQuery) -> PageOf[run_pb2.Run]:
         )
     merged = union_all(*(select(b) for b in branches)).subquery()
     statement = select(merged).order_by(merged.c.created_at.desc(), merged.c.id.desc()).limit(size + 1)
-    return page_of(list((await db.execute(statement)).all()), size, run_from_row)
+    rows = list((await db.execute(statement)).all())
+    return page_of(rows, size, lambda row: run_from_row(row._mapping))

@@ -37,9 +37,13 @@ class KindRules:
     observe: Callable[[Any, Any], Awaitable[None]] | None = None
     # Run kinds: completes the new, Pending run from its parent and returns its `provider` column value.
     prepare_run: Callable[[Any, Any], str] | None = None
-    # Executable run kinds: what attempt N of a run executes, from (db, run, parent, N); raises
-    # domain.launch.PlanProblems when its templates cannot be rendered.
-    plan: Callable[[Any, Any, Any, int], Awaitable[Any]] | None = None
+    # Executable run kinds: what attempt N of a run executes, from (db, run, parent, N, read_along); raises
+    # domain.launch.PlanProblems when its templates cannot be rendered. `read_along` holds, by kind name,
+    # what `read_with_parent` names, read with the parent (None: not found); a plan reads anything else.
+    plan: Callable[..., Awaitable[Any]] | None = None
+    # Executable run kinds: a definition the plan needs, read in the parent's statement: its kind and the
+    # JSON path in the parent's spec that names it (AgentRun: the Agent's AgentProvider).
+    read_with_parent: tuple[str, tuple[str, ...]] | None = None
     # Executable run kinds: the timeout and retry limit of a run, from (run, parent).
     limits: Callable[[Any, Any], Any] | None = None
     # Record kinds: the rules a new record must keep that its parent sets, from (record, parent,

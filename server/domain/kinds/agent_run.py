@@ -3,6 +3,8 @@ execute: the AgentProvider's binary with the provider's templates rendered for t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from jangar.server.core.custom_resources import LABEL_PREFIX
@@ -28,6 +30,8 @@ from jangar.server.repository.mapping import STORED
 from jangar.v1 import agent_pb2, agent_run_pb2
 
 KIND = "AgentRun"
+PROVIDER = "AgentProvider"
+EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 def validate_spec(spec: agent_run_pb2.AgentRunSpec, v: Violations) -> None:
@@ -54,10 +58,19 @@ def prepare_run(run: agent_run_pb2.AgentRun, agent: agent_pb2.Agent) -> str:
     return agent.spec.provider_ref.name
 
 
-async def plan(db: Tx, run: agent_run_pb2.AgentRun, agent: agent_pb2.Agent, attempt: int) -> Launch:
+async def plan(
+    db: Tx,
+    run: agent_run_pb2.AgentRun,
+    agent: agent_pb2.Agent,
+    attempt: int,
+    read_along: Mapping[str, Any] = EMPTY,
+) -> Launch:
     """The provider's binary with its rendered arguments, environment and input files."""
     provider_name = agent.spec.provider_ref.name
-    provider = await rows.find(db, STORED["AgentProvider"], Ref(namespace=run.namespace, name=provider_name))
+    if PROVIDER in read_along:
+        provider = read_along[PROVIDER]
+    else:
+        provider = await rows.find(db, STORED[PROVIDER], Ref(namespace=run.namespace, name=provider_name))
     if provider is None:
         problem = f"Agent {agent.name!r} names AgentProvider {provider_name!r}, which does not exist"
         raise PlanProblems([FieldViolation("spec.agentRef", problem)])
@@ -114,4 +127,10 @@ def limits(run: agent_run_pb2.AgentRun, agent: agent_pb2.Agent) -> Limits:
     return Limits(agent.spec.defaults.timeout_seconds, agent.spec.defaults.retry_limit)
 
 
-RULES = KindRules(validate_spec=validate_spec, prepare_run=prepare_run, plan=plan, limits=limits)
+RULES = KindRules(
+    validate_spec=validate_spec,
+    prepare_run=prepare_run,
+    plan=plan,
+    limits=limits,
+    read_with_parent=(PROVIDER, ("providerRef", "name")),
+)
