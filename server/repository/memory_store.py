@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import orjson
 from sqlalchemy import func, text, update
 from sqlalchemy.exc import ArgumentError, ProgrammingError
 
@@ -77,8 +78,8 @@ class Filter:
 
 
 def _vector(values: Sequence[float]) -> str:
-    # pgvector's text form is a JSON array of numbers; json's encoder writes one in C.
-    return json.dumps([float(v) for v in values], separators=(",", ":"))
+    # pgvector's text form is a JSON array of numbers; orjson writes one several times faster than json.
+    return orjson.dumps([float(v) for v in values]).decode()
 
 
 async def ensure_extensions(db: Tx) -> None:
