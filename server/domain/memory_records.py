@@ -337,8 +337,15 @@ class MemoryRecordUseCases:
             async with self._database.connection() as db, self._stores.transaction(db, memory) as store:
                 return await memory_store.rank_vector(store, schema, embedding, wanted, depth)
 
-        # Two reads on two connections: a hybrid query costs the slower ranking, not the sum of both.
-        lexical, vector = await asyncio.gather(lexical_ranking(), vector_ranking())
+        # Two reads on two connections: a hybrid query costs the slower ranking, not the sum of both. When
+        # the vector leg fails (its embedding endpoint, say), the lexical one is not left running.
+        lexical_task = asyncio.ensure_future(lexical_ranking())
+        try:
+            vector = await vector_ranking()
+        except BaseException:
+            lexical_task.cancel()
+            raise
+        lexical = await lexical_task
         if mode == Mode.hybrid:
             scored = fuse(lexical, vector)
         else:
