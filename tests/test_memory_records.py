@@ -6,6 +6,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from jangar.server.repository.memory_store import LEXICAL_CANDIDATES
 from jangar.v1 import memory_pb2, memory_pb2_grpc, memory_record_pb2, memory_record_pb2_grpc
 from tests import builders
 from tests.support import reason_of, unique, violated_fields
@@ -202,6 +203,23 @@ async def test_lexical_ranks_full_text_then_trigrams(corpus, records):
     # Misspelled: full text finds nothing, trigram similarity finds the record.
     misspelled = await _query(records, corpus, query="kubernetse", mode=Mode.lexical)
     assert misspelled and misspelled[0].key == "doc-pods"
+
+
+async def test_lexical_puts_records_with_every_term_first_past_the_candidate_bound(memories, records):
+    """More records match one of the terms than lexical ranks (LEXICAL_CANDIDATES a tier), each repeating it
+    so that it would outrank the one record with both terms if every match were ranked alike; that record,
+    written last, still comes first, and records with one of the terms fill the rest."""
+    memory = await _embedded_memory(memories)
+    crowd = [
+        _document(f"crowd-{i}", f"harbour harbour harbour harbour lights number {i}", {})
+        for i in range(LEXICAL_CANDIDATES + 50)
+    ]
+    for start in range(0, len(crowd), 500):
+        await _write(records, memory, crowd[start : start + 500])
+    await _write(records, memory, [_document("both", "The harbour pilot came aboard at dawn.", {})])
+    hits = await _query(records, memory, query="harbour pilot", mode=Mode.lexical, limit=20)
+    assert hits[0].key == "both" and hits[0].lexical_rank == 1
+    assert len(hits) == 20 and all(h.key.startswith("crowd-") for h in hits[1:])
 
 
 async def test_vector_ranks_by_cosine_similarity(corpus, records):

@@ -313,29 +313,39 @@ class MemoryRecordUseCases:
             metadata=dict(request.filter.metadata),
             kind=_kind_name(request.filter.kind) if request.filter.kind else "",
         )
-        async with self._database.transaction() as db:
+        # Reads of one statement each run in autocommit: no BEGIN and COMMIT round trips around them.
+        async with self._database.connection() as db:
             memory = await self._memory(db, request.memory_id or request.memory_ref.name, request.namespace)
         self._validate_query(request, dimension_of(memory.spec))
-        embedding: list[float] = list(request.embedding)
-        if mode != Mode.lexical and not embedding:
-            [embedding] = await self._embedder.embed(memory.namespace, memory.spec, [request.query])
         schema = memory_store.schema_of(memory.id)
         depth = limit if mode != Mode.hybrid else max(limit, HYBRID_DEPTH)
 
         async def lexical_ranking() -> list[Ranked]:
             if mode == Mode.vector or not request.query:
                 return []
-            async with self._database.transaction() as db, self._stores.transaction(db, memory) as store:
+            async with self._database.connection() as db, self._stores.transaction(db, memory) as store:
                 return await memory_store.rank_lexical(store, schema, request.query, wanted, depth)
 
         async def vector_ranking() -> list[Ranked]:
             if mode == Mode.lexical:
                 return []
-            async with self._database.transaction() as db, self._stores.transaction(db, memory) as store:
+            # Embedded once per request, inside this leg: the lexical one does not wait for it.
+            embedding = (
+                list(request.embedding)
+                or (await self._embedder.embed(memory.namespace, memory.spec, [request.query]))[0]
+            )
+            async with self._database.connection() as db, self._stores.transaction(db, memory) as store:
                 return await memory_store.rank_vector(store, schema, embedding, wanted, depth)
 
-        # Two reads on two connections: a hybrid query costs the slower ranking, not the sum of both.
-        lexical, vector = await asyncio.gather(lexical_ranking(), vector_ranking())
+        # Two reads on two connections: a hybrid query costs the slower ranking, not the sum of both. When
+        # the vector leg fails (its embedding endpoint, say), the lexical one is not left running.
+        lexical_task = asyncio.ensure_future(lexical_ranking())
+        try:
+            vector = await vector_ranking()
+        except BaseException:
+            lexical_task.cancel()
+            raise
+        lexical = await lexical_task
         if mode == Mode.hybrid:
             scored = fuse(lexical, vector)
         else:
