@@ -12,7 +12,7 @@ from jangar.server.core.kinds import registry
 from jangar.v1 import artifact_pb2, artifact_pb2_grpc
 from tests.builders import key
 from tests.support import unique, violated_fields
-from tests.transports import TRANSPORTS, Client, GrpcClient, RestClient, new_key, refused
+from tests.transports import TRANSPORTS, Client, client_for, new_key, refused
 
 KIND = "Artifact"
 
@@ -49,10 +49,7 @@ def artifacts(channel: grpc.aio.Channel) -> artifact_pb2_grpc.ArtifactServiceStu
 @pytest.fixture(params=TRANSPORTS)
 def client(request: pytest.FixtureRequest) -> Client:
     """The kind over gRPC, or over REST through Envoy."""
-    kind = registry()[KIND]
-    if request.param == "grpc":
-        return GrpcClient(kind, request.getfixturevalue("channel"))
-    return RestClient(kind, request.getfixturevalue("http"))
+    return client_for(registry()[KIND], request.param, request)
 
 
 async def refused_fields(client: Client, spec: Spec) -> list[str]:
