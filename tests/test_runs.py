@@ -283,3 +283,72 @@ async def test_each_run_is_planned_from_its_provider_as_it_is_then(channel, agen
 
     assert await argv(first.id) == ["codex", "exec"]
     assert await argv(second.id) == ["codex", "exec", "--v2"]
+
+
+async def start_payload(db, run_id: str) -> dict:
+    """What the run's first attempt executes: its outbox `start` entry."""
+    payload = await db.fetchval(
+        "SELECT payload FROM outbox WHERE run_id = $1 AND operation = 'start'", uuid.UUID(run_id)
+    )
+    return json.loads(payload)
+
+
+async def test_each_run_is_planned_from_its_agent_as_it_is_then(channel, agents, agent_runs, db):
+    # The server remembers an agent between creates; a change must still reach the very next run.
+    agent = await builders.create_agent(channel)
+    first = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name))
+    changed = await agents.UpdateAgent(
+        agent_pb2.UpdateAgentRequest(
+            id=agent.id,
+            agent=agent_pb2.Agent(spec=agent_pb2.AgentSpec(env=[{"name": "LOG_LEVEL", "value": "warn"}])),
+            update_mask={"paths": ["spec.env"]},
+        )
+    )
+    second = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name))
+
+    assert (await start_payload(db, first.id))["env"]["LOG_LEVEL"] == "debug"
+    assert (await start_payload(db, second.id))["env"]["LOG_LEVEL"] == "warn"
+    run_document = (await start_payload(db, second.id))["run_document"]
+    assert run_document["agent"]["etag"] == changed.etag
+
+
+async def test_a_change_made_by_another_replica_reaches_the_next_run(channel, agent_runs, db):
+    # Another server process writes the row as this one would (new version, new update time) without this
+    # process hearing of it: the create it decides from what it remembers must notice and read again.
+    agent = await builders.create_agent(channel)
+    first = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name))
+    await db.execute(
+        "UPDATE agent_providers SET spec = jsonb_set(spec, '{argsTemplate}', '[\"exec\", \"--other\"]'), "
+        "resource_version = resource_version + 1, updated_at = now() WHERE namespace = $1 AND name = $2",
+        agent.namespace,
+        agent.spec.provider_ref.name,
+    )
+    second = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name))
+    third = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name))
+
+    assert (await start_payload(db, first.id))["argv"] == ["codex", "exec"]
+    assert (await start_payload(db, second.id))["argv"] == ["codex", "exec", "--other"]
+    assert (await start_payload(db, third.id))["argv"] == ["codex", "exec", "--other"]
+    # Each create wrote its run once: the one that found the provider changed wrote nothing before retrying.
+    assert await db.fetchval("SELECT count(*) FROM agent_runs WHERE agent_name = $1", agent.name) == 3
+    keys = await db.fetchval(
+        "SELECT count(*) FROM idempotency_keys WHERE resource_id = ANY($1::uuid[])",
+        [uuid.UUID(r.id) for r in (first, second, third)],
+    )
+    assert keys == 3
+
+
+async def test_a_run_names_the_agent_that_now_has_the_name(channel, agents, agent_runs):
+    agent = await builders.create_agent(channel)
+    run = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name))
+    await agent_runs.CancelAgentRun(agent_run_pb2.CancelAgentRunRequest(id=run.id), metadata=key())
+    await agents.DeleteAgent(agent_pb2.DeleteAgentRequest(id=agent.id))
+
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await builders.create_agent_run(agent_runs, builders.agent_run(agent.name))
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND
+
+    again = await builders.create_agent(channel, builders.agent(name=agent.name))
+    later = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name))
+    assert again.id != agent.id
+    assert later.agent_id == again.id

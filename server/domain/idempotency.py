@@ -8,7 +8,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from google.protobuf.message import Message
 
@@ -125,6 +125,10 @@ class Prepared:
     response: Message
     resource_id: str
     rows: Sequence[writes.NewRow]
+    # The rows it was decided on, which the write finds unchanged or writes nothing; and what to do when
+    # one has changed (forget what was remembered of it) before the create is decided again.
+    unchanged: Sequence[writes.Unchanged] = ()
+    changed: Callable[[], None] = field(default=lambda: None)
 
 
 # Reads what a create needs, decides whether it is admitted (raising DomainError when not) and builds its
@@ -140,7 +144,8 @@ async def idempotent_create(
     in one statement, which writes all of them or none.
 
     Anything else falls back to `idempotent` with `work` (the same create, step by step in a transaction
-    that claims the key first): a key already used or in flight, a unique name taken, a refusal. So a
+    that claims the key first): a key already used or in flight, a unique name taken, a refusal, a row
+    `prepare` decided on changed before the write (Prepared.unchanged). So a
     retry still gets its stored response even when the request would be refused now (its parent since
     deleted), and every conflict is resolved exactly as `idempotent` resolves it."""
     key = require_key(context)
@@ -151,8 +156,9 @@ async def idempotent_create(
             data = prepared.response.SerializeToString(deterministic=True)
             resource = uuid.UUID(prepared.resource_id)
             record = keys.completed_row(context.principal, key, method, digest, data, resource)
-            await writes.insert_all(db, [record, *prepared.rows])
-        return Outcome(data, replayed=False)
+            if await writes.insert_all(db, [record, *prepared.rows], prepared.unchanged):
+                return Outcome(data, replayed=False)
+        prepared.changed()
     except (DomainError, WriteConflict, LockNotAvailable):
         pass  # the rare case: decided step by step
     return await idempotent(database, context, method, request, work)

@@ -27,6 +27,7 @@ from jangar.server.domain.idempotency import (
 )
 from jangar.server.domain.kinds import RUN_PROVIDER_NATIVE
 from jangar.server.domain.launch import ADMISSION_RUN_ID, PlanProblems, RuntimePolicy
+from jangar.server.domain.parent_reads import ParentRead, ParentReads
 from jangar.server.domain.validation import check_resource, normalize_envelope
 from jangar.server.repository import execution, rows, writes
 from jangar.server.repository.database import Database, Tx
@@ -68,6 +69,7 @@ class RunUseCases(children.ChildUseCases):
         execution: RunExecution,
     ) -> None:
         super().__init__(database, kind, parent, page_tokens)
+        self._parents = ParentReads(kind, self._parent_stored, self._rules.read_with_parent)
         self._runtimes = runtimes
         self._execution = execution
 
@@ -92,17 +94,20 @@ class RunUseCases(children.ChildUseCases):
         transaction (`work`, for everything else: a taken name, a replay, a caller's transaction)."""
 
         async def prepare(db: Tx) -> Prepared:
-            created, parent, provider, runtime, read_along = await self._accept(db, context, run)
+            created, parent, provider, runtime, read = await self._accept(db, context, run, remembered=True)
             if not created.name:
                 created.name = children.generated_name(parent.name)
-            launch = await self._plan_first(db, created, parent, runtime, read_along)
+            launch = await self._plan_first(db, created, parent, runtime, read.read_along)
             columns = self._columns(runtime, launch)
             row = rows.new_row(self._stored, created, now=common.utcnow(), provider=provider, **columns)
             records = self._records(context, created, parent, runtime, launch)
-            return Prepared(created, created.id, [row, *records])
+            return Prepared(
+                created, created.id, [row, *records], read.unchanged, lambda: self._parents.forget(run)
+            )
 
         async def work(db: Tx) -> tuple[Message, str]:
-            created, parent, provider, runtime, read_along = await self._accept(db, context, run)
+            created, parent, provider, runtime, read = await self._accept(db, context, run)
+            read_along = read.read_along
             launch = await self._insert(db, created, parent, provider, runtime, read_along)
             await writes.insert_all(db, self._records(context, created, parent, runtime, launch))
             return created, created.id
@@ -110,15 +115,15 @@ class RunUseCases(children.ChildUseCases):
         return prepare, work
 
     async def _accept(
-        self, db: Tx, context: RequestContext, run: Any
-    ) -> tuple[Any, Any, str, str, dict[str, Any]]:
+        self, db: Tx, context: RequestContext, run: Any, *, remembered: bool = False
+    ) -> tuple[Any, Any, str, str, ParentRead]:
         """The run as it is created (Pending, its parent's id, a server-assigned id), the parent, the
-        provider it records, its runtime and what its plan reads read with the parent (KindRules
-        .read_with_parent); refused (DomainError) when it could never start. Writes nothing: the place for
-        admission checks that must hold before a run exists."""
-        parent, read_along = await children.find_parent_with(
-            db, self._kind, self._parent_stored, run, self._rules.read_with_parent
-        )
+        provider it records, its runtime and the parent's read (with what its plan reads with it,
+        KindRules.read_with_parent; `remembered`: as last read, see parent_reads); refused (DomainError)
+        when it could never start. Writes nothing: the place for admission checks that must hold before a
+        run exists."""
+        read = await self._parents.read(db, run, remembered=remembered)
+        parent = read.parent
         created = self._new(context, run, parent)
         # Assigned here, not by the database: a job run's first attempt is planned for its id.
         created.id = str(uuid.uuid4())
@@ -126,7 +131,7 @@ class RunUseCases(children.ChildUseCases):
         prepare = self._rules.prepare_run
         provider = prepare(created, parent) if prepare is not None else RUN_PROVIDER_NATIVE
         runtime = await self._admit(db, created, parent)
-        return created, parent, provider, runtime, read_along
+        return created, parent, provider, runtime, read
 
     async def _plan_first(
         self, db: Tx, run: Any, parent: Any, runtime: str, read_along: Mapping[str, Any]
