@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -121,8 +122,7 @@ async def _audit(
 
 
 def fuse(lexical: Sequence[Ranked], vector: Sequence[Ranked]) -> list[tuple[Ranked, float, int, int]]:
-    """Reciprocal rank fusion: (hit, fused score, lexical rank, vector rank), best first; ties by id. The
-    definition memory_store.rank_hybrid computes in SQL (the tests compare the two)."""
+    """Reciprocal rank fusion: (hit, fused score, lexical rank, vector rank), best first; ties by id."""
     ranks: dict[str, list[int]] = {}
     hits: dict[str, Ranked] = {}
     for which, ranking in enumerate((lexical, vector)):
@@ -318,38 +318,42 @@ class MemoryRecordUseCases:
             memory = await self._memory(db, request.memory_id or request.memory_ref.name, request.namespace)
         self._validate_query(request, dimension_of(memory.spec))
         schema = memory_store.schema_of(memory.id)
+        depth = limit if mode != Mode.hybrid else max(limit, HYBRID_DEPTH)
 
-        async def embedding() -> list[float]:
-            return (
+        async def lexical_ranking() -> list[Ranked]:
+            if mode == Mode.vector or not request.query:
+                return []
+            async with self._database.connection() as db, self._stores.transaction(db, memory) as store:
+                return await memory_store.rank_lexical(store, schema, request.query, wanted, depth)
+
+        async def vector_ranking() -> list[Ranked]:
+            if mode == Mode.lexical:
+                return []
+            # Embedded once per request, inside this leg: the lexical one does not wait for it.
+            embedding = (
                 list(request.embedding)
                 or (await self._embedder.embed(memory.namespace, memory.spec, [request.query]))[0]
             )
+            async with self._database.connection() as db, self._stores.transaction(db, memory) as store:
+                return await memory_store.rank_vector(store, schema, embedding, wanted, depth)
 
-        scored: list[tuple[Ranked, float, int, int]]
+        # Two reads on two connections: a hybrid query costs the slower ranking, not the sum of both. When
+        # the vector leg fails (its embedding endpoint, say), the lexical one is not left running.
+        lexical_task = asyncio.ensure_future(lexical_ranking())
+        try:
+            vector = await vector_ranking()
+        except BaseException:
+            lexical_task.cancel()
+            raise
+        lexical = await lexical_task
         if mode == Mode.hybrid:
-            # Both rankings and their fusion in one statement: one round trip, one backend (docs/memory.md).
-            wanted_embedding = await embedding()
-            async with self._database.connection() as db, self._stores.transaction(db, memory) as store:
-                fused = await memory_store.rank_hybrid(
-                    store,
-                    schema,
-                    request.query,
-                    wanted_embedding,
-                    wanted,
-                    depth=max(limit, HYBRID_DEPTH),
-                    limit=limit,
-                    rrf_k=RRF_K,
-                )
-            scored = [(f.hit, f.hit.score, f.lexical_rank, f.vector_rank) for f in fused]
-        elif mode == Mode.lexical:
-            async with self._database.connection() as db, self._stores.transaction(db, memory) as store:
-                ranking = await memory_store.rank_lexical(store, schema, request.query, wanted, limit)
-            scored = [(hit, hit.score, rank, 0) for rank, hit in enumerate(ranking, start=1)]
+            scored = fuse(lexical, vector)
         else:
-            wanted_embedding = await embedding()
-            async with self._database.connection() as db, self._stores.transaction(db, memory) as store:
-                ranking = await memory_store.rank_vector(store, schema, wanted_embedding, wanted, limit)
-            scored = [(hit, hit.score, 0, rank) for rank, hit in enumerate(ranking, start=1)]
+            ranking = lexical if mode == Mode.lexical else vector
+            scored = [
+                (hit, hit.score, rank if mode == Mode.lexical else 0, rank if mode == Mode.vector else 0)
+                for rank, hit in enumerate(ranking, start=1)
+            ]
         hits = [
             memory_record_pb2.MemoryHit(
                 id=hit.id,

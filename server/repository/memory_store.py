@@ -293,27 +293,6 @@ def _ranked(rows: object) -> list[Ranked]:
 LEXICAL_CANDIDATES = 200
 
 
-def _lexical_candidates(schema: str, where: str) -> str:
-    """The lexical ranking's candidates `c` (id, tsv, every: has every term) joined to the query's two
-    tsqueries `q`: at most LEXICAL_CANDIDATES per tier, the first the full-text index yields."""
-    return f"""(
-                SELECT websearch_to_tsquery(CAST(:config AS regconfig), :query) AS every_term,
-                       CAST(replace(CAST(websearch_to_tsquery(CAST(:config AS regconfig), :query) AS text),
-                                    '&', '|') AS tsquery) AS any_term
-              ) q
-              CROSS JOIN LATERAL (
-                (SELECT id, tsv, true AS every FROM {schema}.records
-                 WHERE tsv @@ q.every_term AND {where}
-                 LIMIT :candidates)
-                UNION ALL
-                -- Skipped at once when the query has no AND to relax (one term, or ORs already).
-                (SELECT id, tsv, false FROM {schema}.records
-                 WHERE CAST(q.every_term AS text) <> CAST(q.any_term AS text)
-                   AND tsv @@ q.any_term AND NOT tsv @@ q.every_term AND {where}
-                 LIMIT :candidates)
-              ) c"""
-
-
 async def rank_lexical(db: Tx, schema: str, query: str, wanted: Filter, limit: int) -> list[Ranked]:
     """Full-text matches (websearch syntax), in two tiers: records with every term (the query as written)
     first, then records with only some of them (its ANDs made ORs); each tier ranked by ts_rank_cd (more
@@ -336,7 +315,22 @@ async def rank_lexical(db: Tx, schema: str, query: str, wanted: Filter, limit: i
             SELECT {_hit_columns("r")}, best.score
             FROM (
               SELECT c.id, c.every, ts_rank_cd(c.tsv, q.any_term) AS score
-              FROM {_lexical_candidates(schema, where)}
+              FROM (
+                SELECT websearch_to_tsquery(CAST(:config AS regconfig), :query) AS every_term,
+                       CAST(replace(CAST(websearch_to_tsquery(CAST(:config AS regconfig), :query) AS text),
+                                    '&', '|') AS tsquery) AS any_term
+              ) q
+              CROSS JOIN LATERAL (
+                (SELECT id, tsv, true AS every FROM {schema}.records
+                 WHERE tsv @@ q.every_term AND {where}
+                 LIMIT :candidates)
+                UNION ALL
+                -- Skipped at once when the query has no AND to relax (one term, or ORs already).
+                (SELECT id, tsv, false FROM {schema}.records
+                 WHERE CAST(q.every_term AS text) <> CAST(q.any_term AS text)
+                   AND tsv @@ q.any_term AND NOT tsv @@ q.every_term AND {where}
+                 LIMIT :candidates)
+              ) c
               ORDER BY c.every DESC, score DESC, c.id LIMIT :limit
             ) best
             JOIN {schema}.records r ON r.id = best.id
@@ -372,124 +366,33 @@ async def rank_vector(
     settings are made by set_config(..., is_local) in a subquery the scan depends on, which Postgres
     evaluates (a one-time filter) before the scan's first row, when pgvector reads them
     (hnswgettuple); they end with the statement's transaction."""
-    params: dict[str, object] = {}
+    params: dict[str, object] = {
+        "embedding": _vector(embedding),
+        "limit": limit,
+        "ef": str(max(40, int(limit))),
+    }
     where = _filter_sql(wanted, params)
+    params["scan"] = "relaxed_order" if where != "true" else "off"
     result = await db.execute(
         text(
             f"""
             SELECT nearest.*, 1 - nearest.distance AS score
-            FROM {_nearest(schema, where, _HIT_COLUMNS, params, embedding, limit)}
+            FROM (
+              SELECT set_config('hnsw.ef_search', :ef, true) AS ef,
+                     set_config('hnsw.iterative_scan', :scan, true) AS scan
+            ) settings
+            CROSS JOIN LATERAL (
+              SELECT {_HIT_COLUMNS}, embedding <=> CAST(:embedding AS vector) AS distance
+              FROM {schema}.records
+              WHERE {where} AND settings.ef IS NOT NULL AND settings.scan IS NOT NULL
+              ORDER BY distance LIMIT :limit
+            ) nearest
             ORDER BY nearest.distance
             """
         ),
         params,
     )
     return _ranked(result)
-
-
-def _nearest(
-    schema: str, where: str, columns: str, params: dict[str, object], embedding: Sequence[float], depth: int
-) -> str:
-    """The `depth` nearest records `nearest` (the columns and their distance) by the HNSW index, its
-    settings made in the subquery `settings` the scan depends on (see rank_vector); adds its parameters."""
-    params["embedding"] = _vector(embedding)
-    params["depth"] = depth
-    params["ef"] = str(max(40, int(depth)))
-    params["scan"] = "relaxed_order" if where != "true" else "off"
-    return f"""(
-              SELECT set_config('hnsw.ef_search', :ef, true) AS ef,
-                     set_config('hnsw.iterative_scan', :scan, true) AS scan
-            ) settings
-            CROSS JOIN LATERAL (
-              SELECT {columns}, embedding <=> CAST(:embedding AS vector) AS distance
-              FROM {schema}.records
-              WHERE {where} AND settings.ef IS NOT NULL AND settings.scan IS NOT NULL
-              ORDER BY distance LIMIT :depth
-            ) nearest"""
-
-
-@dataclass(frozen=True)
-class Fused:
-    """A hybrid query's hit: its fused score and its rank in each ranking (0: not in that one)."""
-
-    hit: Ranked
-    lexical_rank: int
-    vector_rank: int
-
-
-async def rank_hybrid(
-    db: Tx,
-    schema: str,
-    query: str,
-    embedding: Sequence[float],
-    wanted: Filter,
-    *,
-    depth: int,
-    limit: int,
-    rrf_k: int,
-) -> list[Fused]:
-    """Reciprocal rank fusion of the lexical and the vector ranking (each `depth` deep, as rank_lexical and
-    rank_vector rank them), the `limit` best, ties by id: one statement, so one round trip and one backend.
-    The rankings are of ids only, and the hit's columns are read for the winners alone. A query without
-    text has no lexical ranking."""
-    params: dict[str, object] = {
-        "query": query,
-        "config": TEXT_SEARCH_CONFIG,
-        "candidates": LEXICAL_CANDIDATES,
-        "limit": limit,
-        "rrf_k": rrf_k,
-    }
-    where = _filter_sql(wanted, params)
-    if query:
-        lexical = f"""
-            full_text AS (
-              SELECT c.id, c.every, ts_rank_cd(c.tsv, q.any_term) AS score
-              FROM {_lexical_candidates(schema, where)}
-              ORDER BY c.every DESC, score DESC, c.id LIMIT :depth
-            ),
-            -- As in rank_lexical, only when full text matches nothing (a one-time filter).
-            trigram AS (
-              SELECT id, word_similarity(:query, text) AS score
-              FROM {schema}.records
-              WHERE NOT EXISTS (SELECT FROM full_text) AND :query <% text AND {where}
-              ORDER BY score DESC, id LIMIT :depth
-            ),
-            lexical AS (
-              SELECT id, row_number() OVER (ORDER BY every DESC, score DESC, id) AS rank FROM full_text
-              UNION ALL
-              SELECT id, row_number() OVER (ORDER BY score DESC, id) FROM trigram
-            ),"""
-    else:
-        lexical = "lexical AS (SELECT NULL::uuid AS id, NULL::bigint AS rank WHERE false),"
-    nearest = _nearest(schema, where, "id", params, embedding, depth)
-    result = await db.execute(
-        text(
-            f"""
-            WITH {lexical}
-            vector AS (
-              SELECT nearest.id, row_number() OVER (ORDER BY nearest.distance) AS rank FROM {nearest}
-            ),
-            fused AS (
-              -- The sum in the order fuse() adds: lexical, then vector (0 added when one is missing).
-              SELECT coalesce(l.id, v.id) AS id, coalesce(l.rank, 0) AS lexical_rank,
-                     coalesce(v.rank, 0) AS vector_rank,
-                     coalesce(1.0::float8 / (:rrf_k + l.rank), 0)
-                       + coalesce(1.0::float8 / (:rrf_k + v.rank), 0) AS score
-              FROM lexical l FULL JOIN vector v ON l.id = v.id
-              ORDER BY score DESC, id LIMIT :limit
-            )
-            SELECT {_hit_columns("r")}, f.score, f.lexical_rank, f.vector_rank
-            FROM fused f JOIN {schema}.records r ON r.id = f.id
-            ORDER BY f.score DESC, f.id
-            """
-        ),
-        params,
-    )
-    rows = result.all()
-    return [
-        Fused(hit, int(row.lexical_rank), int(row.vector_rank))
-        for hit, row in zip(_ranked(rows), rows, strict=True)
-    ]
 
 
 class StoreMissing(Exception):
