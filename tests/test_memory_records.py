@@ -6,7 +6,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from jangar.server.repository.memory_store import LEXICAL_CANDIDATES
+from jangar.server.domain.memory_records import HYBRID_DEPTH, fuse
+from jangar.server.repository.memory_store import LEXICAL_CANDIDATES, Ranked
 from jangar.v1 import memory_pb2, memory_pb2_grpc, memory_record_pb2, memory_record_pb2_grpc
 from tests import builders
 from tests.support import reason_of, unique, violated_fields
@@ -251,6 +252,43 @@ async def test_hybrid_fuses_both_rankings_and_is_the_default(corpus, records):
     assert hits[0].lexical_rank == 1 and hits[0].vector_rank >= 1
     assert hits[0].score == pytest.approx(1 / (60 + hits[0].lexical_rank) + 1 / (60 + hits[0].vector_rank))
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def _ranked(hits: list[memory_record_pb2.MemoryHit]) -> list[Ranked]:
+    return [
+        Ranked(h.id, Record.Kind.Name(h.kind), h.key, h.text, h.text_truncated, dict(h.metadata), h.score)
+        for h in hits
+    ]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"query": "nearest neighbour embeddings index"},
+        {"query": "the bread and the cat", "limit": 3},
+        {"query": "kubernetse"},  # full text matches nothing: the lexical ranking is by trigrams
+        {"query": "index tuples table", "filter": {"metadata": {"topic": "db"}}},
+        {"query": "zzzzqqq"},  # no lexical match at all: the vector ranking alone
+        {"embedding": [0.5] * 256},  # no text: no lexical ranking
+    ],
+)
+async def test_hybrid_is_the_fusion_of_the_lexical_and_vector_modes(corpus, records, fields):
+    """Hybrid fuses the two rankings as each mode alone returns them (HYBRID_DEPTH deep): same hits, same
+    order, same scores and ranks."""
+    limit = fields.pop("limit", 10)
+    hybrid = await _query(records, corpus, mode=Mode.hybrid, limit=limit, **fields)
+    lexical = (
+        await _query(records, corpus, mode=Mode.lexical, limit=HYBRID_DEPTH, **fields)
+        if fields.get("query")
+        else []
+    )
+    vector = await _query(records, corpus, mode=Mode.vector, limit=HYBRID_DEPTH, **fields)
+    expected = fuse(_ranked(lexical), _ranked(vector))[:limit]
+    assert [(h.key, h.lexical_rank, h.vector_rank) for h in hybrid] == [
+        (hit.key, lexical_rank, vector_rank) for hit, _, lexical_rank, vector_rank in expected
+    ]
+    assert [h.score for h in hybrid] == pytest.approx([score for _, score, *_ in expected])
+    assert [(h.text, dict(h.metadata)) for h in hybrid] == [(hit.text, hit.metadata) for hit, *_ in expected]
 
 
 async def test_filters_limit_and_min_score(corpus, records):
