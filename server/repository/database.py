@@ -173,10 +173,18 @@ class Database:
         begun, each statement is its own; the connection goes back to the same pool."""
         try:
             pooled = await self.engine.raw_connection()
+            connection: asyncpg.Connection = pooled.driver_connection  # type: ignore[assignment]
             try:
-                yield pooled.driver_connection  # type: ignore[misc]
+                yield connection
+            except Exception as error:
+                # SQLAlchemy's Connection would invalidate a connection that failed this way; without it,
+                # a dead connection would go back to the pool and fail the next request too.
+                if connection.is_closed() or unavailable(error):
+                    await greenlet_spawn(pooled.invalidate, error)
+                raise
             finally:
-                await greenlet_spawn(pooled.close)  # its reset on return may need the event loop
+                if pooled.dbapi_connection is not None:  # not invalidated above
+                    await greenlet_spawn(pooled.close)  # its reset on return may need the event loop
         except Exception as error:
             _raise_translated(error)
             raise
