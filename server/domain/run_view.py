@@ -25,9 +25,12 @@ class RunViewUseCases:
 
     async def get(self, id_or_name: str, namespace: str) -> run_pb2.Run:
         ref = common.resolve_ref(id_or_name, namespace)
-        async with self._database.connection() as db:  # one statement: no BEGIN and COMMIT around it
-            runs = await run_view.find_runs(db, ref)
-            if len(runs) == 1:
+        # One statement on the pooled asyncpg connection itself: no BEGIN and COMMIT around it, and none of
+        # SQLAlchemy's per-connection work (GetRun is every UI's poll).
+        async with self._database.driver_connection() as connection:
+            runs = await run_view.find_runs(connection, ref)
+        if len(runs) == 1 and any(a.artifact_id for a in runs[0].runner.artifacts):
+            async with self._database.connection() as db:
                 await _add_artifacts(db, runs[0])
         if not runs:
             raise not_found("Run", id_or_name, None if ref.id else ref.namespace)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from jangar.server.core.errors import LockNotAvailable, ServiceUnavailable
 
@@ -163,6 +164,30 @@ class Database:
         try:
             async with self._autocommit.connect() as connection:
                 yield connection
+        except Exception as error:
+            _raise_translated(error)
+            raise
+
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection's asyncpg connection itself, for a single-statement read on the hottest path
+        (GetRun, repository/raw.py): SQLAlchemy's Connection around it (events, execution options, the
+        autocommit switch and its reset) costs more server CPU than the statement. With no transaction
+        begun, each statement is its own; the connection goes back to the same pool."""
+        try:
+            pooled = await self.engine.raw_connection()
+            connection: asyncpg.Connection = pooled.driver_connection  # type: ignore[assignment]
+            try:
+                yield connection
+            except Exception as error:
+                # SQLAlchemy's Connection would invalidate a connection that failed this way; without it,
+                # a dead connection would go back to the pool and fail the next request too.
+                if connection.is_closed() or unavailable(error):
+                    await greenlet_spawn(pooled.invalidate, error)
+                raise
+            finally:
+                if pooled.dbapi_connection is not None:  # not invalidated above
+                    await greenlet_spawn(pooled.close)  # its reset on return may need the event loop
         except Exception as error:
             _raise_translated(error)
             raise

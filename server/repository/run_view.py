@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, func, literal, literal_column, select, union_all
+import asyncpg
+from sqlalchemy import Select, Table, and_, func, literal_column, select, union_all
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -25,18 +26,19 @@ from jangar.v1.run_phase_pb2 import RunPhase
 def _history(run_id: ColumnElement[Any]) -> ColumnElement[Any]:
     """A run's phase changes as one JSON array, oldest first: read with the run, in the same round trip."""
     t = run_transitions.c
+    key = raw.sql_constant
     item = func.json_build_object(
-        "from",
+        key("from"),
         t.from_phase,
-        "to",
+        key("to"),
         t.to_phase,
-        "reason",
+        key("reason"),
         t.reason,
-        "message",
+        key("message"),
         t.message,
-        "attempt",
+        key("attempt"),
         t.attempt,
-        "time",
+        key("time"),
         t.created_at,
     )
     aggregated = func.coalesce(
@@ -50,7 +52,7 @@ def _branch(kind: Kind, conditions: list[ColumnElement[bool]], *, with_history: 
     c = KIND_TABLES[kind.name].c
     history = [_history(c.id)] if with_history else []
     return select(
-        literal(kind.name).label("kind"),
+        raw.sql_constant(kind.name).label("kind"),
         c.id,
         c.name,
         c.namespace,
@@ -65,7 +67,7 @@ def _branch(kind: Kind, conditions: list[ColumnElement[bool]], *, with_history: 
         c.labels,
         c.attempt,
         c.status_detail,
-        literal(kind.parent.kind).label("parent_kind"),
+        raw.sql_constant(kind.parent.kind).label("parent_kind"),
         c[kind.parent.id_field].label("parent_id"),
         c[kind.parent.name_field].label("parent_name"),
         *history,
@@ -128,10 +130,10 @@ def run_from_row(row: Mapping[str, Any]) -> run_pb2.Run:
     return run
 
 
-async def find_runs(db: Tx, ref: Ref) -> list[run_pb2.Run]:
-    """Every run the reference matches (at most one per kind), each with its phase history. On the raw
-    connection (repository/raw.py): the caller's is in autocommit."""
-    rows = await raw.fetch(db, _find_query(ref.id is not None), ref_params(ref))
+async def find_runs(connection: asyncpg.Connection, ref: Ref) -> list[run_pb2.Run]:
+    """Every run the reference matches (at most one per kind), each with its phase history, in one
+    statement on a pool's asyncpg connection (Database.driver_connection, repository/raw.py)."""
+    rows = await raw.fetch(connection, _find_query(ref.id is not None), ref_params(ref))
     return [run_from_row(row) for row in rows]
 
 
