@@ -15,6 +15,7 @@ disagree.
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -206,7 +207,8 @@ outbox = Table(
     Column("run_kind", Text, nullable=False),
     Column("run_id", UUID(as_uuid=True), nullable=False),
     Column("attempt", Integer, nullable=False),
-    Column("payload", JSONB, nullable=False),
+    # json, not jsonb (migration 0015): written once, read once, never queried into.
+    Column("payload", JSON, nullable=False),
     Column("available_at", DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()")),
     Column("tries", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text, nullable=False, server_default=text("''")),
