@@ -40,6 +40,8 @@ WRITE_CONCURRENCY = 4
 QUERIES_PER_MODE = 300
 QUERY_CONCURRENCY = 4
 WARMUP_QUERIES = 20
+# Seconds to wait before reading the database's block counts, so idle backends have reported theirs.
+STATS_SETTLE_S = 11.0
 LIMIT = 10
 VOCABULARY = 5000
 SEED = 20261202
@@ -62,6 +64,9 @@ class Section:
     load_seconds: float = 0.0
     index_seconds: float = 0.0
     rows: list[Row] = field(default_factory=list)
+    # Postgres blocks the queries found in shared_buffers and those read from outside (the OS cache or disk).
+    blocks_hit: int = 0
+    blocks_read: int = 0
 
 
 def _vocabulary(rng: random.Random) -> list[str]:
@@ -217,6 +222,21 @@ async def _query_rows(
     return rows
 
 
+async def _block_counts(dsn: str, *, settle: bool = False) -> tuple[int, int]:
+    """The database's (blocks hit in shared_buffers, blocks read from outside them) so far."""
+    if settle:
+        # An idle backend reports its statistics up to 10 s late (PGSTAT_IDLE_INTERVAL).
+        await asyncio.sleep(STATS_SETTLE_S)
+    connection = await asyncpg.connect(dsn)
+    try:
+        row = await connection.fetchrow(
+            "SELECT blks_hit, blks_read FROM pg_stat_database WHERE datname = current_database()"
+        )
+    finally:
+        await connection.close()
+    return int(row["blks_hit"]), int(row["blks_read"])
+
+
 async def _ceiling(dsn: str, schema: str, corpus: Corpus) -> Row:
     """A bare pgvector query on the same table: what the vector mode costs without Jangar."""
     model = EmbeddedModel()
@@ -268,7 +288,10 @@ async def run_section(*, server_address: str, database_url: str, records: int = 
         section.load_seconds, section.index_seconds = await _copy_in(
             dsn, schema_of(memory.id), corpus, records - api
         )
+        before = await _block_counts(dsn)
         section.rows += await _query_rows(stub, memory, corpus)
+        hit, read = await _block_counts(dsn, settle=True)
+        section.blocks_hit, section.blocks_read = hit - before[0], read - before[1]
     section.rows.append(await _ceiling(dsn, schema_of(memory.id), corpus))
     return section
 
@@ -291,6 +314,10 @@ def _line(cells: Sequence[str]) -> str:
     return "  ".join(f"{cell:{align}{width}}" for cell, (_, width, align) in zip(cells, COLUMNS, strict=True))
 
 
+def _share(part: int, rest: int) -> str:
+    return f"{part / (part + rest):.1%}" if part + rest else "-"
+
+
 def report(section: Section) -> str:
     header = _line([name for name, _, _ in COLUMNS])
     lines = [
@@ -300,6 +327,9 @@ def report(section: Section) -> str:
         f"write: records/s through the API with server-computed embeddings; query: queries/s. "
         f"COPY of the rest {section.load_seconds:.1f} s, then its search indexes (HNSW, GIN) "
         f"{section.index_seconds:.1f} s",
+        f"during the queries, Postgres found {_share(section.blocks_hit, section.blocks_read)} of "
+        f"{section.blocks_hit + section.blocks_read:,} blocks in shared_buffers "
+        f"({section.blocks_read:,} read from the OS cache or disk)",
         "",
         header,
         "-" * len(header),
