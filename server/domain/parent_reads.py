@@ -74,10 +74,10 @@ class ParentReads:
         parent, read_along = await children.find_parent_with(
             db, self._kind, self._parent, child, self._read_with
         )
-        rows = [unchanged(self._parent, parent)]
-        rows += [unchanged(STORED[k], m) for k, m in read_along.items() if m is not None]
-        read = ParentRead(parent, read_along, tuple(rows))
-        if len(rows) == 1 + len(read_along):
+        found = {k: m for k, m in read_along.items() if m is not None}
+        rows = (unchanged(self._parent, parent), *(unchanged(STORED[k], m) for k, m in found.items()))
+        read = ParentRead(parent, read_along, rows)
+        if len(found) == len(read_along):
             self._remembered[key] = read
         else:  # a missing definition refuses the create: nothing to remember
             self._remembered.pop(key, None)

@@ -107,8 +107,7 @@ class RunUseCases(children.ChildUseCases):
 
         async def work(db: Tx) -> tuple[Message, str]:
             created, parent, provider, runtime, read = await self._accept(db, context, run)
-            read_along = read.read_along
-            launch = await self._insert(db, created, parent, provider, runtime, read_along)
+            launch = await self._insert(db, created, parent, provider, runtime, read.read_along)
             await writes.insert_all(db, self._records(context, created, parent, runtime, launch))
             return created, created.id
 
