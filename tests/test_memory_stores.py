@@ -137,6 +137,39 @@ async def test_external_store_through_a_secret(stubs, store_server, external_url
         await external.close()
 
 
+async def test_first_uses_of_stores_on_one_new_database_all_succeed(stubs, secrets_dir, pg_url):
+    """Several Memories on one external database that has nothing yet (no extensions, no schemas), all
+    written at once: each first use provisions the database, and none fails on another's half-done
+    `CREATE EXTENSION`."""
+    memories, records = stubs
+    url = await store_database(pg_url, "shared", SECRET)
+    secret = unique("shared-db")
+    (secrets_dir / "default" / secret).mkdir(parents=True)
+    (secrets_dir / "default" / secret / "uri").write_text(url + "\n")
+    created = [
+        await _create(memories, connection={"secret_ref": {"name": secret, "key": "uri"}}) for _ in range(6)
+    ]
+
+    async def write(memory: memory_pb2.Memory) -> str:
+        written = await records.WriteMemoryRecords(
+            memory_record_pb2.WriteMemoryRecordsRequest(
+                id=memory.id, records=[Record(kind=Record.event, text=f"first of {memory.name}")]
+            ),
+            metadata=builders.key(),
+        )
+        return written.records[0].id
+
+    ids = await asyncio.gather(*(write(memory) for memory in created))
+    assert len(set(ids)) == len(created)
+    database = await asyncpg.connect(plain(url))
+    try:
+        for memory in created:
+            schema = f"memory_{memory.id.replace('-', '')}"
+            assert await database.fetchval(f"SELECT count(*) FROM {schema}.records") == 1
+    finally:
+        await database.close()
+
+
 async def test_missing_or_unreachable_stores_are_unreachable(stubs):
     memories, records = stubs
     missing = await _create(memories, connection={"secret_ref": {"name": "no-such-secret", "key": "uri"}})

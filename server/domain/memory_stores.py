@@ -99,6 +99,7 @@ class MemoryStores(WriteHooks):
             raise store_unavailable(f"the store of Memory {memory.name!r} cannot be reached") from None
 
     async def _ensure(self, db: Tx, schema: str, dimension: int) -> None:
+        await memory_store.lock_provisioning(db)
         await memory_store.ensure_extensions(db)
         found = await memory_store.store_dimension(db, schema)
         if found is None:

@@ -82,6 +82,20 @@ def _vector(values: Sequence[float]) -> str:
     return orjson.dumps([float(v) for v in values]).decode()
 
 
+# Taken while a store is provisioned. `CREATE EXTENSION IF NOT EXISTS` and `CREATE ... IF NOT EXISTS` are
+# not safe against a concurrent twin: two sessions that both find the object missing both create it, and
+# the second fails on the catalog's unique index. First uses of a store race (two writes, or a write and the
+# upkeep's check), and several Memories may share one external database, so provisioning on a database
+# takes turns, until its transaction ends.
+PROVISIONING_LOCK = "jangar.memory_store.provisioning"
+
+
+async def lock_provisioning(db: Tx) -> None:
+    await db.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": PROVISIONING_LOCK}
+    )
+
+
 async def ensure_extensions(db: Tx) -> None:
     await db.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
     await db.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
