@@ -12,7 +12,7 @@ import grpc
 import pytest
 
 from jangar.v1 import agent_pb2
-from tests.support import ServerProcess, unique
+from tests.support import ServerProcess, error_details, unique
 
 REQUEST_INFO = "type.googleapis.com/google.rpc.RequestInfo"
 
@@ -55,6 +55,7 @@ async def test_grpc_failure_returns_the_request_id_in_trailers_and_details(agent
         )
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
     assert dict(error.value.trailing_metadata())["x-request-id"] == request_id
+    assert error_details(error.value)["RequestInfo"].request_id == request_id
 
 
 async def test_rest_success_carries_the_callers_request_id(http, server):
