@@ -96,3 +96,34 @@ def test_a_malformed_document_fails_as_json_format_fails():
     message_class = registry()["AgentRun"].message_class
     with pytest.raises(json_format.ParseError):
         proto_json.parse_dict({"spec": {"agentRef": {"name": 5}}}, message_class())
+
+
+@pytest.mark.parametrize("message_class", KINDS, ids=lambda c: c.DESCRIPTOR.name)
+def test_every_field_of_every_kind_is_written_as_json_format_writes_it(message_class: type[Message]):
+    message = fill(message_class())
+    written = proto_json.to_dict(message)
+    assert written == json_format.MessageToDict(message)
+    assert list(written) == list(json_format.MessageToDict(message))  # the same field order
+
+
+def test_values_with_their_own_json_spelling_are_written_as_json_format_writes_them():
+    from google.protobuf import struct_pb2, timestamp_pb2
+
+    value = struct_pb2.Value()
+    value.struct_value.update({"a": [1.5, None, "x", True]})
+    stamp = timestamp_pb2.Timestamp(seconds=1, nanos=5)
+    for message in (value, stamp, struct_pb2.ListValue(), timestamp_pb2.Timestamp()):
+        assert proto_json.to_dict(message) == json_format.MessageToDict(message)
+    run = registry()["AgentRun"].message_class()
+    run.status.phase = 99  # a number no phase has: open enums write it as a number
+    assert proto_json.to_dict(run) == json_format.MessageToDict(run) == {"status": {"phase": 99}}
+
+
+def test_a_remembered_definition_is_a_new_dict_each_time_and_follows_its_content():
+    provider = registry()["AgentProvider"].message_class(name="codex")
+    provider.spec.workload.image = "a:1"
+    first = proto_json.remembered_dict(provider)
+    first["spec"]["workload"]["image"] = "changed"
+    assert proto_json.remembered_dict(provider) == json_format.MessageToDict(provider)
+    provider.spec.workload.image = "a:2"
+    assert proto_json.remembered_dict(provider)["spec"]["workload"]["image"] == "a:2"

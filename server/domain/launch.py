@@ -100,12 +100,14 @@ def resource_map(resources: Message) -> dict[str, dict[str, str]]:
     }
 
 
-def document(**resources: Message | Mapping[str, str]) -> dict[str, Any]:
-    """The run.json an attempt finds at $JANGAR_RUN_SPEC: each resource as its proto3 JSON."""
-    return {
-        name: proto_json.to_dict(value) if isinstance(value, Message) else dict(value)
-        for name, value in resources.items()
-    }
+def document(run: Message, parameters: Mapping[str, str], **definitions: Message) -> dict[str, Any]:
+    """The run.json an attempt finds at $JANGAR_RUN_SPEC: the run, the definitions it runs (its Agent and
+    AgentProvider, or its Tool) and its parameters, each as its proto3 JSON. A definition's JSON is
+    remembered: every run of it writes the same."""
+    written: dict[str, Any] = {"run": proto_json.to_dict(run)}
+    written.update((name, proto_json.remembered_dict(value)) for name, value in definitions.items())
+    written["parameters"] = dict(parameters)
+    return written
 
 
 @dataclass(frozen=True)
