@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
@@ -107,8 +107,6 @@ def test_every_field_of_every_kind_is_written_as_json_format_writes_it(message_c
 
 
 def test_values_with_their_own_json_spelling_are_written_as_json_format_writes_them():
-    from google.protobuf import struct_pb2, timestamp_pb2
-
     value = struct_pb2.Value()
     value.struct_value.update({"a": [1.5, None, "x", True]})
     stamp = timestamp_pb2.Timestamp(seconds=1, nanos=5)
@@ -117,13 +115,3 @@ def test_values_with_their_own_json_spelling_are_written_as_json_format_writes_t
     run = registry()["AgentRun"].message_class()
     run.status.phase = 99  # a number no phase has: open enums write it as a number
     assert proto_json.to_dict(run) == json_format.MessageToDict(run) == {"status": {"phase": 99}}
-
-
-def test_a_remembered_definition_is_a_new_dict_each_time_and_follows_its_content():
-    provider = registry()["AgentProvider"].message_class(name="codex")
-    provider.spec.workload.image = "a:1"
-    first = proto_json.remembered_dict(provider)
-    first["spec"]["workload"]["image"] = "changed"
-    assert proto_json.remembered_dict(provider) == json_format.MessageToDict(provider)
-    provider.spec.workload.image = "a:2"
-    assert proto_json.remembered_dict(provider)["spec"]["workload"]["image"] == "a:2"

@@ -197,17 +197,14 @@ def _writer(descriptor: Descriptor) -> Write:
         return _json_string
     if name.startswith(_WELL_KNOWN_PACKAGE) or descriptor.extension_ranges:
         return json_format.MessageToDict
-    converters: dict[FieldDescriptor, tuple[str, Write]] = {}
-    for field in descriptor.fields:
-        converters[field] = (field.json_name, _field_writer(field))
+    converters = {field: (field.json_name, _field_writer(field)) for field in descriptor.fields}
 
     def write(message: Message) -> dict[str, Any]:
-        return {
-            json_name: convert(value)
-            for (json_name, convert), value in (
-                (converters[field], value) for field, value in message.ListFields()
-            )
-        }
+        written: dict[str, Any] = {}
+        for field, value in message.ListFields():
+            json_name, convert = converters[field]
+            written[json_name] = convert(value)
+        return written
 
     return write
 
@@ -221,7 +218,7 @@ def _field_writer(field: FieldDescriptor) -> Write:
         key_field = field.message_type.fields_by_name["key"]
         convert = _value_writer(field.message_type.fields_by_name["value"])
         key = _bool_key if key_field.type == _F.TYPE_BOOL else str
-        if convert is _same and key is str and key_field.type == _F.TYPE_STRING:
+        if convert is _same and key_field.type == _F.TYPE_STRING:
             return dict
         return lambda entries: {key(k): convert(v) for k, v in entries.items()}
     convert = _value_writer(field)

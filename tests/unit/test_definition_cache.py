@@ -52,11 +52,11 @@ def test_changing_what_was_read_leaves_the_next_read_alone() -> None:
     assert dict(second.labels) == {}
 
 
-def test_written_json_is_a_new_dict_each_time() -> None:
+def test_remembered_json_is_a_new_dict_each_time_and_follows_its_content() -> None:
     provider = agent_provider_pb2.AgentProvider(name="codex")
     provider.spec.workload.image = "a:1"
-    first = proto_json.to_dict(provider)
+    first = proto_json.remembered_dict(provider)
     first["spec"]["workload"]["image"] = "changed"
-    assert proto_json.to_dict(provider) == {"name": "codex", "spec": {"workload": {"image": "a:1"}}}
+    assert proto_json.remembered_dict(provider) == {"name": "codex", "spec": {"workload": {"image": "a:1"}}}
     provider.spec.workload.image = "a:2"
-    assert proto_json.to_dict(provider)["spec"]["workload"]["image"] == "a:2"
+    assert proto_json.remembered_dict(provider)["spec"]["workload"]["image"] == "a:2"
