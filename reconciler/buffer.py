@@ -1,8 +1,10 @@
 """The bounded, coalescing buffer between the watchers and the stream.
 
 Level-triggered: while a snapshot of an object waits unsent, a newer one of the same uid takes its place
-(in place, so a ListCompleted marker queued after it still follows it). Memory is bounded by `capacity`
-distinct waiting entries; a watcher with a new object waits for room (backpressure up to the watch)."""
+(in place, so a ListCompleted marker queued after it still follows it); an older one (a watch replaying
+events that a list already covered) is dropped instead, or the marker would follow a state older than the
+list's. Memory is bounded by `capacity` distinct waiting entries; a watcher with a new object waits for room
+(backpressure up to the watch)."""
 
 from __future__ import annotations
 
@@ -37,8 +39,10 @@ class SnapshotBuffer:
 
     async def put_object(self, uid: str, entry: Entry) -> None:
         key = ("object", uid)
-        if key in self._entries:
-            self._entries[key] = entry
+        waiting = self._entries.get(key)
+        if waiting is not None:
+            if not _older(entry, waiting):
+                self._entries[key] = entry
             return
         await self._put(key, entry)
 
@@ -77,3 +81,11 @@ class SnapshotBuffer:
         if not self._entries:
             self._not_empty.clear()
         return taken
+
+
+def _older(entry: Entry, than: Entry) -> bool:
+    """Whether `entry` is an older state of the object than `than`. resourceVersions are opaque, but every
+    etcd-backed API server issues increasing integers (the server compares them the same way); any other
+    pair counts as not older, so that the later one wins."""
+    new, old = entry.item.object.resource_version, than.item.object.resource_version
+    return new.isdigit() and old.isdigit() and int(new) < int(old)

@@ -61,6 +61,9 @@ class ResourceWatcher:
         self._current: WatchStream | None = None  # closed to interrupt the watch
         self._interrupted = False
         self.resource_version: str | None = None
+        # Namespaces listed alone while the cluster-wide watch went on, with their list's resourceVersion:
+        # until the watch passes it, its events there replay what the list already sent.
+        self._covered: dict[str, int] = {}
 
     def request_relist(self, reason: str, namespace: str = "") -> None:
         """Relist (all of this watcher's scope, or one namespace of a cluster-wide watch) as soon as possible:
@@ -81,6 +84,7 @@ class ResourceWatcher:
                 try:
                     if self.resource_version is None:
                         self._requests.clear()
+                        self._covered.clear()
                         self.resource_version = await self._list(self.namespace, reason)
                     await self._serve_requests()
                     await self._watch()
@@ -115,12 +119,16 @@ class ResourceWatcher:
         while self._requests:
             request = self._requests.pop(0)
             if request.namespace and request.namespace != self.namespace:
-                # One namespace of a cluster-wide watch: list it alone, then resume the watch where it was
-                # (its replayed events are at least as new as what the list sent).
-                await self._list(request.namespace, request.reason)
+                # One namespace of a cluster-wide watch: list it alone, then resume the watch where it was.
+                # The watch then replays that namespace's events up to the list, older than what the list
+                # sent: they are left out (deletions excepted: the list cannot show what is gone).
+                listed = await self._list(request.namespace, request.reason)
+                if listed.isdigit():
+                    self._covered[request.namespace] = int(listed)
             else:
                 self._requests.clear()
                 self.resource_version = await self._list(self.namespace, request.reason)
+                self._covered.clear()
         self._interrupted = False
 
     def _where(self, namespace: str | None = None) -> dict[str, str]:
@@ -222,9 +230,11 @@ class ResourceWatcher:
                     raise KubeError(int(code or 500), obj)
                 if kind not in ("ADDED", "MODIFIED", "DELETED"):
                     continue
-                observed = time.time()
-                await self._send(metadata, _object_bytes(event, line), kind == "DELETED", observed)
-                self.resource_version = metadata.get("resourceVersion") or self.resource_version
+                version = metadata.get("resourceVersion") or ""
+                if not (self._covered and kind != "DELETED" and self._replayed(metadata, version)):
+                    observed = time.time()
+                    await self._send(metadata, _object_bytes(event, line), kind == "DELETED", observed)
+                self.resource_version = version or self.resource_version
         except KubeError as error:
             if error.code == 410:
                 raise Expired(str(error)) from error
@@ -240,6 +250,16 @@ class ResourceWatcher:
             raise
         finally:
             self._current = None
+
+    def _replayed(self, metadata: dict[str, Any], version: str) -> bool:
+        """Whether an event is one a namespace's list already sent a newer (or the same) state of. A
+        namespace stops being covered once the watch has passed its list."""
+        if not version.isdigit():
+            return False
+        at = int(version)
+        listed = self._covered.get(metadata.get("namespace", ""))
+        self._covered = {namespace: until for namespace, until in self._covered.items() if until > at}
+        return listed is not None and at <= listed
 
     async def _send(self, metadata: dict[str, Any], encoded: bytes, deleted: bool, observed: float) -> None:
         resource = self.resource

@@ -225,6 +225,44 @@ async def test_a_relist_request_is_honoured(fake_kube, sink, tmp_path):
         await sink.wait_for(lambda: sink.latest("Job", "job-2"))
 
 
+async def test_a_namespace_list_is_not_followed_by_the_older_events_it_covered(fake_kube, sink, tmp_path):
+    fake_kube.create("agentruns", agent_run("run-1"))
+    async with running(config_for(fake_kube, sink.address, tmp_path)) as reconciler:
+        await sink.wait_for(lambda: _all_listed(sink))
+        # The cluster-wide watch falls behind: cut, and refused while run-1 changes twice.
+        fake_kube.faults.fail_next(10_000, 500, path="/agentruns$", watch=True)
+        fake_kube.drop_watches()
+        await fake_kube.wait_for(lambda: fake_kube.faults.injected >= 1)
+        patch_agent_run(fake_kube, "run-1", {"metadata": {"labels": {"step": "1"}}})
+        patch_agent_run(fake_kube, "run-1", {"metadata": {"labels": {"step": "2"}}})
+        sink.relist("agents.proompteng.ai/v1alpha1", "AgentRun", "default", reason="a Job ended first")
+        await sink.wait_for(lambda: len(sink.markers("AgentRun")) == 2)
+        listed = sink.markers("AgentRun")[1]
+        assert listed.namespace == "default"
+        # The watch resumes from where it was and replays both changes, which the list already covered.
+        fake_kube.faults.clear()
+        modified = reconciler.metrics.events.labels("AgentRun", "MODIFIED")
+        await fake_kube.wait_for(lambda: modified._value.get() >= 2)
+        streamer = reconciler.streamer
+        await sink.wait_for(lambda: len(streamer._buffer) == 0 and streamer.unacknowledged == 0)
+
+        def sent_after_the_list() -> list[int]:
+            items = [item for session in sink.sessions for item in session.items()]
+            after = items[items.index(next(i for i in items if i.list_completed == listed)) + 1 :]
+            return [
+                int(i.object.resource_version)
+                for i in after
+                if i.WhichOneof("item") == "object" and i.object.name == "run-1"
+            ]
+
+        assert sent_after_the_list() == []
+        # What follows the list still goes out.
+        patch_agent_run(fake_kube, "run-1", {"metadata": {"labels": {"step": "3"}}})
+        await sink.wait_for(lambda: sink.latest("AgentRun", "run-1")["metadata"]["labels"] == {"step": "3"})
+        [newer] = sent_after_the_list()
+        assert newer > int(listed.resource_version)
+
+
 async def test_namespaced_reconciler_lists_only_its_namespaces(fake_kube, sink, tmp_path):
     fake_kube.create_namespace("team-a")
     fake_kube.create_namespace("team-b")

@@ -23,22 +23,38 @@ def _marker() -> Entry:
     )
 
 
+def _described(taken: list[Entry]) -> list[object]:
+    return [
+        (e.item.object.uid, e.item.object.resource_version)
+        if e.item.WhichOneof("item") == "object"
+        else "marker"
+        for e in taken
+    ]
+
+
 async def test_a_newer_snapshot_replaces_a_waiting_one_in_place():
     buffer = SnapshotBuffer(capacity=10)
     await buffer.put_object("a", _entry("a", "1"))
     await buffer.put_object("b", _entry("b", "2"))
     await buffer.put_marker(_marker())
     await buffer.put_object("a", _entry("a", "3"))
-    taken = await buffer.take(10, linger=0)
-    described = [
-        (e.item.object.uid, e.item.object.resource_version)
-        if e.item.WhichOneof("item") == "object"
-        else "marker"
-        for e in taken
-    ]
     # a's newer state keeps a's place, ahead of the marker of the list that returned a.
-    assert described == [("a", "3"), ("b", "2"), "marker"]
+    assert _described(await buffer.take(10, linger=0)) == [("a", "3"), ("b", "2"), "marker"]
     assert len(buffer) == 0
+
+
+async def test_an_older_snapshot_never_replaces_a_waiting_newer_one():
+    # A cluster-wide watch resumed after a list of one namespace replays events the list already covered:
+    # had the replay taken the list's place, the marker would follow a state older than the list's (a Pod
+    # still running while the list showed it terminated), and the server would decide on it.
+    buffer = SnapshotBuffer(capacity=10)
+    await buffer.put_object("pod", _entry("pod", "101"))
+    await buffer.put_marker(_marker())
+    await buffer.put_object("pod", _entry("pod", "95"))
+    assert _described(await buffer.take(10, linger=0)) == [("pod", "101"), "marker"]
+    # Once the newer state has been sent, an older one goes out on its own: the server calls it stale.
+    await buffer.put_object("pod", _entry("pod", "96"))
+    assert _described(await buffer.take(10, linger=0)) == [("pod", "96")]
 
 
 async def test_a_full_buffer_holds_new_objects_back_but_not_newer_states_of_waiting_ones():
