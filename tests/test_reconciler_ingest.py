@@ -372,6 +372,80 @@ async def test_a_pod_list_with_the_pods_report_decides_with_its_exit_code(channe
     assert view.runner.exit_code == 7
 
 
+async def _lock_waits(db, count: int, within: float = 20.0) -> None:
+    """Until `count` sessions of the database wait for a lock."""
+    query = (
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    deadline = time.monotonic() + within
+    while await db.fetchval(query) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} sessions wait for a lock"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_pod_list_and_the_pods_report_in_two_sessions_at_once_decide_on_the_report(
+    channel, stream, db
+):
+    # A reconciler that reconnected (to this server or another replica) while its old session's last batch
+    # was still being applied: that batch brings the Pod's report, and the new session's Pod list finds the
+    # Job undecided. The list must not decide without the report another transaction is writing, and neither
+    # batch may fail.
+    run = await job_run(channel)
+    failed = condition("Failed", "BackoffLimitExceeded", "")
+    await stream.send(snapshot(job(run, failed=1, conditions=[failed])))
+    old_session = Stream(channel)
+    async with db.acquire() as holder:
+        # Both batches are held at the run's row, the report's first, while they are half applied.
+        hold = holder.transaction()
+        await hold.start()
+        await holder.execute("SELECT 1 FROM agent_runs WHERE id = $1 FOR UPDATE", uuid.UUID(run.id))
+        report = asyncio.create_task(old_session.send(snapshot(pod(run, exit_code=5))))
+        await _lock_waits(db, 1)
+        listed = reconciler_pb2.ListCompleted(
+            api_version="v1", kind="Pod", namespace=NAMESPACE, resource_version=rv(), names=[]
+        )
+        pod_list = asyncio.create_task(stream.send(reconciler_pb2.SnapshotItem(list_completed=listed)))
+        await _lock_waits(db, 2)
+        await hold.commit()
+    assert await report == [Verdict.SNAPSHOT_VERDICT_APPLIED]
+    assert await pod_list == [Verdict.SNAPSHOT_VERDICT_APPLIED]
+    view = await eventually(channel, run.id, RunPhase.Failed, within=5)
+    assert (view.reason, view.runner.exit_code) == ("ExitCode", 5)
+    await old_session.close()
+
+
+async def test_an_older_state_applied_last_by_a_second_session_does_not_replace_the_newer(
+    channel, stream, db
+):
+    # Two sessions at once, each judging its snapshot of the Pod new: the newer state (the report) commits
+    # first, the older (still running) after it. The server keeps the report, and the Job's end is decided
+    # on it.
+    run = await job_run(channel)
+    reported, running = pod(run, exit_code=6), pod(run)
+    running["metadata"]["uid"] = reported["metadata"]["uid"]
+    older, newer = rv(), rv()
+    old_session = Stream(channel)
+    async with db.acquire() as holder:
+        hold = holder.transaction()
+        await hold.start()
+        await holder.execute("SELECT 1 FROM agent_runs WHERE id = $1 FOR UPDATE", uuid.UUID(run.id))
+        first = asyncio.create_task(stream.send(snapshot(reported, version=newer)))
+        await _lock_waits(db, 1)
+        second = asyncio.create_task(old_session.send(snapshot(running, version=older)))
+        await _lock_waits(db, 2)
+        await hold.commit()
+    assert await first == [Verdict.SNAPSHOT_VERDICT_APPLIED]
+    assert await second == [Verdict.SNAPSHOT_VERDICT_APPLIED]
+    stored = "SELECT resource_version FROM cluster_objects WHERE uid = $1"
+    assert await db.fetchval(stored, reported["metadata"]["uid"]) == newer
+    failed = condition("Failed", "BackoffLimitExceeded", "")
+    await stream.send(snapshot(job(run, failed=1, conditions=[failed])))
+    view = await eventually(channel, run.id, RunPhase.Failed, within=5)
+    assert (view.reason, view.runner.exit_code) == ("ExitCode", 6)
+    await old_session.close()
+
+
 async def test_a_deleted_job_asks_for_a_relist_and_ends_job_missing_once_a_list_confirms(channel, stream):
     run = await job_run(channel)
     gone = job(run, active=1)

@@ -388,14 +388,23 @@ class ClusterIngest:
         return decided
 
     async def _settle(self, db: Tx, job: Record, records: _Batch | None = None) -> None:
+        """Decides a finished Job on its Pod's report, or without one. The run's row is locked before the
+        Pods are read, as every decision about the run does: a report that another transaction (a second
+        session of the stream, on this server or another) is writing then either decides first or is seen
+        here. The Job's row is locked after the run's, in the order those decisions take (no deadlock)."""
         kind = self._by_name.get(job.run_kind or "")
         if kind is None or job.run_id is None or job.attempt is None:
             return
+        if await execution_rows.load(db, STORED[kind.name], job.run_id) is None:
+            return
+        undecided = await cluster_objects.lock_unsettled(db, job.uid)
+        if undecided is None:
+            return  # decided since it was listed
         attempt = Attempt(kind.name, str(job.run_id), job.attempt, job.namespace)
         lookup = records.for_attempt if records is not None else _Batch().for_attempt
         pods = await lookup(db, "Pod", job.run_id, job.attempt)
         pod = _pod_report(pods)
-        await self._finish(db, kind, attempt, job.facts, pod)
+        await self._finish(db, kind, attempt, undecided.facts, pod)
 
     # Run custom resources.
 

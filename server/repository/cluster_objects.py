@@ -71,7 +71,9 @@ async def known(db: Tx, uids: Iterable[str]) -> dict[str, Known]:
 
 
 async def save(db: Tx, records: Sequence[Record], *, terminal_now: Sequence[str] = ()) -> None:
-    """Upsert `records`; the uids in `terminal_now` are Jobs seen finished for the first time."""
+    """Upsert `records`; the uids in `terminal_now` are Jobs seen finished for the first time. A record older
+    than the stored one (by resourceVersion, compared as the ingest's verdicts do) leaves it as it is: two
+    sessions of the stream applied at once may each have judged their snapshot new."""
     if not records:
         return
     # One row per uid (the newest): an upsert may not touch a row twice.
@@ -125,6 +127,8 @@ ON CONFLICT (uid) DO UPDATE SET
   attempt = excluded.attempt,
   facts = excluded.facts,
   updated_at = clock_timestamp()
+WHERE NOT (cluster_objects.resource_version ~ '^[0-9]+$' AND excluded.resource_version ~ '^[0-9]+$'
+           AND excluded.resource_version::numeric < cluster_objects.resource_version::numeric)
 """
 )
 
@@ -160,9 +164,9 @@ async def unsettled(
     limit: int | None = None,
     skip: Iterable[str] = (),
 ) -> list[Record]:
-    """Jobs seen finished whose run's outcome is still undecided, oldest first and locked (rows another
-    server holds are skipped, as are the uids in `skip`): in `namespace` ('' = all), finished before
-    `finished_before` when given."""
+    """Jobs seen finished whose run's outcome is still undecided, oldest first, unlocked (the decision locks
+    the run, then the Job: lock_unsettled), the uids in `skip` left out: in `namespace` ('' = all), finished
+    before `finished_before` when given."""
     c = cluster_objects.c
     conditions = [sa.not_(c.settled), c.terminal_at.is_not(None), c.kind == "Job"]
     if namespace:
@@ -173,7 +177,15 @@ async def unsettled(
     if skipped:
         conditions.append(c.uid.not_in(skipped))
     statement = select(cluster_objects).where(*conditions).order_by(c.terminal_at).limit(limit)
-    return [_record(row) for row in (await db.execute(statement.with_for_update(skip_locked=True))).all()]
+    return [_record(row) for row in (await db.execute(statement)).all()]
+
+
+async def lock_unsettled(db: Tx, uid: str) -> Record | None:
+    """The Job, locked until the transaction ends, if its run's outcome is still undecided."""
+    c = cluster_objects.c
+    statement = select(cluster_objects).where(c.uid == uid, sa.not_(c.settled)).with_for_update()
+    row = (await db.execute(statement)).first()
+    return None if row is None else _record(row)
 
 
 async def jobs_of_active_runs(db: Tx, stored: StoredKind, namespace: str) -> list[Record]:
