@@ -49,7 +49,6 @@ from sqlalchemy.engine import make_url
 
 from jangar.server.core import custom_resources as cr
 from jangar.server.core.runtime import Attempt, Launch, OwnerResource, SecretKeyEnv, Workload
-from jangar.server.devstack import processes
 from jangar.server.domain import cluster_facts
 from jangar.server.migrations_runner import upgrade_to_head
 from jangar.server.runtime import job_manifests
@@ -63,10 +62,9 @@ from jangar.v1 import (
 )
 from tests import builders
 from tests.bench_measure import CpuProbe, cpu_per_request, percentile
-from tests.fakekube import JOBS, FakeKube, JobScript, KubeletConfig
-from tests.fakekube.jangar import jangar_custom_resources
+from tests.cluster import cluster_reconciler, cluster_server, fake_cluster
+from tests.fakekube import JOBS, JobScript, KubeletConfig
 from tests.fakekube.store import Event
-from tests.support import PROJECT_ROOT, ReconcilerProcess, ServerProcess
 
 DEFAULT_SECONDS = 5.0
 WARMUP_SECONDS = 1.0
@@ -656,39 +654,27 @@ async def end_to_end_lag(
     lag_dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
     try:
         await asyncio.to_thread(upgrade_to_head, url)
-        async with FakeKube(crds=jangar_custom_resources(PROJECT_ROOT), kubelet=KubeletConfig()) as fake:
-            fake.create_namespace(NAMESPACE)
-            fake.create_namespace("jangar")
+        async with fake_cluster(NAMESPACE, kubelet=KubeletConfig()) as fake:
             changes = JobChanges()
             fake.store.subscribe(changes.on_event)
             fake.kubelet.script(JobScript.succeed(run_seconds=run_seconds), namespace=NAMESPACE)
-            kubeconfig = fake.write_kubeconfig(work_dir / "bench-lag.kubeconfig")
-            server = ServerProcess(
-                url,
-                processes.free_port(),
-                work_dir / "lag-server.log",
-                KUBECONFIG=str(kubeconfig),
-                JANGAR_LOG_LEVEL="WARNING",
-                JANGAR_MAX_REQUEST_BYTES=MAX_REQUEST_BYTES,
-            )
-            # Spawned from this (the main) thread: a child gets SIGTERM when the thread that spawned it ends.
-            # Waited for and stopped from another, because the fake they talk to is served by this loop.
-            server.start(wait=False)
-            try:
-                await asyncio.to_thread(server.wait_serving)
-                reconciler = ReconcilerProcess(kubeconfig, server.address, work_dir / "lag-reconciler.log")
-                reconciler.start()
-                try:
-                    # Leader, and watching runs, Jobs and Pods: what it sees from now on is streamed.
-                    await fake.wait_for(lambda: fake.open_watches >= 4, within=30)
-                    async with grpc.aio.insecure_channel(server.address) as channel:
-                        created = await create_job_runs(channel, runs, NAMESPACE)
-                    within = max(30.0, run_seconds + runs * 0.2)
-                    running, terminal = await watch_rows(lag_dsn, [r.id for r in created], within=within)
-                finally:
-                    await asyncio.to_thread(reconciler.stop)
-            finally:
-                await asyncio.to_thread(server.stop)
+            async with (
+                cluster_server(
+                    fake,
+                    url,
+                    work_dir,
+                    "lag",
+                    JANGAR_LOG_LEVEL="WARNING",
+                    JANGAR_MAX_REQUEST_BYTES=MAX_REQUEST_BYTES,
+                ) as server,
+                cluster_reconciler(fake, server, work_dir, "lag"),
+            ):
+                # Leader, and watching runs, Jobs and Pods: what it sees from now on is streamed.
+                await fake.wait_for(lambda: fake.open_watches >= 4, within=30)
+                async with grpc.aio.insecure_channel(server.address) as channel:
+                    created = await create_job_runs(channel, runs, NAMESPACE)
+                within = max(30.0, run_seconds + runs * 0.2)
+                running, terminal = await watch_rows(lag_dsn, [r.id for r in created], within=within)
     finally:
         await drop_database(dsn, name)
     return [

@@ -31,9 +31,9 @@ from jangar.v1 import (
     agent_run_pb2_grpc,
 )
 from tests import builders
+from tests.cluster import fake_cluster
 from tests.fakekube import FakeKube, JobScript, KubeletConfig
-from tests.fakekube.jangar import jangar_custom_resources
-from tests.support import PROJECT_ROOT, ReconcilerProcess, ServerProcess
+from tests.support import ReconcilerProcess, ServerProcess
 
 NAMESPACE = "faults"
 IMAGE = "ghcr.io/proompteng/runner:1"
@@ -95,11 +95,8 @@ class System:
 
 @pytest.fixture
 async def kube() -> AsyncIterator[FakeKube]:
-    async with FakeKube(crds=jangar_custom_resources(PROJECT_ROOT), kubelet=KubeletConfig()) as fake:
-        fake.create_namespace(NAMESPACE)
-        fake.create_namespace("jangar")
+    async with fake_cluster(NAMESPACE, kubelet=KubeletConfig()) as fake:
         yield fake
-        assert fake.internal_errors == []
 
 
 @pytest.fixture

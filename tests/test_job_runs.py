@@ -16,7 +16,6 @@ import grpc
 import pytest
 from google.protobuf.message import Message
 
-from jangar.server.devstack.processes import free_port
 from jangar.v1 import (
     agent_provider_pb2,
     agent_provider_pb2_grpc,
@@ -31,9 +30,9 @@ from jangar.v1 import (
 )
 from jangar.v1.run_phase_pb2 import RunPhase
 from tests import builders
+from tests.cluster import cluster_reconciler, cluster_server, fake_cluster
 from tests.fakekube import FakeKube, JobScript, KubeletConfig
-from tests.fakekube.jangar import jangar_custom_resources
-from tests.support import PROJECT_ROOT, ReconcilerProcess, ServerProcess
+from tests.support import ReconcilerProcess, ServerProcess
 
 NAMESPACE = "jobs"
 IMAGE = "ghcr.io/proompteng/runner:1"
@@ -45,39 +44,25 @@ DEADLINE_SCALE = 0.01
 
 @pytest.fixture(scope="module")
 async def kube() -> AsyncIterator[FakeKube]:
-    config = KubeletConfig(deadline_scale=DEADLINE_SCALE)
-    async with FakeKube(crds=jangar_custom_resources(PROJECT_ROOT), kubelet=config) as fake:
-        fake.create_namespace(NAMESPACE)
-        fake.create_namespace("jangar")
+    async with fake_cluster(NAMESPACE, kubelet=KubeletConfig(deadline_scale=DEADLINE_SCALE)) as fake:
         yield fake
-        assert fake.internal_errors == []
-
-
-# The fake API server is served by this process's event loop: processes that talk to it are stopped from a
-# thread, so that it can answer their last calls (the reconciler releases its Lease).
-@pytest.fixture(scope="module")
-async def job_server(kube: FakeKube, own_database, work_dir: Path):
-    kubeconfig = kube.write_kubeconfig(work_dir / "job-runs.kubeconfig")
-    process = ServerProcess(
-        await own_database("job_runs"),
-        free_port(),
-        work_dir / "job-server.log",
-        KUBECONFIG=str(kubeconfig),
-        JANGAR_RETRY_BACKOFF_SECONDS="0.2",
-    )
-    await asyncio.to_thread(process.start)
-    yield process
-    await asyncio.to_thread(process.stop)
 
 
 @pytest.fixture(scope="module")
-async def reconciler(kube: FakeKube, job_server: ServerProcess, work_dir: Path):
-    process = ReconcilerProcess(
-        work_dir / "job-runs.kubeconfig", job_server.address, work_dir / "job-reconciler.log"
-    )
-    process.start()
-    yield process
-    await asyncio.to_thread(process.stop)
+async def job_server(kube: FakeKube, own_database, work_dir: Path) -> AsyncIterator[ServerProcess]:
+    database = await own_database("job_runs")
+    async with cluster_server(
+        kube, database, work_dir, "job-runs", JANGAR_RETRY_BACKOFF_SECONDS="0.2"
+    ) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+async def reconciler(
+    kube: FakeKube, job_server: ServerProcess, work_dir: Path
+) -> AsyncIterator[ReconcilerProcess]:
+    async with cluster_reconciler(kube, job_server, work_dir, "job-runs") as process:
+        yield process
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ CronJobs back, so one deleted or edited by hand is written again, and one no Sch
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +16,6 @@ import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from jangar.server.core.cron_jobs import cron_job_name
-from jangar.server.devstack.processes import free_port
 from jangar.v1 import (
     schedule_pb2,
     schedule_pb2_grpc,
@@ -26,10 +24,11 @@ from jangar.v1 import (
     tool_run_pb2,
     tool_run_pb2_grpc,
 )
+from tests import cluster
 from tests.builders import key
+from tests.cluster import fake_cluster
 from tests.fakekube import FakeKube
-from tests.fakekube.jangar import jangar_custom_resources
-from tests.support import PROJECT_ROOT, ReconcilerProcess, ServerProcess, unique
+from tests.support import ReconcilerProcess, ServerProcess, unique
 
 NAMESPACE = "scheduled"
 FIRE_URL = "http://jangar.jangar.svc:8080"
@@ -38,11 +37,8 @@ Spec = schedule_pb2.ScheduleSpec
 
 @pytest.fixture(scope="module")
 async def kube() -> AsyncIterator[FakeKube]:
-    async with FakeKube(crds=jangar_custom_resources(PROJECT_ROOT)) as fake:
-        fake.create_namespace(NAMESPACE)
-        fake.create_namespace("jangar")  # the reconciler's Lease
+    async with fake_cluster(NAMESPACE) as fake:
         yield fake
-        assert fake.internal_errors == []
 
 
 @pytest.fixture(scope="module")
@@ -50,31 +46,20 @@ async def database(own_database) -> str:
     return await own_database("schedule_cron_jobs")
 
 
-# The fake API server is served by this process's event loop: the server is stopped from a thread, so that
-# the fake can answer its last calls.
 @pytest.fixture(scope="module")
-async def cluster_server(kube: FakeKube, database: str, work_dir: Path):
-    kubeconfig = kube.write_kubeconfig(work_dir / "schedules.kubeconfig")
-    process = ServerProcess(
-        database,
-        free_port(),
-        work_dir / "schedule-server.log",
-        KUBECONFIG=str(kubeconfig),
-        JANGAR_SCHEDULE_FIRE_URL=FIRE_URL,
-    )
-    await asyncio.to_thread(process.start)
-    yield process
-    await asyncio.to_thread(process.stop)
+async def cluster_server(kube: FakeKube, database: str, work_dir: Path) -> AsyncIterator[ServerProcess]:
+    async with cluster.cluster_server(
+        kube, database, work_dir, "schedules", JANGAR_SCHEDULE_FIRE_URL=FIRE_URL
+    ) as process:
+        yield process
 
 
 @pytest.fixture(scope="module")
-async def reconciler(kube: FakeKube, cluster_server: ServerProcess, work_dir: Path):
-    process = ReconcilerProcess(
-        work_dir / "schedules.kubeconfig", cluster_server.address, work_dir / "schedule-reconciler.log"
-    )
-    process.start()
-    yield process
-    await asyncio.to_thread(process.stop)
+async def reconciler(
+    kube: FakeKube, cluster_server: ServerProcess, work_dir: Path
+) -> AsyncIterator[ReconcilerProcess]:
+    async with cluster.cluster_reconciler(kube, cluster_server, work_dir, "schedules") as process:
+        yield process
 
 
 @pytest.fixture(scope="module")
