@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import UTC
 
 import grpc
 import pytest
@@ -237,6 +238,28 @@ async def test_run_view_normalizes_both_kinds(
         await runs.GetRun(run_pb2.GetRunRequest(id=str(uuid.uuid4())))
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
     assert reason_of(missing.value) == "RUN_NOT_FOUND"
+
+
+async def test_run_view_history_has_each_phase_change_at_its_recorded_time(
+    channel, agents, agent_runs, runs, db
+):
+    agent = await builders.create_agent(channel)
+    run = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name))
+    cancelled = await agent_runs.CancelAgentRun(
+        agent_run_pb2.CancelAgentRunRequest(id=run.id, reason="not needed"), metadata=key()
+    )
+
+    view = await runs.GetRun(run_pb2.GetRunRequest(id=run.id))
+    recorded = await db.fetch(
+        "SELECT to_phase, created_at FROM run_transitions WHERE run_id = $1 ORDER BY created_at, id",
+        uuid.UUID(run.id),
+    )
+    assert [(RunPhase.Name(h.to_phase), h.time.ToDatetime(UTC)) for h in view.history] == [
+        (r["to_phase"], r["created_at"]) for r in recorded
+    ]
+    assert [RunPhase.Name(h.to_phase) for h in view.history] == ["Pending", "Cancelled"]
+    assert view.finish_time == cancelled.status.finish_time
+    assert view.update_time == cancelled.update_time
 
 
 async def test_run_name_shared_by_both_kinds_is_ambiguous(

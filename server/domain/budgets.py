@@ -21,6 +21,7 @@ from jangar.server.core.quantity import parse_quantity
 from jangar.server.core.query import Ref
 from jangar.server.core.runtime import Launch
 from jangar.server.core.selectors import parse_selector
+from jangar.server.core.timestamps import set_timestamp
 from jangar.server.domain import common, policy_subjects
 from jangar.server.repository import budget_charges, rows
 from jangar.server.repository.database import Tx
@@ -74,7 +75,7 @@ def align_window(budget: budget_pb2.Budget, now: datetime) -> None:
     start = window_start(budget.spec.window, now, current)
     if start != current:
         status.used.Clear()
-        status.window_start.FromDatetime(start)
+        set_timestamp(status.window_start, start)
 
 
 def consumed(run: Any) -> Amounts:

@@ -11,6 +11,7 @@ from jangar.server.core.errors import FieldViolation, invalid_argument, not_foun
 from jangar.server.core.names import dns1123_label_problems
 from jangar.server.core.query import Ref
 from jangar.server.core.selectors import Selector, SelectorSyntaxError, parse_selector
+from jangar.server.core.timestamps import set_timestamp
 from jangar.server.domain.validation import DEFAULT_NAMESPACE
 from jangar.server.repository import audit, rows
 from jangar.server.repository.database import Tx
@@ -69,7 +70,7 @@ def condition(type_: str, status: str, reason: str, message: str, generation: in
     result = common_pb2.Condition(
         type=type_, status=status, reason=reason, message=message, observed_generation=generation
     )
-    result.last_transition_time.FromDatetime(utcnow())
+    set_timestamp(result.last_transition_time, utcnow())
     return result
 
 

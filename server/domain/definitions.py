@@ -23,6 +23,7 @@ from jangar.server.core.field_behavior import is_mutable_path, is_set, mutable_f
 from jangar.server.core.kinds import Category, Kind, registry
 from jangar.server.core.pages import Page, PageTokens, query_hash
 from jangar.server.core.query import ListQuery, Ref
+from jangar.server.core.timestamps import set_timestamp
 from jangar.server.domain import common, revisions, run_lifecycle
 from jangar.server.domain.idempotency import Outcome, idempotent
 from jangar.server.domain.kinds import rules_for
@@ -271,7 +272,7 @@ class DefinitionUseCases:
                 namespace=current.namespace,
                 payload={"name": current.name, "generation": current.generation, "etag": current.etag},
             )
-        current.delete_time.FromDatetime(common.utcnow())
+        set_timestamp(current.delete_time, common.utcnow())
         return current
 
     async def _check_references(self, db: Tx, resource: Any) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from jangar.server.core.context import RequestContext
 from jangar.server.core.errors import Code, DomainError, FieldViolation, invalid_argument, not_found
 from jangar.server.core.pages import PageTokens, query_hash
+from jangar.server.core.timestamps import set_timestamp
 from jangar.server.domain import common
 from jangar.server.domain.embeddings import Embedder, dimension_of
 from jangar.server.domain.idempotency import Outcome, idempotent
@@ -102,7 +103,7 @@ def _message(record: StoredRecord) -> Record:
         text=record.text,
         metadata=record.metadata,
     )
-    message.create_time.FromDatetime(record.create_time)
+    set_timestamp(message.create_time, record.create_time)
     return message
 
 
@@ -190,7 +191,7 @@ class MemoryRecordUseCases:
         for record, (record_id, created) in zip(records, written, strict=True):
             message = Record(id=record_id, kind=record.kind, key=record.key, metadata=record.metadata)
             message.text = record.text
-            message.create_time.FromDatetime(created)
+            set_timestamp(message.create_time, created)
             result.append(message)
         return result
 

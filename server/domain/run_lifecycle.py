@@ -40,6 +40,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from jangar.server.core.timestamps import set_timestamp
 from jangar.v1.run_phase_pb2 import RunPhase
 
 PHASES: tuple[int, ...] = (
@@ -184,9 +185,9 @@ def apply_transition(status: Any, transition: Transition) -> None:
         status.reason = transition.reason
     status.message = transition.message
     if transition.sets_start_time:
-        status.start_time.FromDatetime(transition.at)
+        set_timestamp(status.start_time, transition.at)
     if transition.sets_finish_time:
-        status.finish_time.FromDatetime(transition.at)
+        set_timestamp(status.finish_time, transition.at)
 
 
 def _why_illegal(current_phase: int, target_phase: int) -> str:
@@ -275,4 +276,4 @@ def cancel_steps(run: Any, message: str, now: datetime) -> None:
         if transition is not None:
             step.phase = transition.to_phase
             if transition.sets_finish_time:
-                step.finish_time.FromDatetime(transition.at)
+                set_timestamp(step.finish_time, transition.at)

@@ -38,6 +38,7 @@ from jangar.server.core.kinds import Verb, registry
 from jangar.server.core.pages import Page
 from jangar.server.core.query import ListQuery, Ref
 from jangar.server.core.selectors import parse_selector
+from jangar.server.core.timestamps import set_timestamp
 from jangar.server.domain import common, run_lifecycle
 from jangar.server.domain.definitions import WriteHooks
 from jangar.server.domain.execution import RunExecution
@@ -353,7 +354,7 @@ class Scheduler(WriteHooks):
         if result.run is not None:
             status.last_run_id, status.last_run_name = result.run.id, result.run.name
             if scheduled:
-                status.last_schedule_time.FromDatetime(scheduled_time)
+                set_timestamp(status.last_schedule_time, scheduled_time)
         if refused:
             status.phase, status.reason, status.message = Phase.Invalid, "RunRefused", result.message
         elif result.result == CREATED or status.phase != Phase.Invalid:
@@ -368,7 +369,7 @@ class Scheduler(WriteHooks):
         if not schedule.spec.suspend:
             upcoming = cron.next_after(schedule.spec.cron, schedule.spec.timezone, now)
             if upcoming is not None:
-                status.next_schedule_time.FromDatetime(upcoming)
+                set_timestamp(status.next_schedule_time, upcoming)
         _set_condition(
             status,
             common.condition(
@@ -408,7 +409,7 @@ class Scheduler(WriteHooks):
             message=result.message,
             replaced_run_ids=result.replaced,
         )
-        firing.scheduled_time.FromDatetime(scheduled_time)
+        set_timestamp(firing.scheduled_time, scheduled_time)
         if result.run is not None:
             firing.run_kind = type(result.run).DESCRIPTOR.name
             firing.run_id, firing.run_name = result.run.id, result.run.name

@@ -18,6 +18,7 @@ from sqlalchemy import Row, Table
 
 from jangar.server.core import proto_json
 from jangar.server.core.kinds import Category, Kind, Parent, registry
+from jangar.server.core.timestamps import set_timestamp
 from jangar.server.repository.tables import KIND_TABLES
 from jangar.v1 import memory_pb2
 from jangar.v1.run_phase_pb2 import RunPhase
@@ -39,7 +40,7 @@ def etag(resource_version: int) -> str:
 
 def _set_time(target: Any, value: datetime | None) -> None:
     if value is not None:
-        target.FromDatetime(value)
+        set_timestamp(target, value)
 
 
 def _envelope_from_row(message: Any, row: Row, name: str) -> None:
@@ -50,16 +51,16 @@ def _envelope_from_row(message: Any, row: Row, name: str) -> None:
     message.annotations.update(row.annotations)
     message.generation = row.generation
     message.etag = etag(row.resource_version)
-    message.create_time.FromDatetime(row.created_at)
-    message.update_time.FromDatetime(row.updated_at)
+    set_timestamp(message.create_time, row.created_at)
+    set_timestamp(message.update_time, row.updated_at)
 
 
 def apply_stored(message: Any, row: Row) -> None:
     """Fills in what the database assigned on insert, so a created resource needs no read back."""
     message.id = str(row.id)
     message.etag = etag(row.resource_version)
-    message.create_time.FromDatetime(row.created_at)
-    message.update_time.FromDatetime(row.updated_at)
+    set_timestamp(message.create_time, row.created_at)
+    set_timestamp(message.update_time, row.updated_at)
 
 
 def assign_stored(message: Any, now: datetime) -> uuid.UUID:
@@ -68,8 +69,8 @@ def assign_stored(message: Any, now: datetime) -> uuid.UUID:
     row_id = uuid.UUID(message.id) if message.id else uuid.uuid4()
     message.id = str(row_id)
     message.etag = etag(1)
-    message.create_time.FromDatetime(now)
-    message.update_time.FromDatetime(now)
+    set_timestamp(message.create_time, now)
+    set_timestamp(message.update_time, now)
     return row_id
 
 

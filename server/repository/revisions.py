@@ -9,6 +9,7 @@ from typing import Any
 from google.protobuf.struct_pb2 import Struct
 from sqlalchemy import delete, insert, select
 
+from jangar.server.core.timestamps import set_timestamp
 from jangar.server.repository.database import Tx
 from jangar.server.repository.tables import definition_revisions
 from jangar.v1 import revision_pb2
@@ -71,5 +72,5 @@ def _revision(row: Any) -> revision_pb2.Revision:
         number=row.number, actor=row.actor, audit_event_id=str(row.audit_event_id or ""), spec=Struct()
     )
     revision.spec.update(row.spec)
-    revision.create_time.FromDatetime(row.created_at)
+    set_timestamp(revision.create_time, row.created_at)
     return revision

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from jangar.server.core import cron
 from jangar.server.core.custom_resources import LABEL_PREFIX
+from jangar.server.core.timestamps import set_timestamp
 from jangar.server.domain import common
 from jangar.server.domain.kinds import KindRules, rules_for
 from jangar.server.domain.validation import MAX_SECONDS, Violations
@@ -87,7 +88,7 @@ def initial_status(schedule: schedule_pb2.Schedule) -> None:
         status.reason, status.message = "Scheduled", "scheduled times create runs"
         upcoming = cron.next_after(schedule.spec.cron, schedule.spec.timezone, common.utcnow())
         if upcoming is not None:
-            status.next_schedule_time.FromDatetime(upcoming)
+            set_timestamp(status.next_schedule_time, upcoming)
         ready = common.condition("Ready", "True", "Scheduled", status.message, schedule.generation)
     status.conditions.extend([ready, *last_fire])
 

@@ -8,6 +8,7 @@ import uuid
 from jangar.server.core.context import RequestContext
 from jangar.server.core.errors import Code, DomainError
 from jangar.server.core.json_schema import UnusableSchema, instance_problems
+from jangar.server.core.timestamps import set_timestamp
 from jangar.server.domain import common
 from jangar.server.domain.kinds import KindRules
 from jangar.server.domain.kinds.signal import struct_json
@@ -54,7 +55,7 @@ def check_against_parent(
 
 def delivered_status(delivery: signal_delivery_pb2.SignalDelivery) -> None:
     delivery.status.phase = Phase.Delivered
-    delivery.status.delivered_time.FromDatetime(common.utcnow())
+    set_timestamp(delivery.status.delivered_time, common.utcnow())
     delivery.status.conditions.append(
         common.condition("Accepted", "True", "PayloadValid", "the payload matched the Signal's schema", 1)
     )
