@@ -55,7 +55,7 @@ from jangar.v1 import (
     run_pb2_grpc,
 )
 from tests import bench_memory, bench_reconciler, bench_scale, builders
-from tests.bench_measure import CpuProbe, cpu_per_request, percentile
+from tests.bench_measure import CpuProbe, bare_pool, cpu_per_request, percentile
 from tests.support import PROJECT_ROOT, ServerProcess
 
 DEFAULT_SECONDS = 5.0
@@ -314,7 +314,7 @@ def ceiling_handler(pool: asyncpg.Pool) -> grpc.GenericRpcHandler:
 
 
 async def serve_ceiling(port: int, dsn: str) -> None:
-    async with asyncpg.create_pool(dsn, min_size=POOL_SIZE, max_size=POOL_SIZE) as pool:
+    async with bare_pool(dsn, POOL_SIZE) as pool:
         await pool.execute(CEILING_DDL)
         # The same server options as Jangar's (jangar.server.app), so only the handler differs.
         server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])

@@ -1,5 +1,6 @@
-"""What `make bench` measures with, shared by its sections: nearest-rank percentiles and the CPU time each
-process group used during a measured window (read from /proc, so it covers child processes too)."""
+"""What `make bench` measures with, shared by its sections: nearest-rank percentiles, the CPU time each
+process group used during a measured window (read from /proc, so it covers child processes too), and the
+connection pool the bare ceilings use."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import asyncpg
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -20,6 +24,20 @@ def percentile(sorted_samples: Sequence[float], fraction: float) -> float:
         return math.nan
     rank = max(1, math.ceil(fraction * len(sorted_samples)))
     return sorted_samples[rank - 1]
+
+
+def bare_pool(dsn: str, size: int, **options: Any) -> asyncpg.Pool:
+    """An asyncpg pool for a ceiling that sends its statement and nothing else. asyncpg's Pool resets a
+    connection it takes back with a query of its own (`SELECT pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL`), a second round trip per request that Jangar does not make (SQLAlchemy's pool
+    takes a connection back without a statement when no transaction is open); a ceiling paying it would
+    be slower than the one statement it stands for. A ceiling opens no cursors, locks or listeners, so
+    there is nothing to reset."""
+    return asyncpg.create_pool(dsn, min_size=size, max_size=size, reset=_nothing_to_reset, **options)
+
+
+async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
+    return None
 
 
 def process_cpu(pid: int) -> float:

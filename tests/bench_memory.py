@@ -30,7 +30,7 @@ from jangar.server.domain.embeddings import EmbeddedModel
 from jangar.server.repository.memory_store import SEARCH_INDEXES, index_statements, schema_of
 from jangar.v1 import memory_pb2, memory_pb2_grpc, memory_record_pb2, memory_record_pb2_grpc
 from tests import builders
-from tests.bench_measure import percentile
+from tests.bench_measure import bare_pool, percentile
 
 DEFAULT_RECORDS = 100_000
 # Records written through the API (the rest are copied in): enough batches for a steady rate.
@@ -241,7 +241,7 @@ async def _ceiling(dsn: str, schema: str, corpus: Corpus) -> Row:
     """A bare pgvector query on the same table: what the vector mode costs without Jangar."""
     model = EmbeddedModel()
     embeddings = await model.embed([corpus.query() for _ in range(WARMUP_QUERIES + QUERIES_PER_MODE)])
-    pool = await asyncpg.create_pool(dsn, min_size=QUERY_CONCURRENCY, max_size=QUERY_CONCURRENCY)
+    pool = await bare_pool(dsn, QUERY_CONCURRENCY)
     statement = (
         f"SELECT id, 1 - (embedding <=> $1::vector) AS score FROM {schema}.records "
         f"ORDER BY embedding <=> $1::vector LIMIT {LIMIT}"
