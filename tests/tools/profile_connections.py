@@ -1,7 +1,8 @@
 """CPU per use of the ways a request can take a pooled connection and run one statement on the raw asyncpg
 connection: through Database.connection(), through an AsyncConnection with per-checkout execution options
-(what it did before), through the pool's raw connection, and through a bare asyncpg pool. Starts its own
-Postgres and server.
+(what it did before), through the pool's raw connection, through Database.driver_connection() (GetRun's
+way), and through a bare asyncpg pool (bench_measure.bare_pool: no reset query on release). Starts its
+own Postgres and server.
 
     PYTHONPATH=. .venv/bin/python tests/tools/profile_connections.py [--uses 3000]
 """
@@ -14,16 +15,15 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-import asyncpg
-
 from jangar.server.repository.database import Database
 from tests.bench import asyncpg_dsn
+from tests.bench_measure import bare_pool
 from tests.tools.profile_stack import profiled_stack
 
 
 async def measure(url: str, uses: int) -> None:
     database = Database(url, pool_size=4)
-    pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=4, max_size=4)
+    pool = await bare_pool(asyncpg_dsn(url), 4)
 
     async def database_connection() -> None:
         async with database.connection() as db:
@@ -43,6 +43,10 @@ async def measure(url: str, uses: int) -> None:
         finally:
             fairy.close()
 
+    async def driver_connection() -> None:
+        async with database.driver_connection() as connection:
+            await connection.fetchval("SELECT 1")
+
     async def bare_asyncpg_pool() -> None:
         async with pool.acquire() as connection:
             await connection.fetchval("SELECT 1")
@@ -51,6 +55,7 @@ async def measure(url: str, uses: int) -> None:
         ("Database.connection()", database_connection),
         ("engine.connect() + execution_options", per_checkout_options),
         ("engine.raw_connection()", pool_raw_connection),
+        ("Database.driver_connection()", driver_connection),
         ("asyncpg pool", bare_asyncpg_pool),
     ]
     for name, use in ways * 2:  # twice: the first round also warms up
