@@ -439,19 +439,27 @@ class Bench:
         )
 
 
+def ceiling_calls(
+    channel: grpc.aio.Channel,
+) -> tuple[grpc.aio.UnaryUnaryMultiCallable, grpc.aio.UnaryUnaryMultiCallable]:
+    """The ceiling server's two methods on a channel: (CreateRun, GetRun)."""
+    create = channel.unary_unary(
+        CEILING_CREATE,
+        request_serializer=agent_run_pb2.CreateAgentRunRequest.SerializeToString,
+        response_deserializer=agent_run_pb2.AgentRun.FromString,
+    )
+    get = channel.unary_unary(
+        CEILING_GET,
+        request_serializer=run_pb2.GetRunRequest.SerializeToString,
+        response_deserializer=run_pb2.Run.FromString,
+    )
+    return create, get
+
+
 async def ceiling_rows(bench: Bench) -> list[Row]:
     probe = probe_for(bench.stack, server_pid=bench.stack.ceiling_pid, rest=False)
     async with grpc.aio.insecure_channel(bench.stack.ceiling_address) as channel:
-        create = channel.unary_unary(
-            CEILING_CREATE,
-            request_serializer=agent_run_pb2.CreateAgentRunRequest.SerializeToString,
-            response_deserializer=agent_run_pb2.AgentRun.FromString,
-        )
-        get = channel.unary_unary(
-            CEILING_GET,
-            request_serializer=run_pb2.GetRunRequest.SerializeToString,
-            response_deserializer=run_pb2.Run.FromString,
-        )
+        create, get = ceiling_calls(channel)
         request = agent_run_pb2.CreateAgentRunRequest(agent_run=minimal_run())
 
         async def insert() -> None:

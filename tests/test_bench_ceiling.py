@@ -31,16 +31,7 @@ async def test_each_ceiling_request_sends_one_statement(
         await server.start()
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                create = channel.unary_unary(
-                    bench.CEILING_CREATE,
-                    request_serializer=agent_run_pb2.CreateAgentRunRequest.SerializeToString,
-                    response_deserializer=agent_run_pb2.AgentRun.FromString,
-                )
-                get = channel.unary_unary(
-                    bench.CEILING_GET,
-                    request_serializer=run_pb2.GetRunRequest.SerializeToString,
-                    response_deserializer=run_pb2.Run.FromString,
-                )
+                create, get = bench.ceiling_calls(channel)
                 request = agent_run_pb2.CreateAgentRunRequest(agent_run=bench.minimal_run())
                 statements.clear()
                 created = [
