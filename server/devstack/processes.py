@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -28,11 +29,39 @@ class ProcessStartError(RuntimeError):
     """A child did not start or did not become ready."""
 
 
+# Ports handed out by free_port in this process, never handed out twice.
+_handed_out: set[int] = set()
+# Below the kernel's ephemeral range, free_port's own range starts here (above the well-known services).
+_LOWEST_PORT = 10000
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """Returns a TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
+    """Returns a TCP port on 127.0.0.1 that was free a moment ago and was not returned before.
+
+    The port comes from below the kernel's ephemeral range: a port the kernel picks for bind(0) is also one
+    it may pick as the source port of any outgoing connection (a test opens thousands), which then takes it
+    between this call and the child's bind ("Address already in use").
+    """
+    high = _ephemeral_low()
+    for _ in range(1000):
+        port = random.randrange(_LOWEST_PORT, high)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((LOOPBACK, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise ProcessStartError(f"no free TCP port between {_LOWEST_PORT} and {high}")
 
 
 def port_accepts(port: int, host: str = LOOPBACK, timeout: float = 0.2) -> bool:

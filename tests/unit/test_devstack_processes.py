@@ -3,6 +3,7 @@
 import os
 import signal
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,24 @@ def test_free_port_is_bindable_on_loopback():
     port = processes.free_port()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
+
+
+def test_free_port_never_repeats_and_stays_out_of_the_ephemeral_range():
+    # An outgoing connection's source port comes from the ephemeral range; a port from it could be taken
+    # between free_port and the child's bind.
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = [processes.free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports)
+    assert all(port < low for port in ports)
+
+
+def test_free_port_skips_a_port_in_use(monkeypatch):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        busy = taken.getsockname()[1]
+        candidates = iter([busy, busy + 1 if busy < 65535 else busy - 1])
+        monkeypatch.setattr(processes.random, "randrange", lambda low, high: next(candidates))
+        assert processes.free_port() != busy
 
 
 def test_port_accepts_sees_a_listener():
