@@ -30,7 +30,7 @@ from jangar.server.domain.embeddings import EmbeddedModel
 from jangar.server.repository.memory_store import SEARCH_INDEXES, index_statements, schema_of
 from jangar.v1 import memory_pb2, memory_pb2_grpc, memory_record_pb2, memory_record_pb2_grpc
 from tests import builders
-from tests.bench_measure import bare_pool, percentile
+from tests.bench_measure import CpuProbe, bare_pool, percentile
 
 DEFAULT_RECORDS = 100_000
 # Records written through the API (the rest are copied in): enough batches for a steady rate.
@@ -56,6 +56,9 @@ class Row:
     p99_ms: float
     errors: int
     ceiling: bool = False
+    # CPU per query (per record for writes) in ms, of the server and of Postgres; None when not probed.
+    server_cpu_ms: float | None = None
+    pg_cpu_ms: float | None = None
 
 
 @dataclass
@@ -196,7 +199,10 @@ async def _copy_in(dsn: str, schema: str, corpus: Corpus, count: int) -> tuple[f
 
 
 async def _query_rows(
-    records: memory_record_pb2_grpc.MemoryRecordServiceStub, memory: memory_pb2.Memory, corpus: Corpus
+    records: memory_record_pb2_grpc.MemoryRecordServiceStub,
+    memory: memory_pb2.Memory,
+    corpus: Corpus,
+    probe: CpuProbe | None,
 ) -> list[Row]:
     rows = []
     for name, mode in (("lexical", Mode.lexical), ("vector", Mode.vector), ("hybrid", Mode.hybrid)):
@@ -209,7 +215,9 @@ async def _query_rows(
             for q in texts
         ]
         await _timed(calls[:WARMUP_QUERIES], QUERY_CONCURRENCY)
+        before = probe.snapshot() if probe is not None else None
         latencies, errors, wall = await _timed(calls[WARMUP_QUERIES:], QUERY_CONCURRENCY)
+        server_ms, pg_ms = _cpu_ms(probe, before, len(latencies))
         rows.append(
             Row(
                 f"query, {name}",
@@ -217,9 +225,24 @@ async def _query_rows(
                 percentile(latencies, 0.5),
                 percentile(latencies, 0.99),
                 errors,
+                server_cpu_ms=server_ms,
+                pg_cpu_ms=pg_ms,
             )
         )
     return rows
+
+
+def _cpu_ms(
+    probe: CpuProbe | None, before: dict[str, float] | None, count: int
+) -> tuple[float | None, float | None]:
+    """(server, Postgres) CPU ms per item since `before`."""
+    if probe is None or before is None or count == 0:
+        return None, None
+    after = probe.snapshot()
+    return (
+        (after["server"] - before["server"]) / count * 1e3,
+        (after["postgres"] - before["postgres"]) / count * 1e3,
+    )
 
 
 async def _block_counts(dsn: str, *, settle: bool = False) -> tuple[int, int]:
@@ -237,7 +260,7 @@ async def _block_counts(dsn: str, *, settle: bool = False) -> tuple[int, int]:
     return int(row["blks_hit"]), int(row["blks_read"])
 
 
-async def _ceiling(dsn: str, schema: str, corpus: Corpus) -> Row:
+async def _ceiling(dsn: str, schema: str, corpus: Corpus, probe: CpuProbe | None) -> Row:
     """A bare pgvector query on the same table: what the vector mode costs without Jangar."""
     model = EmbeddedModel()
     embeddings = await model.embed([corpus.query() for _ in range(WARMUP_QUERIES + QUERIES_PER_MODE)])
@@ -255,7 +278,9 @@ async def _ceiling(dsn: str, schema: str, corpus: Corpus) -> Row:
     try:
         calls = [lambda e=e: query(e) for e in embeddings]
         await _timed(calls[:WARMUP_QUERIES], QUERY_CONCURRENCY)
+        before = probe.snapshot() if probe is not None else None
         latencies, errors, wall = await _timed(calls[WARMUP_QUERIES:], QUERY_CONCURRENCY)
+        _, pg_ms = _cpu_ms(probe, before, len(latencies))
     finally:
         await pool.close()
     return Row(
@@ -265,10 +290,17 @@ async def _ceiling(dsn: str, schema: str, corpus: Corpus) -> Row:
         percentile(latencies, 0.99),
         errors,
         ceiling=True,
+        pg_cpu_ms=pg_ms,
     )
 
 
-async def run_section(*, server_address: str, database_url: str, records: int = DEFAULT_RECORDS) -> Section:
+async def run_section(
+    *,
+    server_address: str,
+    database_url: str,
+    records: int = DEFAULT_RECORDS,
+    probe: CpuProbe | None = None,
+) -> Section:
     dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
     corpus = Corpus()
     section = Section(records=records)
@@ -289,16 +321,20 @@ async def run_section(*, server_address: str, database_url: str, records: int = 
             dsn, schema_of(memory.id), corpus, records - api
         )
         before = await _block_counts(dsn)
-        section.rows += await _query_rows(stub, memory, corpus)
+        section.rows += await _query_rows(stub, memory, corpus, probe)
         hit, read = await _block_counts(dsn, settle=True)
         section.blocks_hit, section.blocks_read = hit - before[0], read - before[1]
-    section.rows.append(await _ceiling(dsn, schema_of(memory.id), corpus))
+    section.rows.append(await _ceiling(dsn, schema_of(memory.id), corpus, probe))
     return section
 
 
-def target(stack: Any) -> dict[str, str]:
+def target(stack: Any) -> dict[str, Any]:
     """The run_section arguments for tests/bench.py's stack."""
-    return {"server_address": stack.server.address, "database_url": stack.server.database_url}
+    return {
+        "server_address": stack.server.address,
+        "database_url": stack.server.database_url,
+        "probe": CpuProbe(stack.server.process.pid, stack.postgres.pid, None),
+    }
 
 
 COLUMNS = (
@@ -307,6 +343,8 @@ COLUMNS = (
     ("p50 ms", 7, ">"),
     ("p99 ms", 7, ">"),
     ("errors", 6, ">"),
+    ("server CPU ms", 13, ">"),
+    ("pg CPU ms", 9, ">"),
 )
 
 
@@ -330,6 +368,8 @@ def report(section: Section) -> str:
         f"during the queries, Postgres found {_share(section.blocks_hit, section.blocks_read)} of "
         f"{section.blocks_hit + section.blocks_read:,} blocks in shared_buffers "
         f"({section.blocks_read:,} read from the OS cache or disk)",
+        "CPU ms per query: server = Jangar's server process, pg = postmaster and backends (the ceiling "
+        "queries from this process; it has no server)",
         "",
         header,
         "-" * len(header),
@@ -337,7 +377,15 @@ def report(section: Section) -> str:
     for row in section.rows:
         lines.append(
             _line(
-                [row.scenario, f"{row.rate:,.0f}", f"{row.p50_ms:.1f}", f"{row.p99_ms:.1f}", str(row.errors)]
+                [
+                    row.scenario,
+                    f"{row.rate:,.0f}",
+                    f"{row.p50_ms:.1f}",
+                    f"{row.p99_ms:.1f}",
+                    str(row.errors),
+                    "-" if row.server_cpu_ms is None else f"{row.server_cpu_ms:.2f}",
+                    "-" if row.pg_cpu_ms is None else f"{row.pg_cpu_ms:.2f}",
+                ]
             )
         )
     return "\n".join(lines)
