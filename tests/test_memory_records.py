@@ -6,8 +6,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from jangar.server.domain.memory_records import HYBRID_DEPTH, fuse
-from jangar.server.repository.memory_store import LEXICAL_CANDIDATES, Ranked
+from jangar.server.domain.memory_records import HYBRID_DEPTH, RRF_K
+from jangar.server.repository.memory_store import LEXICAL_CANDIDATES
 from jangar.v1 import memory_pb2, memory_pb2_grpc, memory_record_pb2, memory_record_pb2_grpc
 from tests import builders
 from tests.support import reason_of, unique, violated_fields
@@ -254,11 +254,17 @@ async def test_hybrid_fuses_both_rankings_and_is_the_default(corpus, records):
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
-def _ranked(hits: list[memory_record_pb2.MemoryHit]) -> list[Ranked]:
-    return [
-        Ranked(h.id, Record.Kind.Name(h.kind), h.key, h.text, h.text_truncated, dict(h.metadata), h.score)
-        for h in hits
-    ]
+def _fused(
+    lexical: list[memory_record_pb2.MemoryHit], vector: list[memory_record_pb2.MemoryHit]
+) -> list[tuple[str, float, int, int]]:
+    """Reciprocal rank fusion written out (what Postgres computes for a hybrid query): (record id, score,
+    lexical rank, vector rank), best first, equal scores by id."""
+    ranks: dict[str, list[int]] = {}
+    for which, ranking in enumerate((lexical, vector)):
+        for rank, hit in enumerate(ranking, start=1):
+            ranks.setdefault(hit.id, [0, 0])[which] = rank
+    fused = [(i, sum(1.0 / (RRF_K + r) for r in pair if r), pair[0], pair[1]) for i, pair in ranks.items()]
+    return sorted(fused, key=lambda item: (-item[1], item[0]))
 
 
 @pytest.mark.parametrize(
@@ -283,12 +289,16 @@ async def test_hybrid_is_the_fusion_of_the_lexical_and_vector_modes(corpus, reco
         else []
     )
     vector = await _query(records, corpus, mode=Mode.vector, limit=HYBRID_DEPTH, **fields)
-    expected = fuse(_ranked(lexical), _ranked(vector))[:limit]
-    assert [(h.key, h.lexical_rank, h.vector_rank) for h in hybrid] == [
-        (hit.key, lexical_rank, vector_rank) for hit, _, lexical_rank, vector_rank in expected
+    expected = _fused(lexical, vector)[:limit]
+    # Hybrid ranks ids only and reads its winners' columns after; each mode alone returns them with the rank.
+    alone = {h.id: h for h in [*lexical, *vector]}
+    assert [(h.id, h.lexical_rank, h.vector_rank) for h in hybrid] == [
+        (record_id, lexical_rank, vector_rank) for record_id, _, lexical_rank, vector_rank in expected
     ]
     assert [h.score for h in hybrid] == pytest.approx([score for _, score, *_ in expected])
-    assert [(h.text, dict(h.metadata)) for h in hybrid] == [(hit.text, hit.metadata) for hit, *_ in expected]
+    assert [(h.key, h.kind, h.text, h.text_truncated, dict(h.metadata)) for h in hybrid] == [
+        (a.key, a.kind, a.text, a.text_truncated, dict(a.metadata)) for a in (alone[i] for i, *_ in expected)
+    ]
 
 
 async def test_filters_limit_and_min_score(corpus, records):

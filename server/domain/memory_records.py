@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -120,21 +119,6 @@ async def _audit(
         namespace=memory.namespace,
         payload=payload,
     )
-
-
-def fuse(lexical: Sequence[Ranked], vector: Sequence[Ranked]) -> list[tuple[Ranked, float, int, int]]:
-    """Reciprocal rank fusion: (hit, fused score, lexical rank, vector rank), best first; ties by id."""
-    ranks: dict[str, list[int]] = {}
-    hits: dict[str, Ranked] = {}
-    for which, ranking in enumerate((lexical, vector)):
-        for rank, hit in enumerate(ranking, start=1):
-            ranks.setdefault(hit.id, [0, 0])[which] = rank
-            hits.setdefault(hit.id, hit)
-    fused = [
-        (hits[i], sum(1.0 / (RRF_K + r) for r in pair if r), pair[0], pair[1]) for i, pair in ranks.items()
-    ]
-    fused.sort(key=lambda item: (-item[1], item[0].id))
-    return fused
 
 
 class MemoryRecordUseCases:
@@ -272,6 +256,14 @@ class MemoryRecordUseCases:
 
     # Queries.
 
+    async def _query_embedding(
+        self, memory: memory_pb2.Memory, request: memory_record_pb2.QueryMemoryRequest
+    ) -> list[float]:
+        """The query's embedding as given, or its text's from the Memory's model."""
+        if request.embedding:
+            return list(request.embedding)
+        return (await self._embedder.embed(memory.namespace, memory.spec, [request.query]))[0]
+
     def _validate_query(self, request: memory_record_pb2.QueryMemoryRequest, dimension: int) -> None:
         v = Violations()
         if not request.query and not request.embedding:
@@ -319,42 +311,30 @@ class MemoryRecordUseCases:
             memory = await self._memory(db, request.memory_id or request.memory_ref.name, request.namespace)
         self._validate_query(request, dimension_of(memory.spec))
         schema = memory_store.schema_of(memory.id)
-        depth = limit if mode != Mode.hybrid else max(limit, HYBRID_DEPTH)
-
-        async def lexical_ranking() -> list[Ranked]:
-            if mode == Mode.vector or not request.query:
-                return []
-            async with self._database.connection() as db, self._stores.transaction(db, memory) as store:
-                return await memory_store.rank_lexical(store, schema, request.query, wanted, depth)
-
-        async def vector_ranking() -> list[Ranked]:
-            if mode == Mode.lexical:
-                return []
-            # Embedded once per request, inside this leg: the lexical one does not wait for it.
-            embedding = (
-                list(request.embedding)
-                or (await self._embedder.embed(memory.namespace, memory.spec, [request.query]))[0]
-            )
-            async with self._database.connection() as db, self._stores.transaction(db, memory) as store:
-                return await memory_store.rank_vector(store, schema, embedding, wanted, depth)
-
-        # Two reads on two connections: a hybrid query costs the slower ranking, not the sum of both. When
-        # the vector leg fails (its embedding endpoint, say), the lexical one is not left running.
-        lexical_task = asyncio.ensure_future(lexical_ranking())
-        try:
-            vector = await vector_ranking()
-        except BaseException:
-            lexical_task.cancel()
-            raise
-        lexical = await lexical_task
+        ranked: list[tuple[Ranked, int, int]]
         if mode == Mode.hybrid:
-            scored = fuse(lexical, vector)
+            embedding = await self._query_embedding(memory, request)
+            async with self._database.connection() as db, self._stores.transaction(db, memory) as store:
+                fused = await memory_store.rank_hybrid(
+                    store,
+                    schema,
+                    request.query,
+                    embedding,
+                    wanted,
+                    depth=max(limit, HYBRID_DEPTH),
+                    limit=limit,
+                    rrf_k=RRF_K,
+                )
+            ranked = [(hit, hit.lexical_rank, hit.vector_rank) for hit in fused]
+        elif mode == Mode.lexical:
+            async with self._database.connection() as db, self._stores.transaction(db, memory) as store:
+                lexical = await memory_store.rank_lexical(store, schema, request.query, wanted, limit)
+            ranked = [(hit, rank, 0) for rank, hit in enumerate(lexical, start=1)]
         else:
-            ranking = lexical if mode == Mode.lexical else vector
-            scored = [
-                (hit, hit.score, rank if mode == Mode.lexical else 0, rank if mode == Mode.vector else 0)
-                for rank, hit in enumerate(ranking, start=1)
-            ]
+            embedding = await self._query_embedding(memory, request)
+            async with self._database.connection() as db, self._stores.transaction(db, memory) as store:
+                vector = await memory_store.rank_vector(store, schema, embedding, wanted, limit)
+            ranked = [(hit, 0, rank) for rank, hit in enumerate(vector, start=1)]
         hits = [
             memory_record_pb2.MemoryHit(
                 id=hit.id,
@@ -363,12 +343,12 @@ class MemoryRecordUseCases:
                 text=hit.text,
                 text_truncated=hit.truncated,
                 metadata=hit.metadata,
-                score=score,
+                score=hit.score,
                 lexical_rank=lexical_rank,
                 vector_rank=vector_rank,
             )
-            for hit, score, lexical_rank, vector_rank in scored[:limit]
+            for hit, lexical_rank, vector_rank in ranked
             # 0 (unset) is no threshold: a cosine similarity may be negative.
-            if not request.min_score or score >= request.min_score
+            if not request.min_score or hit.score >= request.min_score
         ]
         return memory_record_pb2.QueryMemoryResponse(hits=hits)
