@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 import orjson
 from sqlalchemy import TextClause, func, text, update
@@ -285,19 +286,21 @@ def _hit_columns(table: str = "") -> str:
 _HIT_COLUMNS = _hit_columns()
 
 
+def _hit_fields(row: Any) -> dict[str, Any]:
+    """A hit's columns (`_hit_columns`) and its score, as Ranked's fields."""
+    return {
+        "id": str(row.id),
+        "kind": row.kind,
+        "key": row.key,
+        "text": row.text,
+        "truncated": row.truncated,
+        "metadata": dict(row.metadata),
+        "score": float(row.score),
+    }
+
+
 def _ranked(rows: object) -> list[Ranked]:
-    return [
-        Ranked(
-            id=str(row.id),
-            kind=row.kind,
-            key=row.key,
-            text=row.text,
-            truncated=row.truncated,
-            metadata=dict(row.metadata),
-            score=float(row.score),
-        )
-        for row in rows  # type: ignore[attr-defined]
-    ]
+    return [Ranked(**_hit_fields(row)) for row in rows]  # type: ignore[attr-defined]
 
 
 # How many matches of a lexical query are ranked, per tier (every term; some terms): the first ones the
@@ -468,17 +471,7 @@ async def rank_hybrid(
     params.update(_vector_params(embedding, depth, where), limit=limit, rrf_k=rrf_k)
     result = await db.execute(_hybrid_statement(schema, where, bool(query)), params)
     return [
-        Fused(
-            id=str(row.id),
-            kind=row.kind,
-            key=row.key,
-            text=row.text,
-            truncated=row.truncated,
-            metadata=dict(row.metadata),
-            score=float(row.score),
-            lexical_rank=int(row.lexical_rank),
-            vector_rank=int(row.vector_rank),
-        )
+        Fused(**_hit_fields(row), lexical_rank=int(row.lexical_rank), vector_rank=int(row.vector_rank))
         for row in result
     ]
 
