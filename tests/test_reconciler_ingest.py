@@ -594,3 +594,34 @@ async def test_artifacts_a_job_runner_reports_are_registered_once_however_often_
     assert [a.artifact_id for a in done.runner.artifacts] == [artifact.id, ""]
     count = await db.fetchval("SELECT count(*) FROM artifacts WHERE spec->'producerRef'->>'id' = $1", run.id)
     assert count == 1
+
+
+async def test_two_sessions_changing_two_runs_in_opposite_orders_both_apply(channel, stream, db):
+    # Two sessions at once (a reconnect while the old session's batch is applied), each with a batch that
+    # changes the same two runs, in opposite orders. Each run's row is locked to change it; taken in the
+    # batch's order, session 1 would hold A and wait for B while session 2 held B and waited for A, and
+    # Postgres would abort one of them (a deadlock). Both must apply.
+    first_run, second_run = await job_run(channel), await job_run(channel)
+    old_session = Stream(channel)
+    async with db.acquire() as holder:
+        # Both sessions are held at their batch's first run until both wait.
+        hold = holder.transaction()
+        await hold.start()
+        await holder.execute(
+            "SELECT 1 FROM agent_runs WHERE id = ANY($1::uuid[]) FOR UPDATE",
+            [uuid.UUID(first_run.id), uuid.UUID(second_run.id)],
+        )
+        one = asyncio.create_task(
+            old_session.send(snapshot(job(first_run, active=1)), snapshot(job(second_run, active=1)))
+        )
+        await _lock_waits(db, 1)
+        two = asyncio.create_task(
+            stream.send(snapshot(job(second_run, active=1)), snapshot(job(first_run, active=1)))
+        )
+        await _lock_waits(db, 2)
+        await hold.commit()
+    applied = [Verdict.SNAPSHOT_VERDICT_APPLIED] * 2
+    assert (await one, await two) == (applied, applied)
+    for run in (first_run, second_run):
+        await eventually(channel, run.id, RunPhase.Running, within=5)
+    await old_session.close()

@@ -119,6 +119,14 @@ class ClusterIngest:
                     seen[item.object.uid] = item.object.resource_version
                 bodies.append(body)
             states = await self._states(db, items, bodies)
+            # The facts of each new Job and Pod state, by item.
+            facts = {
+                index: _attempt_facts(item.object, bodies[index])
+                for index, item in enumerate(items)
+                if verdicts[index] == Verdict.SNAPSHOT_VERDICT_APPLIED
+                and (item.object.api_version, item.object.kind) in (JOB_API, POD_API)
+            }
+            await self._lock_runs(db, items, bodies, facts, known, states)
             records = _Batch()
             finished_now: list[str] = []
             for index, item in enumerate(items):
@@ -147,7 +155,15 @@ class ClusterIngest:
                     records.append(_record(snapshot, None, cnpg.facts(body, snapshot.deleted)))
                 elif (snapshot.api_version, snapshot.kind) in (JOB_API, POD_API):
                     verdict = await self._attempt_object(
-                        db, snapshot, body, known.get(snapshot.uid), states, records, finished_now, result
+                        db,
+                        snapshot,
+                        body,
+                        facts[index],
+                        known.get(snapshot.uid),
+                        states,
+                        records,
+                        finished_now,
+                        result,
                     )
                 elif (snapshot.api_version, snapshot.kind) == workspaces.CLAIM_API:
                     verdict = await self._claim(db, snapshot, body, known.get(snapshot.uid), records)
@@ -225,11 +241,44 @@ class ClusterIngest:
             states.update(await execution_rows.states(db, STORED[kind_name], ids))
         return states
 
+    async def _lock_runs(
+        self,
+        db: Tx,
+        items: Sequence[reconciler_pb2.SnapshotItem],
+        bodies: Sequence[dict[str, Any]],
+        facts: Mapping[int, dict[str, Any]],
+        known: Mapping[str, cluster_objects.Known],
+        states: Mapping[uuid.UUID, execution_rows.State],
+    ) -> None:
+        """Locks, kind by kind and in id order, the runs the batch's Jobs and Pods may change (as the peek
+        in `states` judges it; `_attempt_object` decides with the run locked). Locked one by one in the
+        batch's order, two sessions applied at once (a reconnect while the old session's batch is still
+        applied) that change the same runs in other orders deadlocked, and Postgres failed one of them."""
+        wanted: dict[str, set[uuid.UUID]] = {}
+        for index, state in facts.items():
+            snapshot = items[index].object
+            owner = cluster_facts.owner(bodies[index])
+            if owner is None or owner.run_kind not in self._by_name or not _is_uuid(owner.run_id):
+                continue
+            peeked = states.get(uuid.UUID(owner.run_id))
+            previous = known.get(snapshot.uid)
+            is_job = (snapshot.api_version, snapshot.kind) == JOB_API
+            if (
+                peeked is not None
+                and _is_current(peeked, owner.attempt)
+                and (previous is None or (previous.facts, previous.deleted) != (state, snapshot.deleted))
+                and _may_change_run(is_job, state, snapshot.deleted, peeked.phase)
+            ):
+                wanted.setdefault(owner.run_kind, set()).add(uuid.UUID(owner.run_id))
+        for kind_name in sorted(wanted):
+            await execution_rows.lock(db, STORED[kind_name], wanted[kind_name])
+
     async def _attempt_object(
         self,
         db: Tx,
         snapshot: reconciler_pb2.ObjectSnapshot,
         body: dict[str, Any],
+        facts: dict[str, Any],
         previous: cluster_objects.Known | None,
         states: Mapping[uuid.UUID, execution_rows.State],
         records: _Batch,
@@ -248,7 +297,6 @@ class ClusterIngest:
         if peeked is None:
             return Verdict.SNAPSHOT_VERDICT_UNKNOWN
         is_job = (snapshot.api_version, snapshot.kind) == JOB_API
-        facts = cluster_facts.job_facts(body) if is_job else cluster_facts.pod_facts(body)
         records.append(_record(snapshot, owner, facts))
         if previous is not None and previous.facts == facts and previous.deleted == snapshot.deleted:
             # The same state at a newer version (a label, an annotation, a resync): it changed nothing then.
@@ -587,6 +635,13 @@ def _decoded(snapshot: reconciler_pb2.ObjectSnapshot) -> dict[str, Any] | None:
         log.warning("snapshot of %s %s/%s is not JSON", snapshot.kind, snapshot.namespace, snapshot.name)
         return None
     return body if isinstance(body, dict) else None
+
+
+def _attempt_facts(snapshot: reconciler_pb2.ObjectSnapshot, body: dict[str, Any]) -> dict[str, Any]:
+    """What the ingest follows of a Job's or a Pod's state."""
+    if (snapshot.api_version, snapshot.kind) == JOB_API:
+        return cluster_facts.job_facts(body)
+    return cluster_facts.pod_facts(body)
 
 
 def _is_uuid(text: str) -> bool:

@@ -43,6 +43,16 @@ async def load(db: Tx, stored: StoredKind, run_id: uuid.UUID) -> tuple[Any, Exec
     return None if row is None else (stored.from_row(row), _execution(row))
 
 
+async def lock(db: Tx, stored: StoredKind, run_ids: set[uuid.UUID]) -> None:
+    """Locks these runs' rows until the transaction ends, in id order (Postgres locks a FOR UPDATE query's
+    rows as its ORDER BY returns them): two transactions that lock overlapping sets this way wait for each
+    other instead of deadlocking."""
+    table = stored.table
+    await db.execute(
+        select(table.c.id).where(table.c.id.in_(sorted(run_ids))).order_by(table.c.id).with_for_update()
+    )
+
+
 @dataclass(frozen=True)
 class State:
     """A run's execution columns and phase, read without a lock."""
