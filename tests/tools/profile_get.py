@@ -20,16 +20,11 @@ import grpc
 
 from jangar.v1 import agent_run_pb2, agent_run_pb2_grpc, run_pb2, run_pb2_grpc
 from tests import bench
+from tests.bench_measure import process_cpu
 from tests.tools.profile_stack import profiled_stack
 
 IN_FLIGHT = 64
 RUNS = 500
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def drive(address: str, pid: int, seconds: float, py_spy: list[str] | None) -> None:
@@ -53,9 +48,9 @@ async def drive(address: str, pid: int, seconds: float, py_spy: list[str] | None
 
         await asyncio.gather(*(worker(time.perf_counter() + 2) for _ in range(IN_FLIGHT)))  # warm-up
         recorder = await asyncio.create_subprocess_exec(*py_spy) if py_spy else None
-        done, cpu, began = 0, cpu_seconds(pid), time.perf_counter()
+        done, cpu, began = 0, process_cpu(pid), time.perf_counter()
         await asyncio.gather(*(worker(began + seconds) for _ in range(IN_FLIGHT)))
-        elapsed, cpu = time.perf_counter() - began, cpu_seconds(pid) - cpu
+        elapsed, cpu = time.perf_counter() - began, process_cpu(pid) - cpu
         print(f"GetRun: {done / elapsed:,.0f} req/s, server CPU {cpu / done * 1e6:,.0f} µs per request")
         if recorder is not None:
             await recorder.wait()
