@@ -22,3 +22,9 @@ def set_timestamp(target: Timestamp, moment: datetime) -> None:
     since = moment - (_NAIVE_EPOCH if moment.tzinfo is None else _EPOCH)
     target.seconds = since.days * 86_400 + since.seconds
     target.nanos = since.microseconds * 1_000
+
+
+def set_timestamp_if_any(target: Timestamp, moment: datetime | None) -> None:
+    """set_timestamp, leaving `target` unset for a time a row does not have (NULL)."""
+    if moment is not None:
+        set_timestamp(target, moment)

@@ -18,7 +18,7 @@ from sqlalchemy import Row, Table
 
 from jangar.server.core import proto_json
 from jangar.server.core.kinds import Category, Kind, Parent, registry
-from jangar.server.core.timestamps import set_timestamp
+from jangar.server.core.timestamps import set_timestamp, set_timestamp_if_any
 from jangar.server.repository.tables import KIND_TABLES
 from jangar.v1 import memory_pb2
 from jangar.v1.run_phase_pb2 import RunPhase
@@ -36,11 +36,6 @@ def from_json(data: dict[str, Any] | None, message: Message) -> None:
 
 def etag(resource_version: int) -> str:
     return str(resource_version)
-
-
-def _set_time(target: Any, value: datetime | None) -> None:
-    if value is not None:
-        set_timestamp(target, value)
 
 
 def _envelope_from_row(message: Any, row: Row, name: str) -> None:
@@ -254,8 +249,8 @@ def _run_mappers(kind: Kind) -> tuple[Callable[[Any], dict[str, Any]], Callable[
         run.status.phase = RunPhase.Value(row.status)
         run.status.reason = row.reason
         run.status.message = row.message
-        _set_time(run.status.start_time, row.start_time)
-        _set_time(run.status.finish_time, row.finish_time)
+        set_timestamp_if_any(run.status.start_time, row.start_time)
+        set_timestamp_if_any(run.status.finish_time, row.finish_time)
         return run
 
     return to_row, from_row

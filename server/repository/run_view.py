@@ -26,7 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from jangar.server.core import proto_json
 from jangar.server.core.kinds import Kind, registry
 from jangar.server.core.query import ListQuery, PageOf, Ref
-from jangar.server.core.timestamps import set_timestamp
+from jangar.server.core.timestamps import set_timestamp, set_timestamp_if_any
 from jangar.server.repository import raw
 from jangar.server.repository.database import Tx
 from jangar.server.repository.rows import after_cursor, list_conditions, page_of, ref_conditions, ref_params
@@ -136,10 +136,8 @@ def run_from_row(row: Mapping[str, Any]) -> run_pb2.Run:
         item.time.FromMicroseconds(change["time"])
     set_timestamp(run.create_time, row["created_at"])
     set_timestamp(run.update_time, row["updated_at"])
-    if row["start_time"] is not None:
-        set_timestamp(run.start_time, row["start_time"])
-    if row["finish_time"] is not None:
-        set_timestamp(run.finish_time, row["finish_time"])
+    set_timestamp_if_any(run.start_time, row["start_time"])
+    set_timestamp_if_any(run.finish_time, row["finish_time"])
     return run
 
 

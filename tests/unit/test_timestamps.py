@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from jangar.server.core.timestamps import set_timestamp
+from jangar.server.core.timestamps import set_timestamp, set_timestamp_if_any
 from jangar.v1 import run_pb2
 
 MOMENTS = [
@@ -39,3 +39,12 @@ def test_a_message_field_set_to_the_epoch_is_present() -> None:
     run = run_pb2.Run()
     set_timestamp(run.create_time, datetime(1970, 1, 1, tzinfo=UTC))
     assert run.HasField("create_time")
+
+
+def test_a_missing_time_leaves_the_field_unset_and_a_present_one_sets_it():
+    run = run_pb2.Run()
+    set_timestamp_if_any(run.start_time, None)
+    assert not run.HasField("start_time")
+    moment = datetime(2026, 12, 3, 13, 0, 1, 250, tzinfo=UTC)
+    set_timestamp_if_any(run.start_time, moment)
+    assert run.start_time.ToDatetime(tzinfo=UTC) == moment
