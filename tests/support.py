@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +11,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import grpc
 from google.rpc import error_details_pb2
@@ -18,6 +21,17 @@ from grpc_status import rpc_status
 from jangar.server.devstack import processes
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def request_log_records(log_path: Path, request_id: str) -> list[dict[str, Any]]:
+    """The server's JSON log records that mention the request id; a line still being written is skipped
+    (the next read has it whole)."""
+    records = []
+    for line in log_path.read_text(errors="replace").splitlines():
+        if request_id in line:
+            with contextlib.suppress(ValueError):
+                records.append(json.loads(line))
+    return records
 
 
 def unique(prefix: str = "t") -> str:

@@ -5,14 +5,13 @@ in the trailing metadata over gRPC, success or failure, and as a response header
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 
 import grpc
 import pytest
 
 from jangar.v1 import agent_pb2
-from tests.support import ServerProcess, error_details, unique
+from tests.support import ServerProcess, error_details, request_log_records, unique
 
 REQUEST_INFO = "type.googleapis.com/google.rpc.RequestInfo"
 
@@ -21,11 +20,9 @@ async def logged_rpc(server: ServerProcess, request_id: str) -> dict:
     """The server's `rpc` log line for the request; its log is line-buffered, so it is there at once on an
     idle machine and within a moment on a busy one."""
     for _ in range(50):
-        for line in server.log_path.read_text(errors="replace").splitlines():
-            if request_id in line:
-                record = json.loads(line)
-                if record.get("msg") == "rpc" and record.get("request_id") == request_id:
-                    return record
+        for record in request_log_records(server.log_path, request_id):
+            if record.get("msg") == "rpc" and record.get("request_id") == request_id:
+                return record
         await asyncio.sleep(0.1)
     raise AssertionError(f"no rpc log line for request {request_id}")
 

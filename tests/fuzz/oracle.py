@@ -22,6 +22,8 @@ import httpx
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from tests.support import request_log_records
+
 DOMAIN = "jangar.proompteng.ai"
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 # Server failures over gRPC. UNAVAILABLE is documented for a database that is down; it never is here.
@@ -75,9 +77,9 @@ class ServerLog:
         """`CharacterNotInRepertoireError: invalid byte sequence ...` for the request, or ''."""
         # The record is written while the status is sent; give it a moment on a busy machine.
         for _ in range(20):
-            for line in self.path.read_text(errors="replace").splitlines():
-                if request_id in line and '"exception"' in line:
-                    return _first_exception(json.loads(line)["exception"])
+            for record in request_log_records(self.path, request_id):
+                if "exception" in record:
+                    return _first_exception(record["exception"])
             time.sleep(0.05)
         return ""
 
