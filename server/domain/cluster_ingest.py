@@ -266,7 +266,7 @@ class ClusterIngest:
             if (
                 peeked is not None
                 and _is_current(peeked, owner.attempt)
-                and (previous is None or (previous.facts, previous.deleted) != (state, snapshot.deleted))
+                and not _unchanged(previous, state, snapshot.deleted)
                 and _may_change_run(is_job, state, snapshot.deleted, peeked.phase)
             ):
                 wanted.setdefault(owner.run_kind, set()).add(uuid.UUID(owner.run_id))
@@ -298,7 +298,7 @@ class ClusterIngest:
             return Verdict.SNAPSHOT_VERDICT_UNKNOWN
         is_job = (snapshot.api_version, snapshot.kind) == JOB_API
         records.append(_record(snapshot, owner, facts))
-        if previous is not None and previous.facts == facts and previous.deleted == snapshot.deleted:
+        if _unchanged(previous, facts, snapshot.deleted):
             # The same state at a newer version (a label, an annotation, a resync): it changed nothing then.
             return Verdict.SNAPSHOT_VERDICT_APPLIED
         if not _is_current(peeked, owner.attempt):
@@ -635,6 +635,12 @@ def _decoded(snapshot: reconciler_pb2.ObjectSnapshot) -> dict[str, Any] | None:
         log.warning("snapshot of %s %s/%s is not JSON", snapshot.kind, snapshot.namespace, snapshot.name)
         return None
     return body if isinstance(body, dict) else None
+
+
+def _unchanged(previous: cluster_objects.Known | None, facts: Mapping[str, Any], deleted: bool) -> bool:
+    """Whether a snapshot brings the state already stored for its object (at a newer version: a label, an
+    annotation, a resync)."""
+    return previous is not None and previous.facts == facts and previous.deleted == deleted
 
 
 def _attempt_facts(snapshot: reconciler_pb2.ObjectSnapshot, body: dict[str, Any]) -> dict[str, Any]:
