@@ -156,6 +156,48 @@ async def test_a_job_run_writes_its_custom_resource_config_map_and_job(kube, job
     assert len([j for j in kube.objects("jobs", NAMESPACE) if j["metadata"]["name"] == name]) == 1
 
 
+async def test_kubectl_shows_a_new_job_runs_pending_status_once_its_job_is_written(kube, job_channel):
+    kube.kubelet.script(JobScript.hang(), namespace=NAMESPACE)
+    run = await job_run(job_channel)
+    resource = await wait_for(
+        lambda: (kube.get("agentruns", run.name, NAMESPACE) or {}).get("status", {}).get("phase")
+        and kube.get("agentruns", run.name, NAMESPACE)
+    )
+    assert resource["status"]["phase"] == "Pending"
+    assert resource["status"]["runtimeRef"]["name"] == f"{run.id}-1"
+    assert [c["type"] for c in resource["status"]["conditions"]] == ["Accepted"]
+    assert kube.get("jobs", f"{run.id}-1", NAMESPACE) is not None
+
+
+async def test_a_status_copy_refused_after_the_job_is_written_is_retried_without_a_second_job(
+    kube, job_channel
+):
+    kube.kubelet.script(JobScript.hang(), namespace=NAMESPACE)
+
+    def refuse_status_copies(agent: str) -> None:
+        kube.faults.fail_next(2, 500, method="PATCH", path=f"/agentruns/{agent}-[^/]+/status$")
+
+    run = await job_run(job_channel, scripted=refuse_status_copies)
+    name = f"{run.id}-1"
+    resource = await wait_for(
+        lambda: (kube.get("agentruns", run.name, NAMESPACE) or {}).get("status", {}).get("phase")
+        and kube.get("agentruns", run.name, NAMESPACE)
+    )
+    patches = [r for r in kube.requests if r.method == "PATCH" and r.path.endswith(f"/{run.name}/status")]
+    assert len(patches) == 3  # two refused, then written
+    assert resource["status"]["phase"] == "Pending"
+    # The retries wrote the Job again and found it there: one Job, and the run says the write is done.
+    job_posts = [r for r in kube.requests if r.method == "POST" and r.path.endswith("/jobs")]
+    assert len([r for r in job_posts if (r.json() or {}).get("metadata", {}).get("name") == name]) == 3
+    assert len([j for j in kube.objects("jobs", NAMESPACE) if j["metadata"]["name"] == name]) == 1
+    stub = agent_run_pb2_grpc.AgentRunServiceStub(job_channel)
+    current = await stub.GetAgentRun(agent_run_pb2.GetAgentRunRequest(id=run.id))
+    (written,) = [c for c in current.status.conditions if c.type == "KubernetesWrite"]
+    assert (written.status, written.reason) == ("True", "Written")
+    copied = {c["type"]: c["reason"] for c in resource["status"]["conditions"]}
+    assert copied == {"Accepted": "Valid", "KubernetesWrite": "Written"}
+
+
 async def test_cancel_deletes_the_job_in_the_background(kube, job_channel):
     kube.kubelet.script(JobScript.hang(), namespace=NAMESPACE)
     run = await job_run(job_channel)

@@ -199,12 +199,17 @@ async def test_a_job_run_is_accepted_with_its_first_attempt_queued_in_the_same_t
     assert run.status.runtime_ref.type == "job"
     assert run.status.runtime_ref.name == f"{run.id}-1"
     assert run.status.runtime_ref.namespace == NAMESPACE
-    assert await outbox(db, run.id) == [("start", 1)]
-    # And the copy of its status onto its custom resource, after the start that writes the resource.
-    assert await outbox(db, run.id, ("start", "status")) == [("start", 1), ("status", 1)]
+    # One entry: the start, which also copies the run's status onto the custom resource it writes.
+    assert await outbox(db, run.id, ("start", "stop", "status")) == [("start", 1)]
     payload = await db.fetchval(
         "SELECT payload FROM outbox WHERE run_id = $1 AND operation = 'start'", uuid.UUID(run.id)
     )
+    assert json.loads(payload)["status_copy"] == {
+        "apiVersion": "agents.proompteng.ai/v1alpha1",
+        "plural": "agentruns",
+        "namespace": NAMESPACE,
+        "name": run.name,
+    }
     workload = json.loads(payload)["workload"]
     assert workload["image"] == "ghcr.io/proompteng/runner:1"
     assert workload["labels"]["jangar.proompteng.ai/run-id"] == run.id

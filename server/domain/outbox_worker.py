@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import random
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from google.protobuf import json_format
 
@@ -22,6 +24,7 @@ from jangar.server.core.query import Ref
 from jangar.server.core.runner import Outcome
 from jangar.server.core.runtime import (
     Attempt,
+    Launch,
     Runtime,
     RuntimeUnavailable,
     StartFailed,
@@ -30,7 +33,7 @@ from jangar.server.core.runtime import (
     launch_from_json,
 )
 from jangar.server.domain import common, run_lifecycle, workspaces
-from jangar.server.domain.execution import RunExecution
+from jangar.server.domain.execution import STATUS_COPY, RunExecution
 from jangar.server.domain.schedules import CRON_JOB_OPERATION, cron_job_spec
 from jangar.server.repository import execution as execution_rows
 from jangar.server.repository import outbox, rows
@@ -100,12 +103,11 @@ class OutboxWorker:
             if entry.operation == "start":
                 launch = launch_from_json(entry.payload)
                 attempt = launch.attempt
-                if await self._still_wanted(db, kind, attempt):
-                    await self._runtime.start(launch)
+                await self._start(db, kind, entry, launch)
             elif entry.operation == "stop":
                 await self._runtime.stop(attempt)
             elif entry.operation == "status":
-                await self._write_status(db, kind, entry)
+                await self._write_status(db, kind, entry.run_id, entry.payload)
             elif entry.operation == workspaces.CREATE_CLAIM and self._claims is not None:
                 # A Workspace deleted or expired while its claim waited (a retry) must not get one now.
                 if await workspaces.claim_wanted(db, entry.run_id):
@@ -148,8 +150,25 @@ class OutboxWorker:
             )
             return
         await outbox.done(db, entry.id)
-        if entry.tries and entry.operation in RUN_OPERATIONS:
-            await self._show(db, kind, entry.run_id, "True", "Written", f"{entry.operation} written")
+        if entry.tries and entry.operation == "stop":
+            await self._show_written(db, kind, entry)
+
+    async def _start(self, db: Tx, kind: Kind, entry: outbox.Entry, launch: Launch) -> None:
+        """Writes the attempt's objects (unless the attempt is over), then, for an entry with a status copy,
+        the run's status onto its custom resource. A failed copy retries the whole entry: the start then
+        finds its objects already written."""
+        if await self._still_wanted(db, kind, launch.attempt):
+            await self._runtime.start(launch)
+        if entry.tries:
+            # Before the copy, so that the copy shows it.
+            await self._show_written(db, kind, entry)
+        target = entry.payload.get(STATUS_COPY)
+        if target is not None:
+            await self._write_status(db, kind, entry.run_id, target, after_start=True)
+
+    async def _show_written(self, db: Tx, kind: Kind, entry: outbox.Entry) -> None:
+        """The run's KubernetesWrite condition once a write that had to be retried is done."""
+        await self._show(db, kind, entry.run_id, "True", "Written", f"{entry.operation} written")
 
     async def _perform_cron_job(self, db: Tx, entry: outbox.Entry) -> None:
         """Brings a Schedule's CronJob in line with the Schedule as it is now: written while the Schedule
@@ -180,21 +199,23 @@ class OutboxWorker:
             log.error("CronJob %s/%s was refused: %s", namespace, name, error)
         await outbox.done(db, entry.id)
 
-    async def _write_status(self, db: Tx, kind: Kind, entry: outbox.Entry) -> None:
-        """A run's status as it is now (or the status the entry carries: a refused kubectl run has no row)
-        onto its custom resource. One not written yet waits for the run's start; otherwise it is gone."""
-        payload = entry.payload
-        status = payload.get("status")
+    async def _write_status(
+        self, db: Tx, kind: Kind, run_id: uuid.UUID, target: Mapping[str, Any], *, after_start: bool = False
+    ) -> None:
+        """A run's status as it is now (or the status `target` carries: a refused kubectl run has no row)
+        onto the custom resource `target` names. One not written yet waits for the run's start, unless this
+        is that start (`after_start`); otherwise it is gone."""
+        status = target.get("status")
         if status is None:
-            run = await rows.find(db, STORED[kind.name], Ref(id=entry.run_id))
+            run = await rows.find(db, STORED[kind.name], Ref(id=run_id))
             if run is None:
                 return
             status = json_format.MessageToDict(run.status)
         written = await self._status_writer.write_status(
-            payload["apiVersion"], payload["plural"], payload["namespace"], payload["name"], status
+            target["apiVersion"], target["plural"], target["namespace"], target["name"], status
         )
-        if not written and await outbox.pending(db, str(entry.run_id), "start"):
-            raise RuntimeUnavailable(f"{payload['plural']}/{payload['name']} is not written yet")
+        if not written and not after_start and await outbox.pending(db, str(run_id), "start"):
+            raise RuntimeUnavailable(f"{target['plural']}/{target['name']} is not written yet")
 
     async def _still_wanted(self, db: Tx, kind: Kind, attempt: Attempt) -> bool:
         """A start whose attempt is over (the run was cancelled meanwhile) writes nothing. Read unlocked: a

@@ -15,7 +15,7 @@ from jangar.server.core.kinds import Kind
 from jangar.server.core.pages import PageTokens
 from jangar.server.core.runtime import JOB, LOCAL, RUNTIME_TYPES, Launch
 from jangar.server.domain import children, common, run_lifecycle
-from jangar.server.domain.execution import RunExecution, status_entry
+from jangar.server.domain.execution import RunExecution, status_target
 from jangar.server.domain.idempotency import (
     Outcome,
     Prepare,
@@ -161,7 +161,7 @@ class RunUseCases(children.ChildUseCases):
         self, context: RequestContext, created: Any, parent: Any, runtime: str, launch: Launch | None
     ) -> list[NewRow]:
         """What is written with a new run: its first phase change, its audit event, and for a job run the
-        outbox entries of its first attempt and of its custom resource's status."""
+        outbox entry of its first attempt, which also copies its status onto its custom resource."""
         written = [
             execution.transition_row(
                 run_kind=self._kind.name,
@@ -187,7 +187,7 @@ class RunUseCases(children.ChildUseCases):
             ),
         ]
         if launch is not None:
-            written += [self._execution.start_entry(launch), status_entry(self._kind, created)]
+            written.append(self._execution.start_entry(launch, status_target(self._kind, created)))
         return written
 
     async def _admit(self, db: Tx, run: Any, parent: Any) -> str:
