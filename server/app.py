@@ -207,6 +207,7 @@ class JangarServer:
                 self.execution,
                 cron_jobs=cron_jobs,
                 claims=ClaimWriter(cluster),  # type: ignore[arg-type]
+                concurrency=self.settings.outbox_concurrency,
             )
             self._tasks.append(
                 asyncio.create_task(

@@ -76,6 +76,21 @@ def _url(name: str) -> str:
     return raw
 
 
+def _outbox_concurrency(pool_size: int) -> int:
+    """JANGAR_OUTBOX_CONCURRENCY, at most half the pool: each write in flight holds a connection. Unset, it
+    is the default, lowered to half of a small pool rather than refusing a pool size that worked before."""
+    name, most = "JANGAR_OUTBOX_CONCURRENCY", max(1, pool_size // 2)
+    if not os.environ.get(name):
+        return min(ServerSettings.outbox_concurrency, most)
+    value = _int(name, ServerSettings.outbox_concurrency, 1)
+    if value > most:
+        raise ConfigError(
+            f"{name} ({value}) may use at most half of JANGAR_DB_POOL_SIZE ({pool_size}), {most}: each "
+            "write in flight holds a database connection"
+        )
+    return value
+
+
 def check_local_runtime(settings: ServerSettings) -> None:
     """Refuses to run API callers' commands on this machine for anyone who can reach a non-loopback
     address, unless the operator insists."""
@@ -137,6 +152,9 @@ class ServerSettings:
     memory_upkeep_seconds: float = 30.0
     # Server processes sharing the listen port (SO_REUSEPORT, server/workers.py); 1 is this process alone.
     workers: int = 1
+    # Kubernetes writes the outbox worker performs at once (server/domain/outbox_worker.py); each holds one
+    # of the pool's connections while the API server answers, so it must leave most of the pool to requests.
+    outbox_concurrency: int = 4
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -148,11 +166,12 @@ class ServerSettings:
         retention_hours = _int(
             "JANGAR_IDEMPOTENCY_RETENTION_HOURS", RETENTION_HOURS_MINIMUM, RETENTION_HOURS_MINIMUM
         )
+        pool_size = _int("JANGAR_DB_POOL_SIZE", cls.db_pool_size, 1)
         settings = cls(
             database_url=url,
             grpc_address=os.environ.get("JANGAR_GRPC_ADDRESS", cls.grpc_address),
             metrics_address=os.environ.get("JANGAR_METRICS_ADDRESS", cls.metrics_address),
-            db_pool_size=_int("JANGAR_DB_POOL_SIZE", cls.db_pool_size, 1),
+            db_pool_size=pool_size,
             shutdown_grace_seconds=_int("JANGAR_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds),
             idempotency_retention=timedelta(hours=retention_hours),
             max_request_bytes=_int("JANGAR_MAX_REQUEST_BYTES", cls.max_request_bytes, 1024),
@@ -169,6 +188,7 @@ class ServerSettings:
             secrets_dir=os.environ.get("JANGAR_SECRETS_DIR", ""),
             memory_upkeep_seconds=_seconds("JANGAR_MEMORY_UPKEEP_SECONDS", cls.memory_upkeep_seconds),
             workers=_int("JANGAR_WORKERS", cls.workers, 1),
+            outbox_concurrency=_outbox_concurrency(pool_size),
         )
         check_local_runtime(settings)
         if settings.workers > 1 and settings.grpc_address.rpartition(":")[2] == "0":

@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import grpc
 import pytest
 from google.protobuf.message import Message
@@ -121,6 +123,16 @@ async def job_run(
     return await builders.create_agent_run(agent_run_pb2_grpc.AgentRunServiceStub(channel), run)
 
 
+def with_status(kube: FakeKube, run: agent_run_pb2.AgentRun) -> dict[str, Any] | None:
+    """The run's custom resource, once a status has been copied onto it."""
+    resource = kube.get("agentruns", run.name, NAMESPACE)
+    return resource if resource and (resource.get("status") or {}).get("phase") else None
+
+
+def jobs_named(kube: FakeKube, name: str) -> int:
+    return len([j for j in kube.objects("jobs", NAMESPACE) if j["metadata"]["name"] == name])
+
+
 async def test_a_job_run_writes_its_custom_resource_config_map_and_job(kube, job_channel):
     kube.kubelet.script(JobScript.hang(), namespace=NAMESPACE)
     run = await job_run(job_channel)
@@ -153,16 +165,13 @@ async def test_a_job_run_writes_its_custom_resource_config_map_and_job(kube, job
     assert container["terminationMessagePath"] == "/var/run/jangar/status.json"
     assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
     # Exactly one of each, however often the outbox worker went round.
-    assert len([j for j in kube.objects("jobs", NAMESPACE) if j["metadata"]["name"] == name]) == 1
+    assert jobs_named(kube, name) == 1
 
 
 async def test_kubectl_shows_a_new_job_runs_pending_status_once_its_job_is_written(kube, job_channel):
     kube.kubelet.script(JobScript.hang(), namespace=NAMESPACE)
     run = await job_run(job_channel)
-    resource = await wait_for(
-        lambda: (kube.get("agentruns", run.name, NAMESPACE) or {}).get("status", {}).get("phase")
-        and kube.get("agentruns", run.name, NAMESPACE)
-    )
+    resource = await wait_for(lambda: with_status(kube, run))
     assert resource["status"]["phase"] == "Pending"
     assert resource["status"]["runtimeRef"]["name"] == f"{run.id}-1"
     assert [c["type"] for c in resource["status"]["conditions"]] == ["Accepted"]
@@ -179,23 +188,68 @@ async def test_a_status_copy_refused_after_the_job_is_written_is_retried_without
 
     run = await job_run(job_channel, scripted=refuse_status_copies)
     name = f"{run.id}-1"
-    resource = await wait_for(
-        lambda: (kube.get("agentruns", run.name, NAMESPACE) or {}).get("status", {}).get("phase")
-        and kube.get("agentruns", run.name, NAMESPACE)
-    )
+    resource = await wait_for(lambda: with_status(kube, run))
     patches = [r for r in kube.requests if r.method == "PATCH" and r.path.endswith(f"/{run.name}/status")]
     assert len(patches) == 3  # two refused, then written
     assert resource["status"]["phase"] == "Pending"
     # The retries wrote the Job again and found it there: one Job, and the run says the write is done.
     job_posts = [r for r in kube.requests if r.method == "POST" and r.path.endswith("/jobs")]
     assert len([r for r in job_posts if (r.json() or {}).get("metadata", {}).get("name") == name]) == 3
-    assert len([j for j in kube.objects("jobs", NAMESPACE) if j["metadata"]["name"] == name]) == 1
+    assert jobs_named(kube, name) == 1
     stub = agent_run_pb2_grpc.AgentRunServiceStub(job_channel)
     current = await stub.GetAgentRun(agent_run_pb2.GetAgentRunRequest(id=run.id))
     (written,) = [c for c in current.status.conditions if c.type == "KubernetesWrite"]
     assert (written.status, written.reason) == ("True", "Written")
     copied = {c["type"]: c["reason"] for c in resource["status"]["conditions"]}
     assert copied == {"Accepted": "Valid", "KubernetesWrite": "Written"}
+
+
+async def test_the_outbox_writes_several_runs_jobs_at_once_and_each_job_once(kube, job_channel):
+    kube.kubelet.script(JobScript.hang(), namespace=NAMESPACE)
+    # A slow API server: with writes done one at a time, only one Job create would ever be waiting.
+    slowness = kube.faults.slow(0.3, method="POST", path=f"/namespaces/{NAMESPACE}/jobs$")
+    try:
+        runs = await asyncio.gather(*(job_run(job_channel) for _ in range(8)))
+        for run in runs:
+            await wait_for(lambda run=run: kube.get("jobs", f"{run.id}-1", NAMESPACE))
+    finally:
+        kube.faults.clear()
+    # JANGAR_OUTBOX_CONCURRENCY's default.
+    assert 2 <= slowness.most_in_flight <= 4
+    assert [jobs_named(kube, f"{run.id}-1") for run in runs] == [1] * len(runs)
+
+
+async def test_one_runs_status_copies_are_written_one_at_a_time(kube, job_channel, job_server):
+    kube.kubelet.script(JobScript.hang(), namespace=NAMESPACE)
+    runs = await asyncio.gather(job_run(job_channel), job_run(job_channel))
+    for run in runs:
+        await wait_for(lambda run=run: with_status(kube, run))
+    slow = {
+        run.id: kube.faults.slow(0.2, method="PATCH", path=f"/agentruns/{run.name}/status$") for run in runs
+    }
+    copies = 4
+    db = await asyncpg.connect(job_server.database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        # Several copies of each run's status due at once, as a burst of phase changes leaves them.
+        for run in runs:
+            payload = {
+                "apiVersion": "agents.proompteng.ai/v1alpha1",
+                "plural": "agentruns",
+                "namespace": NAMESPACE,
+                "name": run.name,
+            }
+            for _ in range(copies):
+                await db.execute(
+                    "INSERT INTO outbox (operation, run_kind, run_id, attempt, payload)"
+                    " VALUES ('status', 'AgentRun', $1, 1, $2)",
+                    uuid.UUID(run.id),
+                    json.dumps(payload),
+                )
+        await wait_for(lambda: all(s.answered == copies for s in slow.values()))
+    finally:
+        kube.faults.clear()
+        await db.close()
+    assert [s.most_in_flight for s in slow.values()] == [1, 1]
 
 
 async def test_cancel_deletes_the_job_in_the_background(kube, job_channel):

@@ -8,6 +8,7 @@ run's `KubernetesWrite` condition until a write succeeds."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import uuid
@@ -47,6 +48,9 @@ CONDITION = "KubernetesWrite"
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 60.0
 BATCH = 32
+# Entries performed at once by one server: a write waits for the API server, so one at a time left the
+# outbox a round trip per write behind a burst of creates. Each holds a pool connection while it waits.
+DEFAULT_CONCURRENCY = 4
 # The operations of a run's attempt, whose progress shows as the run's KubernetesWrite condition.
 RUN_OPERATIONS = ("start", "stop")
 
@@ -70,7 +74,14 @@ class OutboxWorker:
         backoff_base: float = BACKOFF_BASE_SECONDS,
         cron_jobs: CronJobs | None = None,
         claims: VolumeClaims | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self._concurrency = concurrency
+        # Claims are taken one at a time, so that `_busy` is up to date when the next is chosen.
+        self._claiming = asyncio.Lock()
+        self._busy: set[uuid.UUID] = set()
         self._cron_jobs = cron_jobs
         self._claims = claims
         self._database = database
@@ -80,16 +91,46 @@ class OutboxWorker:
         self._backoff_base = backoff_base
 
     async def tick(self) -> int:
-        """Perform up to BATCH due entries; returns how many were attempted."""
-        attempted = 0
-        while attempted < BATCH:
+        """Perform up to BATCH due entries, up to `concurrency` at once, each in a transaction of its own;
+        returns how many were attempted. Two entries of one run (or Schedule, or Workspace) are never
+        performed at once by this server, so a run's status copies cannot overtake each other here."""
+        budget = [BATCH]
+        attempted = [0]
+
+        async def lane() -> None:
+            while budget[0] > 0:
+                budget[0] -= 1
+                if not await self._claim_and_perform():
+                    budget[0] = 0
+                    return
+                attempted[0] += 1
+
+        try:
+            async with asyncio.TaskGroup() as lanes:
+                for _ in range(self._concurrency):
+                    lanes.create_task(lane())
+        except BaseExceptionGroup as failed:
+            # One lane's failure (the database gone) ends the round, as it did before there were lanes; the
+            # caller handles it as one error, not a group.
+            raise failed.exceptions[0] from None
+        return attempted[0]
+
+    async def _claim_and_perform(self) -> bool:
+        """Claims one due entry and performs it; False when none is due. Its run stays busy until the
+        transaction that performed it has ended."""
+        entry: outbox.Entry | None = None
+        try:
             async with self._database.transaction() as db:
-                entry = await outbox.claim(db, common.utcnow())
-                if entry is None:
-                    return attempted
+                async with self._claiming:
+                    entry = await outbox.claim(db, common.utcnow(), self._busy)
+                    if entry is None:
+                        return False
+                    self._busy.add(entry.run_id)
                 await self._perform(db, entry)
-            attempted += 1
-        return attempted
+        finally:
+            if entry is not None:
+                self._busy.discard(entry.run_id)
+        return True
 
     async def _perform(self, db: Tx, entry: outbox.Entry) -> None:
         if entry.operation == CRON_JOB_OPERATION:

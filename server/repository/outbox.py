@@ -4,6 +4,7 @@ time (FOR UPDATE SKIP LOCKED) and deleted once done."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,15 +51,15 @@ async def insert_entry(db: Tx, new: NewRow) -> None:
     await db.execute(insert(outbox).values(**new.values))
 
 
-async def claim(db: Tx, now: datetime) -> Entry | None:
+async def claim(db: Tx, now: datetime, busy: Collection[uuid.UUID] = ()) -> Entry | None:
     """The oldest entry that is due, locked until the transaction ends; entries other workers hold are
-    skipped, so each write is attempted by one worker at a time."""
+    skipped, so each write is attempted by one worker at a time, and so are entries of the runs in `busy`
+    (those the caller is performing another entry of)."""
+    statement = select(outbox).where(outbox.c.available_at <= now)
+    if busy:
+        statement = statement.where(outbox.c.run_id.not_in(list(busy)))
     statement = (
-        select(outbox)
-        .where(outbox.c.available_at <= now)
-        .order_by(outbox.c.available_at, outbox.c.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
+        statement.order_by(outbox.c.available_at, outbox.c.id).limit(1).with_for_update(skip_locked=True)
     )
     row = (await db.execute(statement)).first()
     if row is None:

@@ -1,10 +1,13 @@
 """Faults a test can inject into the fake's HTTP API: error answers for the next N requests (optionally
-only those matching a method and path pattern), 410 Expired for the next watches, and dropped watch
-connections. Only requests over HTTP are affected; the fake's own controllers write directly."""
+only those matching a method and path pattern), slow answers, 410 Expired for the next watches, and dropped
+watch connections. Only requests over HTTP are affected; the fake's own controllers write directly."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from .errors import ApiError
@@ -28,12 +31,52 @@ class _ErrorRule:
     watch: bool | None
 
 
+@dataclass
+class Slowness:
+    """Requests answered `seconds` late (a busy API server, an admission webhook), and how many of them were
+    waiting at once at most: what a test reads to see how many writes a client had in flight."""
+
+    seconds: float
+    method: str | None
+    path: re.Pattern[str] | None
+    in_flight: int = 0
+    most_in_flight: int = 0
+    answered: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and (
+            self.path is None or self.path.search(path) is not None
+        )
+
+    @asynccontextmanager
+    async def delay(self) -> AsyncIterator[None]:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.seconds)
+            yield
+        finally:
+            self.in_flight -= 1
+            self.answered += 1
+
+
 class Faults:
     def __init__(self) -> None:
         self._rules: list[_ErrorRule] = []
+        self._slow: list[Slowness] = []
         self._expire_watches = 0
         self._drop_requested = 0
         self.injected = 0
+
+    def slow(self, seconds: float, *, method: str | None = None, path: str | None = None) -> Slowness:
+        """Answer every matching request (until `clear`) `seconds` late; `path` is a regular expression
+        searched in the URL path. The returned Slowness counts the requests waiting at once."""
+        slowness = Slowness(seconds, method.upper() if method else None, re.compile(path) if path else None)
+        self._slow.append(slowness)
+        return slowness
+
+    def slowness_for(self, method: str, path: str) -> Slowness | None:
+        return next((s for s in self._slow if s.matches(method, path)), None)
 
     def fail_next(
         self,
@@ -68,6 +111,7 @@ class Faults:
 
     def clear(self) -> None:
         self._rules.clear()
+        self._slow.clear()
         self._expire_watches = 0
 
     def take_error(self, method: str, path: str, watch: bool) -> ApiError | None:

@@ -145,6 +145,10 @@ class Api:
             fault = self.fake.faults.take_error(request.method, request.path, is_watch)
             if fault is not None:
                 raise fault
+            slowness = None if is_watch else self.fake.faults.slowness_for(request.method, request.path)
+            if slowness is not None:
+                async with slowness.delay():
+                    return await self._route(request, query, body, is_watch)
             return await self._route(request, query, body, is_watch)
         except ApiError as error:
             return _json_response(error.body, error.code, error.headers)

@@ -1,5 +1,5 @@
 """The server's settings from the environment: the page token key is optional, long enough when set, and
-never shown."""
+never shown; the outbox's concurrency fits in the database pool."""
 
 from __future__ import annotations
 
@@ -31,3 +31,28 @@ def test_a_short_page_token_key_is_refused_without_echoing_it(monkeypatch):
     with pytest.raises(ConfigError, match="at least 32 bytes") as caught:
         ServerSettings.from_env()
     assert "s3cret" not in str(caught.value)
+
+
+def test_the_outbox_performs_four_writes_at_once_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv("JANGAR_OUTBOX_CONCURRENCY", raising=False)
+    monkeypatch.delenv("JANGAR_DB_POOL_SIZE", raising=False)
+    assert ServerSettings.from_env().outbox_concurrency == 4
+    monkeypatch.setenv("JANGAR_OUTBOX_CONCURRENCY", "8")
+    assert ServerSettings.from_env().outbox_concurrency == 8
+
+
+def test_a_small_pool_lowers_the_default_outbox_concurrency_to_half_of_it(monkeypatch):
+    monkeypatch.delenv("JANGAR_OUTBOX_CONCURRENCY", raising=False)
+    for pool, concurrency in (("5", 2), ("2", 1), ("1", 1)):
+        monkeypatch.setenv("JANGAR_DB_POOL_SIZE", pool)
+        assert ServerSettings.from_env().outbox_concurrency == concurrency
+
+
+def test_an_outbox_concurrency_above_half_the_pool_is_refused(monkeypatch):
+    monkeypatch.setenv("JANGAR_DB_POOL_SIZE", "10")
+    monkeypatch.setenv("JANGAR_OUTBOX_CONCURRENCY", "6")
+    with pytest.raises(ConfigError, match=r"JANGAR_OUTBOX_CONCURRENCY \(6\) may use at most half"):
+        ServerSettings.from_env()
+    monkeypatch.setenv("JANGAR_OUTBOX_CONCURRENCY", "0")
+    with pytest.raises(ConfigError, match="at least 1"):
+        ServerSettings.from_env()
