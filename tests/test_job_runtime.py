@@ -25,6 +25,7 @@ from jangar.server.core.runtime import (
     StartFailed,
     Workload,
 )
+from jangar.server.devstack.processes import free_port
 from jangar.server.runtime.job import JobRuntime
 from jangar.server.runtime.kube_client import api_client_from_environment
 from tests.fakekube import FakeKube, JobScript
@@ -378,3 +379,28 @@ async def test_a_start_leaves_the_launch_as_it_was(fake_kube, runtime):
     await runtime.start(launch)
     assert launch.workload.owner.body["metadata"]["namespace"] == ""  # type: ignore[union-attr]
     assert fake_kube.get(AGENT_RUNS, "fix-flaky-test")["metadata"]["namespace"] == "default"
+
+
+async def test_the_environments_proxy_is_used_for_the_api_server(fake_kube, tmp_path: Path, monkeypatch):
+    # Nothing listens at the proxy: a start that goes through it cannot reach the API server.
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    kubeconfig = fake_kube.write_kubeconfig(tmp_path / "kubeconfig")
+    client = await api_client_from_environment({"KUBECONFIG": str(kubeconfig)})
+    assert client is not None
+    async with client:
+        with pytest.raises(RuntimeUnavailable):
+            await JobRuntime(client, request_timeout=5).start(agent_launch())
+    assert fake_kube.get("jobs", ATTEMPT) is None
+
+
+async def test_no_proxy_sends_the_api_servers_requests_directly(fake_kube, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    kubeconfig = fake_kube.write_kubeconfig(tmp_path / "kubeconfig")
+    client = await api_client_from_environment({"KUBECONFIG": str(kubeconfig)})
+    assert client is not None
+    async with client:
+        await JobRuntime(client).start(agent_launch())
+    assert fake_kube.get("jobs", ATTEMPT) is not None
