@@ -26,6 +26,13 @@ runs each Job's Pod for `LAG_RUN_SECONDS`. The clock starts when the fake writes
 then Complete: timestamped in-process by a store subscriber) and stops when a poll of the run row (every
 10 ms, directly with asyncpg) first shows Running, then Succeeded. The path measured: fake watch → reconciler
 (buffer, flush) → stream → ingest transaction → commit. Poll granularity adds up to 10 ms.
+
+The first lag row runs the other way, from the server to the cluster: from a create's answer to the fake
+storing that run's Job, written by the server's outbox worker (the run's custom resource, ConfigMap and Job,
+then its status). The runs are created as one burst (16 in flight), so its p99 is how long the last Job of a
+burst of `lag_runs` waits. The fake answers in this process, on the same cores, so the figure includes
+the fake's own work for four requests a run. The last row is the whole way a caller sees, from a create's
+answer to the run row showing Running.
 """
 
 from __future__ import annotations
@@ -334,9 +341,10 @@ def job_and_pod(run_id: str, run_name: str) -> list[ClusterObject]:
 
 
 async def create_job_runs(
-    channel: grpc.aio.Channel, count: int, namespace: str
+    channel: grpc.aio.Channel, count: int, namespace: str, accepted: dict[str, float] | None = None
 ) -> list[agent_run_pb2.AgentRun]:
-    """A provider with a workload, an agent, and `count` runs of it (job runs: the server's default)."""
+    """A provider with a workload, an agent, and `count` runs of it (job runs: the server's default);
+    `accepted` gets when each run's create was answered."""
     providers = agent_provider_pb2_grpc.AgentProviderServiceStub(channel)
     provider = builders.provider(PROVIDER, namespace)
     provider.spec.workload.image = IMAGE
@@ -356,7 +364,10 @@ async def create_job_runs(
 
     async def create() -> agent_run_pb2.AgentRun:
         async with gate:
-            return await stub.CreateAgentRun(request, metadata=builders.key(), timeout=CALL_TIMEOUT_S)
+            run = await stub.CreateAgentRun(request, metadata=builders.key(), timeout=CALL_TIMEOUT_S)
+        if accepted is not None:
+            accepted[run.id] = time.monotonic()
+        return run
 
     return list(await asyncio.gather(*(create() for _ in range(count))))
 
@@ -570,10 +581,12 @@ async def stream_ingest(
 
 
 class JobChanges:
-    """When the fake first wrote each run's Job active, and finished: a store subscriber, so the time is
-    taken as the change is committed, before any watch sees it."""
+    """When the fake first stored each run's Job (created by the server's outbox), wrote it active, and
+    finished: a store subscriber, so the time is taken as the change is committed, before any watch sees
+    it."""
 
     def __init__(self) -> None:
+        self.written: dict[str, float] = {}
         self.active: dict[str, float] = {}
         self.finished: dict[str, float] = {}
 
@@ -583,6 +596,7 @@ class JobChanges:
         run_id = ((event.obj.get("metadata") or {}).get("labels") or {}).get(cr.RUN_ID_LABEL)
         if not run_id:
             return
+        self.written.setdefault(run_id, time.monotonic())
         facts = cluster_facts.job_facts(event.obj)
         if facts["state"] == cluster_facts.ACTIVE:
             self.active.setdefault(run_id, time.monotonic())
@@ -671,15 +685,20 @@ async def end_to_end_lag(
             ):
                 # Leader, and watching runs, Jobs and Pods: what it sees from now on is streamed.
                 await fake.wait_for(lambda: fake.open_watches >= 4, within=30)
+                accepted: dict[str, float] = {}
                 async with grpc.aio.insecure_channel(server.address) as channel:
-                    created = await create_job_runs(channel, runs, NAMESPACE)
+                    created = await create_job_runs(channel, runs, NAMESPACE, accepted)
                 within = max(30.0, run_seconds + runs * 0.2)
                 running, terminal = await watch_rows(lag_dsn, [r.id for r in created], within=within)
     finally:
         await drop_database(dsn, name)
     return [
+        # The other way round: from the server (the create answered) to the fake (its outbox wrote the Job).
+        lag_row("create answered → Job written", accepted, changes.written),
         lag_row("Job active → run Running", changes.active, running),
         lag_row("Job Complete → run Succeeded", changes.finished, terminal),
+        # What a caller sees of both: from its create's answer to the run Running.
+        lag_row("create answered → run Running", accepted, running),
     ]
 
 
@@ -757,8 +776,9 @@ def report(section: Section) -> str:
         "-" * len(header),
         *(ingest(row) for row in section.ingest),
         "",
-        f"End-to-end lag, fake API server write → run row (fake in this process, real reconciler and server; "
-        f"{section.lag_runs} runs, goal: p99 < 1 s)",
+        f"End-to-end lag (fake API server in this process, real reconciler and server; {section.lag_runs} "
+        "runs created as one burst): the server's outbox to the cluster, then cluster changes to the run row "
+        "(goal for those: p99 < 1 s)",
         *(
             f"  {row.change:30}  p50 {row.p50_ms:7.1f} ms  p99 {row.p99_ms:7.1f} ms  max {row.max_ms:7.1f} ms"
             f"  ({row.observed} of {row.runs} runs)"

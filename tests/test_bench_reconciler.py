@@ -36,6 +36,7 @@ async def test_the_reconciler_bench_section_measures_ingest_and_lag(
     for row in section.ingest:
         assert row.snapshots > 0, row
         assert (row.unexpected, row.first_error) == (0, ""), row
-    assert [(row.runs, row.observed) for row in section.lag] == [(3, 3), (3, 3)]
+    assert [(row.runs, row.observed) for row in section.lag] == [(3, 3)] * 4
     report = bench_reconciler.report(section)
     assert "Reconcile: new versions" in report and "Job Complete → run Succeeded" in report
+    assert "create answered → Job written" in report and "create answered → run Running" in report
