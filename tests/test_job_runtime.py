@@ -359,12 +359,17 @@ async def test_observe_is_always_alive(runtime):
     assert await runtime.observe(Attempt("AgentRun", RUN_ID, 1, "default")) == Alive()
 
 
-async def test_the_client_comes_from_kubeconfig(fake_kube, tmp_path: Path):
+async def start_through_kubeconfig(fake_kube: FakeKube, tmp_path: Path) -> None:
+    """An attempt started by a runtime whose client comes from a kubeconfig naming the fake."""
     kubeconfig = fake_kube.write_kubeconfig(tmp_path / "kubeconfig")
     client = await api_client_from_environment({"KUBECONFIG": str(kubeconfig)})
     assert client is not None
     async with client:
-        await JobRuntime(client).start(agent_launch())
+        await JobRuntime(client, request_timeout=5).start(agent_launch())
+
+
+async def test_the_client_comes_from_kubeconfig(fake_kube, tmp_path: Path):
+    await start_through_kubeconfig(fake_kube, tmp_path)
     assert fake_kube.get("jobs", ATTEMPT) is not None
 
 
@@ -386,21 +391,13 @@ async def test_the_environments_proxy_is_used_for_the_api_server(fake_kube, tmp_
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    kubeconfig = fake_kube.write_kubeconfig(tmp_path / "kubeconfig")
-    client = await api_client_from_environment({"KUBECONFIG": str(kubeconfig)})
-    assert client is not None
-    async with client:
-        with pytest.raises(RuntimeUnavailable):
-            await JobRuntime(client, request_timeout=5).start(agent_launch())
+    with pytest.raises(RuntimeUnavailable):
+        await start_through_kubeconfig(fake_kube, tmp_path)
     assert fake_kube.get("jobs", ATTEMPT) is None
 
 
 async def test_no_proxy_sends_the_api_servers_requests_directly(fake_kube, tmp_path: Path, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    kubeconfig = fake_kube.write_kubeconfig(tmp_path / "kubeconfig")
-    client = await api_client_from_environment({"KUBECONFIG": str(kubeconfig)})
-    assert client is not None
-    async with client:
-        await JobRuntime(client).start(agent_launch())
+    await start_through_kubeconfig(fake_kube, tmp_path)
     assert fake_kube.get("jobs", ATTEMPT) is not None
