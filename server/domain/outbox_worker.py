@@ -1,8 +1,8 @@
 """The outbox worker: performs the Kubernetes writes that requests and the run worker queued (start an
 attempt's Job, delete it, write a custom resource's status, write or delete a Workspace's claim) outside any
-request. Entries are claimed one at a
-time with FOR UPDATE SKIP LOCKED, so several servers drain one outbox without doing a write twice at once; a
-write is idempotent (deterministic names, AlreadyExists is success), so a repeat after a crash is harmless.
+request. Entries are claimed with FOR UPDATE SKIP LOCKED, so several servers drain one outbox without doing
+a write twice at once, and each server performs a few at once (never two of one run); a write is
+idempotent (deterministic names, AlreadyExists is success), so a repeat after a crash is harmless.
 Transient failures wait with capped exponential backoff and jitter, persisted in the entry, and show as the
 run's `KubernetesWrite` condition until a write succeeds."""
 
