@@ -94,16 +94,16 @@ class OutboxWorker:
         """Perform up to BATCH due entries, up to `concurrency` at once, each in a transaction of its own;
         returns how many were attempted. Two entries of one run (or Schedule, or Workspace) are never
         performed at once by this server, so a run's status copies cannot overtake each other here."""
-        budget = [BATCH]
-        attempted = [0]
+        budget, attempted = BATCH, 0
 
         async def lane() -> None:
-            while budget[0] > 0:
-                budget[0] -= 1
+            nonlocal budget, attempted
+            while budget > 0:
+                budget -= 1
                 if not await self._claim_and_perform():
-                    budget[0] = 0
+                    budget = 0
                     return
-                attempted[0] += 1
+                attempted += 1
 
         try:
             async with asyncio.TaskGroup() as lanes:
@@ -113,7 +113,7 @@ class OutboxWorker:
             # One lane's failure (the database gone) ends the round, as it did before there were lanes; the
             # caller handles it as one error, not a group.
             raise failed.exceptions[0] from None
-        return attempted[0]
+        return attempted
 
     async def _claim_and_perform(self) -> bool:
         """Claims one due entry and performs it; False when none is due. Its run stays busy until the

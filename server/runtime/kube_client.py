@@ -44,7 +44,7 @@ def _environment_read_once(api: ApiClient) -> ApiClient:
     kubeconfig or the service account says how to authenticate."""
     rest = api.rest_client
     if rest.proxy is None:
-        rest.proxy = environment_proxy(api.configuration.host)
+        rest.proxy = _environment_proxy(api.configuration.host)
     session = rest.pool_manager
     # The connector (TLS context, connection limit) kubernetes_asyncio made, and its read buffer.
     rest.pool_manager = aiohttp.ClientSession(
@@ -54,7 +54,7 @@ def _environment_read_once(api: ApiClient) -> ApiClient:
     return api
 
 
-def environment_proxy(url: str) -> str | None:
+def _environment_proxy(url: str) -> str | None:
     """The proxy the environment names for `url`, as aiohttp's trust_env would choose it."""
     parts = urllib.parse.urlsplit(url)
     if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
