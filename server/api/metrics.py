@@ -13,6 +13,14 @@ LATENCY = Histogram(
 )
 
 
+# Each (method, code)'s counter and histogram, looked up once: `labels()` checks and locks on every call.
+# Bounded: the interceptor observes only the server's own methods, and codes are gRPC's seventeen.
+_CHILDREN: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
+
+
 def observe(method: str, code: str, seconds: float) -> None:
-    REQUESTS.labels(method, code).inc()
-    LATENCY.labels(method).observe(seconds)
+    children = _CHILDREN.get((method, code))
+    if children is None:
+        children = _CHILDREN[(method, code)] = (REQUESTS.labels(method, code), LATENCY.labels(method))
+    children[0].inc()
+    children[1].observe(seconds)
