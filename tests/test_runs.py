@@ -262,6 +262,36 @@ async def test_run_view_history_has_each_phase_change_at_its_recorded_time(
     assert view.update_time == cancelled.update_time
 
 
+async def test_each_kind_of_run_has_its_own_history_by_id_and_by_name(
+    channel, agents, orchestrations, agent_runs, orchestration_runs, runs, db
+):
+    agent = await builders.create_agent(channel)
+    orchestration = await builders.create_orchestration(orchestrations, builders.orchestration())
+    agent_run = await builders.create_agent_run(agent_runs, builders.agent_run(agent.name))
+    orchestration_run = await builders.create_orchestration_run(
+        orchestration_runs, builders.orchestration_run(orchestration.name)
+    )
+    await orchestration_runs.CancelOrchestrationRun(
+        orchestration_run_pb2.CancelOrchestrationRunRequest(id=orchestration_run.id, reason="not needed"),
+        metadata=key(),
+    )
+
+    for run, kind in ((agent_run, "AgentRun"), (orchestration_run, "OrchestrationRun")):
+        recorded = await db.fetch(
+            "SELECT to_phase, reason FROM run_transitions WHERE run_id = $1 ORDER BY created_at, id",
+            uuid.UUID(run.id),
+        )
+        assert recorded
+        for ref in (run.id, run.name):
+            view = await runs.GetRun(run_pb2.GetRunRequest(id=ref, namespace=run.namespace))
+            assert (view.kind, view.id) == (kind, run.id)
+            assert [(RunPhase.Name(h.to_phase), h.reason) for h in view.history] == [
+                (r["to_phase"], r["reason"]) for r in recorded
+            ]
+    cancelled = await runs.GetRun(run_pb2.GetRunRequest(id=orchestration_run.id))
+    assert RunPhase.Name(cancelled.history[-1].to_phase) == "Cancelled"
+
+
 async def test_run_name_shared_by_both_kinds_is_ambiguous(
     channel, agents, orchestrations, agent_runs, orchestration_runs, runs
 ):
