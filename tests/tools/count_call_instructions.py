@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import grpc
@@ -94,14 +93,6 @@ async def call(port: int, calls: int) -> None:
         await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
 
 
-def wait_listening(port: int, server: subprocess.Popen[bytes], timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not processes.port_accepts(port):
-        if server.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("the server under callgrind did not start")
-        time.sleep(0.5)
-
-
 def count(mode: str, calls: int, out_dir: Path) -> int:
     """Instructions per call of every thread of the server, counted only while `calls` calls run."""
     valgrind = shutil.which("valgrind")
@@ -117,7 +108,7 @@ def count(mode: str, calls: int, out_dir: Path) -> int:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_listening(port, server)
+        processes.wait_for_port(port, proc=server, timeout=180, what="the server under callgrind")
         asyncio.run(call(port, WARM_UP_CALLS))
         subprocess.run([control, "--instr=on", str(server.pid)], check=True, capture_output=True)
         asyncio.run(call(port, calls))
